@@ -1,0 +1,4 @@
+/**
+ * tsvirt/xml: libvirt domain XML <-> DomainDef.
+ */
+export {};
