@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { FramingError, MessageType, PacketFramer, VIR_NET_MESSAGE_MAX, encodePacket } from '../../src/rpc/packet.js';
+import { xint, xstruct } from '../../src/rpc/xdr-codec.js';
+import { REMOTE_PROGRAM } from '../../src/rpc/protocol/remote-types.js';
+import { prng } from './prng.js';
+
+const hdr = { prog: REMOTE_PROGRAM, vers: 1, proc: 23, type: MessageType.CALL, serial: 7, status: 0 };
+
+describe('packet framing', () => {
+  it('writes the total length including the length word, then the header', () => {
+    const p = encodePacket(hdr, xstruct({ a: xint }), { a: 5 });
+    expect(p.length).toBe(4 + 24 + 4);
+    expect(p.readUInt32BE(0)).toBe(32);
+    expect(p.readUInt32BE(4)).toBe(0x20008086);
+    expect(p.readInt32BE(12)).toBe(23);
+    expect(p.readUInt32BE(20)).toBe(7);
+  });
+
+  it('reassembles packets split at every byte boundary and several per chunk', () => {
+    const a = encodePacket(hdr, xint, 1);
+    const b = encodePacket({ ...hdr, serial: 8 }, xint, 2);
+    const all = Buffer.concat([a, b, a]);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const f = new PacketFramer();
+      const got = [...f.push(all.subarray(0, cut)), ...f.push(all.subarray(cut))];
+      expect(got.map((p) => p.header.serial)).toEqual([7, 8, 7]);
+      expect(got[1]?.payload.readInt32BE(0)).toBe(2);
+      expect(f.pending).toBe(0);
+    }
+  });
+
+  it('reassembles a stream fed in random small chunks', () => {
+    const rand = prng(42);
+    const pkts = Array.from({ length: 50 }, (_, i) => encodePacket({ ...hdr, serial: i }, xint, i));
+    const all = Buffer.concat(pkts);
+    const f = new PacketFramer();
+    const serials: number[] = [];
+    for (let off = 0; off < all.length; ) {
+      const n = 1 + Math.floor(rand() * 40);
+      for (const p of f.push(all.subarray(off, off + n))) serials.push(p.header.serial);
+      off += n;
+    }
+    expect(serials).toEqual(pkts.map((_, i) => i));
+  });
+
+  it('refuses a length below the header size', () => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(27, 0);
+    expect(() => new PacketFramer().push(b)).toThrow(FramingError);
+  });
+
+  it('refuses a length above 32 MiB before buffering it', () => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(VIR_NET_MESSAGE_MAX + 5, 0);
+    expect(() => new PacketFramer().push(b)).toThrow(/exceeds the maximum/);
+    b.writeUInt32BE(VIR_NET_MESSAGE_MAX + 4, 0);
+    const f = new PacketFramer();
+    expect(f.push(b)).toEqual([]);
+    expect(f.pending).toBe(4);
+  });
+});
