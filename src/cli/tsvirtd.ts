@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  // A log reader that went away (closed pipe) must not take the daemon down with it.
+  process.stderr.on('error', () => {});
   const log = createLogger({ level: opts.logLevel, format: opts.logFormat });
   const driver: DriverApi = new TestDriver();
   log.log('warn', 'serving the in-memory TEST driver: no guests run', { driver: driver.type });
