@@ -154,7 +154,12 @@ function detach(opts: Opts): void {
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o755 });
   const logPath = join(opts.stateDir, 'tsvirtd.log');
   const fd = openSync(logPath, 'a', 0o600);
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--foreground', ...process.argv.slice(2)];
+  const self = fileURLToPath(import.meta.url);
+  const userArgs = process.argv.slice(2);
+  // Built: node <this .js>. From source under a TypeScript runner (tests): that runner again.
+  const args = self.endsWith('.ts')
+    ? [process.argv[1] as string, self, '--', ...userArgs, '--foreground']
+    : [...process.execArgv, self, ...userArgs, '--foreground'];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
   const sock = join(opts.socketDir, 'tsvirt-sock');
   const deadline = Date.now() + 10_000;

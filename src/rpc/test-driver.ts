@@ -300,7 +300,7 @@ export class TestDriver implements DriverApi {
     throw virErr('VIR_ERR_NO_DOMAIN', 'VIR_FROM_TEST', `no domain with matching id ${id}`);
   }
 
-  async defineDomain(xml: string): Promise<DomainRef> {
+  async defineDomain(xml: string, _flags: number): Promise<DomainRef> {
     const def = parseDomainXml(xml);
     const existing = this.checkUnique(def);
     if (existing) {
@@ -318,7 +318,7 @@ export class TestDriver implements DriverApi {
     return this.ref(d);
   }
 
-  async undefineDomain(dom: DomainRef): Promise<void> {
+  async undefineDomain(dom: DomainRef, _flags: number): Promise<void> {
     const d = this.get(dom);
     if (!d.persistent) throw virErr('VIR_ERR_OPERATION_INVALID', 'VIR_FROM_TEST', 'cannot undefine transient domain');
     this.emit({ kind: 'lifecycle', dom: this.ref(d), event: DomainEventType.UNDEFINED, detail: DomainEventUndefinedDetail.REMOVED });
@@ -354,25 +354,25 @@ export class TestDriver implements DriverApi {
     return this.ref(d);
   }
 
-  async destroyDomain(dom: DomainRef): Promise<void> {
+  async destroyDomain(dom: DomainRef, _flags: number): Promise<void> {
     const d = this.get(dom);
     if (d.id < 0) throw notRunning(d);
     this.stop(d, DomainShutoffReason.DESTROYED, DomainEventStoppedDetail.DESTROYED);
   }
 
-  async shutdownDomain(dom: DomainRef): Promise<void> {
+  async shutdownDomain(dom: DomainRef, _flags: number): Promise<void> {
     const d = this.get(dom);
     if (d.state !== DomainState.RUNNING) throw notRunning(d);
     this.stop(d, DomainShutoffReason.SHUTDOWN, DomainEventStoppedDetail.SHUTDOWN);
   }
 
-  async rebootDomain(dom: DomainRef): Promise<void> {
+  async rebootDomain(dom: DomainRef, _flags: number): Promise<void> {
     const d = this.get(dom);
     if (d.state !== DomainState.RUNNING) throw notRunning(d);
     this.emit({ kind: 'reboot', dom: this.ref(d) });
   }
 
-  async resetDomain(dom: DomainRef): Promise<void> {
+  async resetDomain(dom: DomainRef, _flags: number): Promise<void> {
     const d = this.get(dom);
     if (d.id < 0) throw notRunning(d);
   }
@@ -406,7 +406,7 @@ export class TestDriver implements DriverApi {
     };
   }
 
-  async getDomainState(dom: DomainRef): Promise<{ state: DomainStateValue; reason: number }> {
+  async getDomainState(dom: DomainRef, _flags: number): Promise<{ state: DomainStateValue; reason: number }> {
     const d = this.get(dom);
     return { state: d.state, reason: d.reason };
   }
