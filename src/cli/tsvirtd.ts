@@ -57,8 +57,9 @@ function positiveInt(v: string): number {
   return n;
 }
 
-async function startDbus(_address: string, _driver: DriverApi, _log: ReturnType<typeof createLogger>): Promise<{ stop(): Promise<void> }> {
-  throw new Error('the org.libvirt D-Bus front end is not available in this build');
+async function startDbus(address: string, driver: DriverApi, log: ReturnType<typeof createLogger>): Promise<{ stop(): Promise<void> }> {
+  const { startDbusService } = await import('../dbus/service.js');
+  return startDbusService({ address, driver, log });
 }
 
 async function main(): Promise<void> {
