@@ -137,6 +137,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.log('info', 'shutting down', { signal });
+    // Shutdown must end even if a peer (the D-Bus daemon, a client) no longer answers.
+    setTimeout(() => {
+      log.log('error', 'shutdown did not finish in time: exiting', {});
+      process.exit(1);
+    }, 10_000).unref();
     void (async () => {
       await dbus?.stop().catch((e: Error) => log.log('warn', 'D-Bus stop failed', { error: e.message }));
       await server.stop();

@@ -319,7 +319,9 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
     async stop() {
       unsubscribe();
       bus.removeMethodHandler(handler);
-      await bus.releaseName(BUS_NAME).catch(() => 0);
+      // The bus may be gone already (dbus-daemon stopped): a call on it would never be
+      // answered, so releasing the name gets a short bound; disconnecting releases it anyway.
+      await Promise.race([bus.releaseName(BUS_NAME).catch(() => 0), new Promise((r) => setTimeout(r, 500).unref())]);
       bus.disconnect();
     },
   };

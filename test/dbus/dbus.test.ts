@@ -33,30 +33,37 @@ const busctl = (...args: string[]) => run(BUSCTL, [`--address=${address}`, ...ar
 const gdbus = (...args: string[]) => run(GDBUS, [args[0] as string, '--address', address, ...args.slice(1)]);
 const dom = (method: string, sig = '', ...args: string[]) => busctl('call', 'org.libvirt', PATH, 'org.libvirt.Domain', method, ...(sig ? [sig, ...args] : []));
 
-describe.skipIf(!available)('org.libvirt over a private dbus-daemon', () => {
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tsvirt-dbus-'));
-    const conf = join(dir, 'bus.conf');
-    writeFileSync(
-      conf,
-      `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+/** A private dbus-daemon listening in `dir`; resolves with its address. */
+async function startBus(where: string): Promise<{ bus: ChildProcess; address: string }> {
+  const conf = join(where, 'bus.conf');
+  writeFileSync(
+    conf,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:dir=${dir}</listen>
+  <listen>unix:dir=${where}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
 </busconfig>
 `,
-    );
-    bus = spawn(DBUS_DAEMON, ['--config-file', conf, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] }); // its stderr only has an fd-limit notice when not root
-    address = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      bus.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0] as string);
-      });
-      bus.once('exit', (c) => reject(new Error(`dbus-daemon exited ${c}`)));
+  );
+  // its stderr only carries an fd-limit notice
+  const p = spawn(DBUS_DAEMON, ['--config-file', conf, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const addr = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    p.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
     });
+    p.once('exit', (c) => reject(new Error(`dbus-daemon exited ${c}`)));
+  });
+  return { bus: p, address: addr };
+}
+
+describe.skipIf(!available)('org.libvirt over a private dbus-daemon', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsvirt-dbus-'));
+    ({ bus, address } = await startBus(dir));
     d = await startDaemon(['--dbus', address]);
   }, 60_000);
 
@@ -159,5 +166,31 @@ describe.skipIf(!available)('org.libvirt over a private dbus-daemon', () => {
   it('undefines', async () => {
     expect((await dom('Undefine', 'u', '0')).code).toBe(0);
     expect((await busctl('call', 'org.libvirt', '/org/libvirt/Test', 'org.libvirt.Connect', 'ListDomains', 'u', '0')).out).toBe('ao 0\n');
+  });
+});
+
+describe.skipIf(!available)('tsvirtd when the bus goes away', () => {
+  it('keeps serving libvirt RPC and still stops cleanly on SIGTERM', async () => {
+    const where = mkdtempSync(join(tmpdir(), 'tsvirt-dbus-'));
+    const b = await startBus(where);
+    const daemon = await startDaemon(['--dbus', b.address]);
+    try {
+      await new Promise<void>((r) => {
+        b.bus.once('exit', () => r());
+        b.bus.kill('SIGKILL');
+      });
+      const { RpcClient } = await import('../../src/rpc/client.js');
+      const { RemoteProcs } = await import('../../src/rpc/protocol/remote-procedures.js');
+      const c = await RpcClient.connect(daemon.rwPath);
+      await c.open(null);
+      expect((await c.call(RemoteProcs.CONNECT_GET_TYPE, undefined)).type).toBe('TEST');
+      await c.close();
+      const t0 = Date.now();
+      expect(await daemon.stop()).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      if (daemon.proc.exitCode === null) daemon.proc.kill('SIGKILL');
+      rmSync(where, { recursive: true, force: true });
+    }
   });
 });

@@ -59,3 +59,23 @@ describe('packet framing', () => {
     expect(f.pending).toBe(4);
   });
 });
+
+describe('procedure names', () => {
+  it('names procedures and the public API they carry', async () => {
+    const { remoteProcedureName, remoteProcedureApi } = await import('../../src/rpc/protocol/procedure-names.js');
+    expect(remoteProcedureName(1)).toBe('REMOTE_PROC_CONNECT_OPEN');
+    expect(remoteProcedureName(426)).toBe('REMOTE_PROC_DOMAIN_GET_MESSAGES');
+    expect(remoteProcedureName(0)).toBeNull();
+    expect(remoteProcedureName(100000)).toBeNull();
+    const cases: Array<[number, string]> = [
+      [203, 'virConnectGetSysinfo'],
+      [102, 'virNodeGetFreeMemory'],
+      [14, 'virDomainGetXMLDesc'],
+      [24, 'virDomainLookupByUUID'],
+      [22, 'virDomainLookupByID'],
+      [286, 'virConnectListAllNWFilters'],
+      [352, 'virDomainPinIOThread'],
+    ];
+    for (const [proc, api] of cases) expect([proc, remoteProcedureApi(proc)]).toEqual([proc, api]);
+  });
+});

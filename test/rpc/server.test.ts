@@ -73,7 +73,7 @@ describe('protocol errors keep the connection', () => {
     expect(e3.message).toMatch(/unknown procedure 9999/);
     const e4 = errorOf(await c.reply(4));
     expect(e4.code).toBe(VIR_ERR.VIR_ERR_NO_SUPPORT);
-    expect(e4.message).toBe('this function is not supported by the connection driver: REMOTE_PROC_DOMAIN_ATTACH_DEVICE');
+    expect(e4.message).toBe('this function is not supported by the connection driver: virDomainAttachDevice');
     const ok = await c.reply(5);
     expect(ok.header.status).toBe(MessageStatus.OK);
     expect(h.logs.some((l) => l.msg === 'unimplemented procedure' && l.proc === 8)).toBe(true);

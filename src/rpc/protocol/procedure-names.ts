@@ -471,3 +471,23 @@ export function remoteProcedureName(proc: number): string | null {
 
 /** Highest procedure number known to this table. */
 export const REMOTE_PROC_MAX_KNOWN = NAMES.length;
+
+/** Words libvirt writes in capitals (or mixed case) inside its public API names. */
+const API_WORDS: Record<string, string> = {
+  XML: 'XML', UUID: 'UUID', ID: 'ID', CPU: 'CPU', OS: 'OS', URI: 'URI', MAC: 'MAC', IO: 'IO', PM: 'PM', FS: 'FS',
+  NMI: 'NMI', SCSI: 'SCSI', WWN: 'WWN', NWFILTER: 'NWFilter', NWFILTERS: 'NWFilters', IOTHREAD: 'IOThread',
+  IOTHREADS: 'IOThreads', TLS: 'TLS', SEV: 'SEV', VCPU: 'Vcpu', VCPUS: 'Vcpus', MAX: 'Max', NUM: 'Num', OF: 'Of',
+};
+
+/**
+ * The public API a procedure carries, as libvirt names it ('REMOTE_PROC_CONNECT_GET_SYSINFO'
+ * → 'virConnectGetSysinfo'), for error messages about procedures tsvirtd does not serve.
+ * Derived from the procedure name; a few libvirt names deviate and come out close but not
+ * letter-exact.
+ */
+export function remoteProcedureApi(proc: number): string | null {
+  const name = remoteProcedureName(proc);
+  if (name === null) return null;
+  const words = name.slice('REMOTE_PROC_'.length).split('_');
+  return `vir${words.map((w) => API_WORDS[w] ?? `${w[0] ?? ''}${w.slice(1).toLowerCase()}`).join('')}`;
+}

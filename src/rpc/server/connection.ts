@@ -29,7 +29,7 @@ import {
   type Packet,
 } from '../packet.js';
 import { KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION } from '../protocol/keepalive.js';
-import { remoteProcedureName } from '../protocol/procedure-names.js';
+import { remoteProcedureApi, remoteProcedureName } from '../protocol/procedure-names.js';
 import {
   RemoteEvents,
   domainEventCallbackLifecycleMsg,
@@ -231,7 +231,13 @@ export class ClientConnection implements ConnectionState, StreamSink {
     if (!entry) {
       const name = remoteProcedureName(h.proc);
       this.env.log.log('info', 'unimplemented procedure', { client: this.id, proc: h.proc, name: name ?? 'unknown' });
-      this.replyError(h, virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_RPC', name ?? `unknown procedure ${h.proc}`));
+      const api = remoteProcedureApi(h.proc);
+      this.replyError(
+        h,
+        api === null
+          ? virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_RPC', `unknown procedure ${h.proc}`)
+          : virErr('VIR_ERR_NO_SUPPORT', api.startsWith('virDomain') ? 'VIR_FROM_DOMAIN' : 'VIR_FROM_NONE', api),
+      );
       return;
     }
     if (!entry.preOpen && this.uri === null) {
