@@ -213,6 +213,43 @@ describe('clients vanishing and crowds', () => {
   });
 });
 
+describe('resource bounds', () => {
+  it('disconnects a client that sends calls and never reads the replies', async () => {
+    const h2 = await startHarness({ limits: { maxOutputBytes: 64 * 1024 } });
+    try {
+      const c = await RawClient.connect(h2.server.rwPath);
+      c.socket.pause(); // never read
+      c.send(encodePacket(call(1, 1), xstruct({ present: xint, flags: xint }), { present: 0, flags: 0 }));
+      const many = Buffer.concat(Array.from({ length: 4000 }, (_, i) => encodePacket(call(RemoteProcs.CONNECT_GET_CAPABILITIES.proc, 10 + i), xvoid, undefined)));
+      c.send(many);
+      const deadline = Date.now() + 10_000;
+      while (!h2.logs.some((l) => l.msg === 'closing client that does not read its replies') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(h2.logs.some((l) => l.msg === 'closing client that does not read its replies')).toBe(true);
+      const good = await openClient(h2.server.rwPath);
+      expect((await good.call(RemoteProcs.CONNECT_GET_TYPE, undefined)).type).toBe('TEST');
+      await good.close();
+      c.destroy();
+    } finally {
+      await h2.stop();
+    }
+  });
+
+  it('caps event callbacks per connection', async () => {
+    const c = await openClient(h.server.rwPath);
+    const regs = Array.from({ length: 1024 }, () => c.call(RemoteProcs.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 0, dom: null }));
+    await Promise.all(regs);
+    await expect(c.call(RemoteProcs.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 0, dom: null })).rejects.toMatchObject({
+      code: VIR_ERR.VIR_ERR_OPERATION_FAILED,
+    });
+    await expect(c.call(RemoteProcs.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 99, dom: null })).rejects.toMatchObject({
+      code: VIR_ERR.VIR_ERR_INVALID_ARG,
+    });
+    await c.close();
+  });
+});
+
 describe('read-only socket', () => {
   it('allows queries and refuses every state-changing call with VIR_ERR_OPERATION_DENIED', async () => {
     const rw = await openClient(h.server.rwPath);

@@ -9,7 +9,8 @@
  * Stream packets for no open stream are dropped (libvirt does the same: they can race a
  * stream's close).
  *
- * Resource bounds: at most `maxInFlight` calls run per client (reading pauses beyond it);
+ * Resource bounds: at most `maxInFlight` calls run per client (reading pauses beyond it),
+ * at most 1024 event callbacks and 64 open streams per client;
  * a client whose unread output exceeds `maxOutputBytes` is disconnected; a client that
  * enabled keepalive and then stays silent for `count` intervals is disconnected.
  */
@@ -72,6 +73,10 @@ interface EventCallback {
   eventID: number;
   uuid: string | null;
 }
+
+/** Bounds on what one client can make the daemon hold (hostile clients). */
+const MAX_CALLBACKS_PER_CLIENT = 1024;
+const MAX_STREAMS_PER_CLIENT = 64;
 
 function streamKey(proc: number, serial: number): string {
   return `${proc}:${serial}`;
@@ -362,6 +367,9 @@ export class ClientConnection implements ConnectionState, StreamSink {
   }
 
   registerDomainEvent(eventID: number, domUuid: string | null): number {
+    if (this.callbacks.size >= MAX_CALLBACKS_PER_CLIENT) {
+      throw virErr('VIR_ERR_OPERATION_FAILED', 'VIR_FROM_RPC', `too many event callbacks on one connection (limit ${MAX_CALLBACKS_PER_CLIENT})`);
+    }
     const id = this.env.nextCallbackId();
     this.callbacks.set(id, { eventID, uuid: domUuid });
     return id;
@@ -376,7 +384,10 @@ export class ClientConnection implements ConnectionState, StreamSink {
   }
 
   attachStream(proc: number, serial: number, stream: Duplex): void {
-    if (this.isClosed) {
+    if (this.isClosed || this.streams.size >= MAX_STREAMS_PER_CLIENT) {
+      if (!this.isClosed) {
+        this.sendStreamError(proc, serial, toVirErrorFields(virErr('VIR_ERR_OPERATION_FAILED', 'VIR_FROM_STREAMS', `too many open streams on one connection (limit ${MAX_STREAMS_PER_CLIENT})`)));
+      }
       stream.destroy();
       return;
     }
