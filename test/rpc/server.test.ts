@@ -307,6 +307,28 @@ describe('peer credentials', () => {
     }
   });
 
+  it('without a working ss: admits on an owner-only socket, refuses on a wider one', async () => {
+    const { PeerCredResolver } = await import('../../src/rpc/server/peer-cred.js');
+    const broken = () => new PeerCredResolver('/nonexistent/ss');
+    const tight = await startHarness({ peerCred: broken() });
+    const wide = await startHarness({ peerCred: broken(), rwMode: 0o660 });
+    try {
+      const a = await openClient(tight.server.rwPath);
+      expect((await a.call(RemoteProcs.CONNECT_GET_TYPE, undefined)).type).toBe('TEST');
+      await a.close();
+      const b = await RpcClient.connect(wide.server.rwPath);
+      const e = (await b.open('bhyve:///system').catch((x: unknown) => x)) as RemoteCallError;
+      expect(e.code).toBe(VIR_ERR.VIR_ERR_ACCESS_DENIED);
+      expect(e.message).toMatch(/^access denied: cannot verify peer credentials: ss failed/);
+      b.destroy();
+      const ro = await openClient(wide.server.roPath);
+      await ro.close();
+    } finally {
+      await tight.stop();
+      await wide.stop();
+    }
+  });
+
   it('identifies this process as the peer of its own connection', async () => {
     const c = await openClient(h.server.rwPath);
     const entry = h.logs.find((l) => l.msg === 'client connected');

@@ -4,9 +4,10 @@
  * clients that registered for them.
  *
  * Access policy (as libvirt's unix socket defaults): the read-write socket is created with
- * mode 0600 and admits only root and the daemon's own user (plus `allowedUids`); its
- * clients whose credentials cannot be established are refused (every call answers
- * VIR_ERR_ACCESS_DENIED, then the connection closes). The read-only socket (mode 0666)
+ * mode 0600 and admits only root and the daemon's own user (plus `allowedUids`). When its
+ * mode lets others connect, a client whose credentials cannot be established is refused
+ * (every call answers VIR_ERR_ACCESS_DENIED, then the connection closes); with an
+ * owner-only mode the kernel's permission check already gave that guarantee. The read-only socket (mode 0666)
  * admits anyone; its connections are read-only, so every state-changing call answers
  * VIR_ERR_OPERATION_DENIED.
  *
@@ -161,7 +162,12 @@ export class RpcServer {
     const r = await this.resolver.lookup(socket);
     const fields = r.ok ? { pid: r.creds.pid, uid: r.creds.uid, gid: r.creds.gid } : { credentials: r.reason };
     if (kind === 'ro') return { allowed: true, fields };
-    if (!r.ok) return { allowed: false, reason: `cannot verify peer credentials: ${r.reason}`, fields };
+    if (!r.ok) {
+      // Owner-only socket: the kernel already limited connect() to the daemon's user and
+      // root, which is all this check would admit. Anything wider needs the credentials.
+      if (((this.opts.rwMode ?? 0o600) & 0o077) === 0) return { allowed: true, reason: 'owner-only socket; peer unidentified', fields };
+      return { allowed: false, reason: `cannot verify peer credentials: ${r.reason}`, fields };
+    }
     if (!this.allowedUids.has(r.creds.uid)) {
       return { allowed: false, reason: `client uid ${r.creds.uid} (pid ${r.creds.pid}) may not use the read-write socket`, fields };
     }
