@@ -9,5 +9,6 @@ export { RpcClient, RemoteCallError, ConnectionClosedError, type RpcClientOption
 export { RemoteProcs, type ProcedureDef, type ArgsOf, type RetOf } from './protocol/remote-procedures.js';
 export { VIR_ERR, VIR_FROM, VirRpcError, virErr, toVirErrorFields, type VirErrorFields } from './virerror.js';
 export { TestDriver } from './test-driver.js';
+export { RemoteDriver } from './remote-driver.js';
 export { uuidToBytes, uuidToString, normalizeUuid } from './uuid.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
