@@ -83,6 +83,11 @@ export const DomainEventCrashedDetail = { PANICKED: 0, CRASHLOADED: 1 } as const
 export const DomainEventId = { LIFECYCLE: 0, REBOOT: 1 } as const;
 export const VIR_DOMAIN_EVENT_ID_LAST = 27;
 
+/** virDomainMetadataType */
+export const DomainMetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
+/** virDomainModificationImpact */
+export const DomainAffect = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
+
 /** virDomainXMLFlags */
 export const DomainXmlFlags = { SECURE: 1, INACTIVE: 2, UPDATE_CPU: 4, MIGRATABLE: 8 } as const;
 /** virDomainCreateFlags */
@@ -172,6 +177,8 @@ export interface DriverApi {
   getNodeInfo(): Promise<NodeInfo>;
   getDomainCapabilities?(query: DomainCapabilitiesQuery): Promise<string>;
   getMaxVcpus?(type: string | null): Promise<number>;
+  /** virNodeGetFreeMemory: free host memory in bytes. */
+  getFreeMemory?(): Promise<bigint>;
   /** virNodeGetSecurityModel: empty strings when no security driver is active. */
   getSecurityModel?(): Promise<SecurityModel>;
 
@@ -208,6 +215,11 @@ export interface DriverApi {
   snapshotCount?(dom: DomainRef, flags: number): Promise<number>;
   getSecurityLabel?(dom: DomainRef): Promise<SecurityLabel>;
   getDomainMessages?(dom: DomainRef, flags: number): Promise<string[]>;
+  /**
+   * virDomainGetMetadata: `type` from DomainMetadataType; `uri` names the namespace for
+   * ELEMENT. Absent metadata throws VIR_ERR_NO_DOMAIN_METADATA.
+   */
+  getDomainMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string>;
 
   /** virConnectDomainXMLToNative / FromNative (format 'bhyve-argv' for bhyve). */
   domainXmlToNative?(format: string, xml: string, flags: number): Promise<string>;

@@ -258,6 +258,14 @@ export class RemoteDriver implements DriverApi {
     return (await this.client.call(RemoteProcs.DOMAIN_GET_MESSAGES, { dom: wire(dom), flags })).msgs;
   }
 
+  async getFreeMemory(): Promise<bigint> {
+    return (await this.client.call(RemoteProcs.NODE_GET_FREE_MEMORY, undefined)).freeMem;
+  }
+
+  async getDomainMetadata(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string> {
+    return (await this.client.call(RemoteProcs.DOMAIN_GET_METADATA, { dom: wire(dom), type, uri, flags })).metadata;
+  }
+
   async domainXmlToNative(format: string, xml: string, flags: number): Promise<string> {
     return (await this.client.call(RemoteProcs.CONNECT_DOMAIN_XML_TO_NATIVE, { nativeFormat: format, domainXml: xml, flags })).nativeConfig;
   }

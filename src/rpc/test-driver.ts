@@ -11,14 +11,17 @@
  * reports them, autostart flags, and a console that echoes input (a loopback line, not a
  * guest). Domain XML is read minimally (name, uuid, memory, currentMemory, vcpu, os type)
  * with the rest of the document kept as given; it is not validated against libvirt's schema.
+ * <title> and <description> are served as metadata; <metadata> elements are not.
  * Not modelled: domxml-to/from-native (NO_SUPPORT), managed save and snapshots (none exist).
  */
-import { hostname as osHostname, cpus as osCpus, totalmem, arch as osArch } from 'node:os';
+import { hostname as osHostname, cpus as osCpus, freemem, totalmem, arch as osArch } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
+  DomainAffect,
   DomainCreateFlags,
+  DomainMetadataType,
   DomainEventDefinedDetail,
   DomainEventResumedDetail,
   DomainEventStartedDetail,
@@ -271,6 +274,10 @@ export class TestDriver implements DriverApi {
     return 32;
   }
 
+  async getFreeMemory(): Promise<bigint> {
+    return BigInt(freemem());
+  }
+
   async getSecurityModel(): Promise<SecurityModel> {
     return { model: '', doi: '' };
   }
@@ -471,6 +478,24 @@ export class TestDriver implements DriverApi {
   async getDomainMessages(dom: DomainRef): Promise<string[]> {
     this.get(dom);
     return [];
+  }
+
+  async getDomainMetadata(dom: DomainRef, type: number, _uri: string | null, flags: number): Promise<string> {
+    const d = this.get(dom);
+    const def = (flags & DomainAffect.CONFIG) !== 0 || !d.live ? d.def : d.live;
+    const tag = type === DomainMetadataType.DESCRIPTION ? 'description' : type === DomainMetadataType.TITLE ? 'title' : null;
+    if (tag === null) {
+      if (type === DomainMetadataType.ELEMENT) {
+        throw virErr('VIR_ERR_ARGUMENT_UNSUPPORTED', 'VIR_FROM_TEST', 'the TEST driver keeps no <metadata> elements');
+      }
+      throw virErr('VIR_ERR_INVALID_ARG', 'VIR_FROM_TEST', `unknown metadata type '${type}'`);
+    }
+    const root = def.tree.find((n) => tagOf(n) === 'domain') as XmlNode;
+    const text = textOf(findChild(children(root), tag));
+    if (text === undefined || text === '') {
+      throw virErr('VIR_ERR_NO_DOMAIN_METADATA', 'VIR_FROM_TEST', 'Requested metadata element is not present');
+    }
+    return text;
   }
 
   async openConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {

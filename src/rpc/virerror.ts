@@ -49,6 +49,7 @@ const PREFIX: Partial<Record<VirErrorName, string>> = {
   VIR_ERR_RESOURCE_BUSY: 'resource busy',
   VIR_ERR_ACCESS_DENIED: 'access denied',
   VIR_ERR_OPERATION_ABORTED: 'operation aborted',
+  VIR_ERR_NO_DOMAIN_METADATA: 'metadata not found',
 };
 
 /** Prefixes that libvirt joins with a space rather than ": ". */

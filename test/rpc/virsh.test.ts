@@ -140,6 +140,20 @@ describe.skipIf(!haveVirsh)('real virsh against tsvirtd', () => {
     expect((await v('hostname')).code).toBe(0);
   });
 
+  it('shows titles and descriptions (domain metadata) and free memory', async () => {
+    const titled = join(d.dir, 'titled.xml');
+    writeFileSync(titled, XML.replace('vm1', 'vm2').replace(UUID, '5dea22b3-1d52-d8f3-2516-782e98ab3fa0').replace('<vcpu>', '<title>A small VM</title><description>For tests</description><vcpu>'));
+    await v('define', titled);
+    expect((await v('list', '--all', '--title')).out).toBe(
+      ` Id   Name   State      Title\n${'-'.repeat(36)}\n -    vm1    shut off   \n -    vm2    shut off   A small VM\n\n`,
+    );
+    expect((await v('desc', 'vm2')).out).toBe('For tests\n');
+    expect((await v('desc', '--title', 'vm2')).out).toBe('A small VM\n');
+    expect((await v('desc', 'vm1')).out).toBe('No description for domain: vm1\n');
+    expect((await v('freecell')).out).toMatch(/^Total: \d+ KiB\n/);
+    await v('undefine', 'vm2');
+  });
+
   it('refuses domxml-to-native with NO_SUPPORT from the TEST driver', async () => {
     const r = await v('domxml-to-native', 'bhyve-argv', xmlPath);
     expect(r.code).toBe(1);

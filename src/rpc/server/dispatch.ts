@@ -176,6 +176,10 @@ on(RemoteProcs.NODE_GET_INFO, async (ctx) => {
   };
 });
 
+on(RemoteProcs.NODE_GET_FREE_MEMORY, async (ctx) => ({
+  freeMem: await need(ctx.driver.getFreeMemory, 'virNodeGetFreeMemory').call(ctx.driver),
+}));
+
 on(RemoteProcs.NODE_GET_SECURITY_MODEL, async (ctx) => need(ctx.driver.getSecurityModel, 'virNodeGetSecurityModel').call(ctx.driver));
 
 on(RemoteProcs.CONNECT_DOMAIN_XML_TO_NATIVE, async (ctx, a) => ({
@@ -329,6 +333,10 @@ on(RemoteProcs.DOMAIN_GET_SECURITY_LABEL, async (ctx, { dom }) => {
 });
 on(RemoteProcs.DOMAIN_GET_MESSAGES, async (ctx, { dom, flags }) => ({
   msgs: await need(ctx.driver.getDomainMessages, 'virDomainGetMessages').call(ctx.driver, toRef(dom), flags),
+}));
+
+on(RemoteProcs.DOMAIN_GET_METADATA, async (ctx, { dom, type, uri, flags }) => ({
+  metadata: await need(ctx.driver.getDomainMetadata, 'virDomainGetMetadata').call(ctx.driver, toRef(dom), type, uri, flags),
 }));
 
 // ---- console stream ----
