@@ -21,6 +21,8 @@ export const CONNECT_METHODS: Record<string, MemberSpec> = {
   DomainLookupByID: { in: 'i', out: 'o' },
   GetCapabilities: { in: '', out: 's' },
   GetDomainCapabilities: { in: 'ssssu', out: 's' },
+  NodeGetFreeMemory: { in: '', out: 't' },
+  NodeGetSecurityModel: { in: '', out: '(ss)' },
 };
 
 export const CONNECT_PROPERTIES: Record<string, string> = {
@@ -45,6 +47,7 @@ export const DOMAIN_METHODS: Record<string, MemberSpec> = {
   GetStats: { in: 'uu', out: 'a{sv}' },
   GetVcpus: { in: 'u', out: 'u' },
   HasManagedSaveImage: { in: 'u', out: 'b' },
+  GetMetadata: { in: 'isu', out: 's' },
 };
 
 export const DOMAIN_PROPERTIES: Record<string, { type: string; access: 'read' | 'readwrite' }> = {

@@ -130,6 +130,18 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
     },
   };
 
+  Object.assign(connectMethods, {
+    NodeGetFreeMemory: async () => {
+      if (!driver.getFreeMemory) throw virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_NONE', 'virNodeGetFreeMemory');
+      return { signature: 't', body: [await driver.getFreeMemory()] };
+    },
+    NodeGetSecurityModel: async () => {
+      if (!driver.getSecurityModel) throw virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_NONE', 'virNodeGetSecurityModel');
+      const m = await driver.getSecurityModel();
+      return { signature: '(ss)', body: [[m.model, m.doi]] };
+    },
+  });
+
   const connectProps: Record<string, () => Promise<unknown>> = {
     Encrypted: async () => false,
     Hostname: () => driver.getHostname(),
@@ -159,6 +171,11 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
     HasManagedSaveImage: async (d, [flags]) => {
       if (!driver.hasManagedSaveImage) throw virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_DOMAIN', 'virDomainHasManagedSaveImage');
       return { signature: 'b', body: [await driver.hasManagedSaveImage(d, flags as number)] };
+    },
+    GetMetadata: async (d, [type, uri, flags]) => {
+      if (!driver.getDomainMetadata) throw virErr('VIR_ERR_NO_SUPPORT', 'VIR_FROM_DOMAIN', 'virDomainGetMetadata');
+      const u = (uri as string) === '' ? null : (uri as string);
+      return { signature: 's', body: [await driver.getDomainMetadata(d, type as number, u, flags as number)] };
     },
     GetStats: async (d, [stats]) => {
       const groups = (stats as number) === 0 ? STATS_STATE | STATS_CPU_TOTAL | STATS_BALLOON | STATS_VCPU : (stats as number);

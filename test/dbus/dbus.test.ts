@@ -132,6 +132,13 @@ describe.skipIf(!available)('org.libvirt over a private dbus-daemon', () => {
     expect(seen).toContain(`${PATH}: org.libvirt.Domain.Reboot ()`);
   });
 
+  it('answers node queries and domain metadata', async () => {
+    expect((await busctl('call', 'org.libvirt', '/org/libvirt/Test', 'org.libvirt.Connect', 'NodeGetFreeMemory')).out).toMatch(/^t \d+\n$/);
+    expect((await busctl('call', 'org.libvirt', '/org/libvirt/Test', 'org.libvirt.Connect', 'NodeGetSecurityModel')).out).toBe('(ss) "" ""\n');
+    const none = await dom('GetMetadata', 'isu', '1', '', '0');
+    expect(none.err).toContain('metadata not found: Requested metadata element is not present');
+  });
+
   it('writes the Autostart property', async () => {
     expect((await busctl('set-property', 'org.libvirt', PATH, 'org.libvirt.Domain', 'Autostart', 'b', 'true')).code).toBe(0);
     expect((await busctl('get-property', 'org.libvirt', PATH, 'org.libvirt.Domain', 'Autostart')).out).toBe('b true\n');
