@@ -91,6 +91,19 @@ describe('protocol errors keep the connection', () => {
     c.destroy();
   });
 
+  it('answers a string above REMOTE_STRING_MAX (4 MiB) with a decode error, inside the 32 MiB packet limit', async () => {
+    const c = await RawClient.connect(h.server.rwPath);
+    c.send(encodePacket(call(1, 1), xstruct({ present: xint, flags: xint }), { present: 0, flags: 0 }));
+    const big = 'x'.repeat(5 * 1024 * 1024);
+    c.send(encodePacket(call(RemoteProcs.DOMAIN_DEFINE_XML.proc, 2), xstruct({ xml: xstring(8 * 1024 * 1024) }), { xml: big }));
+    c.send(encodePacket(call(RemoteProcs.CONNECT_NUM_OF_DOMAINS.proc, 3), xvoid, undefined));
+    const e = errorOf(await c.reply(2));
+    expect(e.code).toBe(VIR_ERR.VIR_ERR_RPC);
+    expect(e.message).toMatch(/string length 5242880 exceeds maximum 4194304/);
+    expect((await c.reply(3)).header.status).toBe(MessageStatus.OK);
+    c.destroy();
+  });
+
   it('refuses calls before CONNECT_OPEN', async () => {
     const c = await RawClient.connect(h.server.rwPath);
     c.send(encodePacket(call(RemoteProcs.DOMAIN_LOOKUP_BY_NAME.proc, 1), xstruct({ name: xstring(100) }), { name: 'x' }));
