@@ -17,7 +17,6 @@
 import { hostname as osHostname, cpus as osCpus, freemem, totalmem, arch as osArch } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   DomainAffect,
   DomainCreateFlags,
@@ -45,49 +44,8 @@ import {
   type SecurityLabel,
   type SecurityModel,
 } from './driver-api.js';
-import { normalizeUuid } from './uuid.js';
+import { children, findChild, formatDef, parseDomainXml, tagOf, textOf, type ParsedDef, type XmlNode } from './test-driver-xml.js';
 import { virErr } from './virerror.js';
-
-type XmlNode = Record<string, unknown>;
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  preserveOrder: true,
-  attributeNamePrefix: '@',
-  commentPropName: '#comment',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,
-});
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  preserveOrder: true,
-  attributeNamePrefix: '@',
-  commentPropName: '#comment',
-  format: true,
-  indentBy: '  ',
-  suppressEmptyNode: true,
-});
-
-/** libvirt's scaled-integer units (virScaleInteger), to KiB. */
-const UNIT_BYTES: Record<string, bigint> = {
-  b: 1n, bytes: 1n,
-  kb: 1000n, k: 1024n, kib: 1024n,
-  mb: 1000n ** 2n, m: 1024n ** 2n, mib: 1024n ** 2n,
-  gb: 1000n ** 3n, g: 1024n ** 3n, gib: 1024n ** 3n,
-  tb: 1000n ** 4n, t: 1024n ** 4n, tib: 1024n ** 4n,
-};
-
-interface ParsedDef {
-  tree: XmlNode[];
-  name: string;
-  uuid: string;
-  memoryKiB: bigint;
-  currentMemoryKiB: bigint;
-  vcpus: number;
-  osType: string;
-}
 
 interface TestDomain {
   uuid: string;
@@ -103,85 +61,8 @@ interface TestDomain {
   console: Duplex | null;
 }
 
-function xmlError(detail: string): Error {
-  return virErr('VIR_ERR_XML_ERROR', 'VIR_FROM_TEST', detail);
-}
-
-function children(node: XmlNode): XmlNode[] {
-  for (const k of Object.keys(node)) {
-    if (k !== ':@') return Array.isArray(node[k]) ? (node[k] as XmlNode[]) : [];
-  }
-  return [];
-}
-
-function tagOf(node: XmlNode): string | undefined {
-  return Object.keys(node).find((k) => k !== ':@');
-}
-
-function findChild(list: XmlNode[], tag: string): XmlNode | undefined {
-  return list.find((n) => tagOf(n) === tag);
-}
-
-function textOf(node: XmlNode | undefined): string | undefined {
-  if (!node) return undefined;
-  const t = children(node).find((n) => tagOf(n) === '#text');
-  return t === undefined ? '' : String(t['#text']);
-}
-
-function attrOf(node: XmlNode | undefined, name: string): string | undefined {
-  const attrs = node?.[':@'] as Record<string, string> | undefined;
-  return attrs?.[`@${name}`];
-}
-
-function scaledKiB(node: XmlNode | undefined, what: string): bigint | undefined {
-  if (!node) return undefined;
-  const text = (textOf(node) ?? '').trim();
-  if (!/^[0-9]+$/.test(text)) throw xmlError(`Invalid value '${text}' for element or attribute './${what}[1]'`);
-  const unit = (attrOf(node, 'unit') ?? 'KiB').toLowerCase();
-  const mult = UNIT_BYTES[unit];
-  if (mult === undefined) throw xmlError(`unknown suffix '${attrOf(node, 'unit')}'`);
-  return (BigInt(text) * mult) / 1024n;
-}
-
-function parseDomainXml(xml: string): ParsedDef {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw xmlError(`(domain_definition):${valid.err.line}: ${valid.err.msg}`);
-  const tree = parser.parse(xml) as XmlNode[];
-  const root = tree.find((n) => tagOf(n) === 'domain');
-  if (!root) throw xmlError('expected root element <domain>');
-  const kids = children(root);
-  const name = (textOf(findChild(kids, 'name')) ?? '').trim();
-  if (name === '') throw xmlError('missing domain name information');
-  if (name.includes('/')) throw xmlError(`name ${name} cannot contain '/'`);
-  const uuidText = textOf(findChild(kids, 'uuid'));
-  let uuid: string;
-  if (uuidText === undefined) {
-    uuid = randomUUID();
-    kids.splice(kids.indexOf(findChild(kids, 'name') as XmlNode) + 1, 0, { uuid: [{ '#text': uuid }] });
-  } else {
-    const n = normalizeUuid(uuidText);
-    if (n === null) throw xmlError(`malformed uuid element`);
-    uuid = n;
-  }
-  const memoryKiB = scaledKiB(findChild(kids, 'memory'), 'memory');
-  if (memoryKiB === undefined) throw xmlError('missing memory element');
-  const currentMemoryKiB = scaledKiB(findChild(kids, 'currentMemory'), 'currentMemory') ?? memoryKiB;
-  const vcpuText = (textOf(findChild(kids, 'vcpu')) ?? '1').trim();
-  const vcpus = /^[0-9]+$/.test(vcpuText) ? Number(vcpuText) : NaN;
-  if (!(vcpus >= 1 && vcpus <= 65535)) throw xmlError(`maximum vcpus count must be an integer: '${vcpuText}'`);
-  const os = findChild(kids, 'os');
-  const osType = (textOf(os ? findChild(children(os), 'type') : undefined) ?? 'hvm').trim() || 'hvm';
-  return { tree, name, uuid, memoryKiB, currentMemoryKiB: currentMemoryKiB > memoryKiB ? memoryKiB : currentMemoryKiB, vcpus, osType };
-}
-
-function formatDef(def: ParsedDef, id: number): string {
-  const tree = structuredClone(def.tree);
-  const root = tree.find((n) => tagOf(n) === 'domain') as XmlNode;
-  const attrs = { ...((root[':@'] as Record<string, string> | undefined) ?? {}) };
-  delete attrs['@id'];
-  root[':@'] = id >= 0 ? { ...attrs, '@id': String(id) } : attrs;
-  return String(builder.build(tree)).replace(/^\s+/, '');
-}
+/** The host UUID reported in capabilities: random, fixed for the process lifetime. */
+const randomUUIDForHost = randomUUID();
 
 function notRunning(d: TestDomain): Error {
   return virErr('VIR_ERR_OPERATION_INVALID', 'VIR_FROM_TEST', `domain '${d.name}' is not running`);
@@ -592,4 +473,3 @@ export class TestDriver implements DriverApi {
   }
 }
 
-const randomUUIDForHost = randomUUID();

@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DomainEvent, DriverApi } from '../driver-api.js';
+import { DomainEventId, type DomainEvent, type DriverApi } from '../driver-api.js';
 import type { Logger } from '../log.js';
 import {
   FramingError,
@@ -42,7 +42,6 @@ import { xvoid } from '../xdr-codec.js';
 import { isVirError, toVirErrorFields, virErr, type VirErrorFields } from '../virerror.js';
 import { dispatchEntry, toWire, type CallContext, type ConnectionState } from './dispatch.js';
 import { ServerStream, type StreamSink } from './stream.js';
-import { DomainEventId } from '../driver-api.js';
 
 export type SocketKind = 'rw' | 'ro';
 
