@@ -164,7 +164,22 @@ describe.skipIf(!haveVirsh)('real virsh against tsvirtd', () => {
     const ev = spawn(VIRSH, ['-c', d.uri, 'event', '--all', '--loop'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     ev.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    await new Promise((r) => setTimeout(r, 700));
+    // virsh registers one callback per event kind (27 with libvirt 9.0): act once the
+    // registrations have stopped coming
+    const registered = () => (d.stderr().match(/REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY/g) ?? []).length;
+    const before = registered();
+    const ready = Date.now() + 15_000;
+    let last = -1;
+    let stableSince = Date.now();
+    while (Date.now() < ready) {
+      const n = registered();
+      if (n !== last) {
+        last = n;
+        stableSince = Date.now();
+      } else if (n > before && Date.now() - stableSince > 300) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(registered()).toBeGreaterThan(before);
     await v('start', 'vm1');
     await v('suspend', 'vm1');
     await v('resume', 'vm1');
@@ -196,19 +211,20 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv('${VIRSH}', ['virsh', '-c', sys.argv[1], 'console', 'vm1'])
 buf = b''
-def pump(t):
+def pump(until, t):
     global buf
     end = time.time() + t
-    while time.time() < end:
+    while time.time() < end and until not in buf:
         r, _, _ = select.select([fd], [], [], 0.05)
         if r:
             try: buf += os.read(fd, 4096)
             except OSError: return
-pump(1.5)
+pump(b'Escape character', 15)
+pump(b'input is echoed', 5)
 os.write(fd, b'ping-from-console\\r')
-pump(1.0)
+pump(b'ping-from-console', 5)
 os.write(fd, b'\\x1d')
-pump(1.0)
+pump(b'\\0never', 2)
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(buf.decode('utf-8', 'replace'))
 sys.stdout.write('\\nEXIT %d\\n' % os.waitstatus_to_exitcode(status))
