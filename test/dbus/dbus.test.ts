@@ -99,7 +99,10 @@ describe.skipIf(!available)('org.libvirt over a private dbus-daemon', () => {
     const mon = spawn(GDBUS, ['monitor', '--address', address, '--dest', 'org.libvirt'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     mon.stdout?.on('data', (b: Buffer) => (seen += b.toString()));
-    await new Promise((r) => setTimeout(r, 500));
+    // gdbus prints this once its match rules are in place
+    const ready = Date.now() + 10_000;
+    while (!seen.includes('The name org.libvirt is owned by') && Date.now() < ready) await new Promise((r) => setTimeout(r, 25));
+    expect(seen).toContain('The name org.libvirt is owned by');
 
     expect((await dom('Create', 'u', '0')).code).toBe(0);
     expect((await dom('GetState', 'u', '0')).out).toBe('(ii) 1 1\n');
