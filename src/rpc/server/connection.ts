@@ -354,6 +354,7 @@ export class ClientConnection implements ConnectionState, StreamSink {
         return;
       }
       this.pingsUnanswered++;
+      this.env.log.log('debug', 'keepalive ping', { client: this.id, unanswered: this.pingsUnanswered });
       this.send(
         encodePacket(
           { prog: KEEPALIVE_PROGRAM, vers: KEEPALIVE_PROTOCOL_VERSION, proc: KEEPALIVE_PROC_PING, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK },
