@@ -393,7 +393,8 @@ describe('events and streams through the RPC client', () => {
     await c.call(RemoteProcs.DOMAIN_DEFINE_XML, { xml: DOMAIN_XML('ev2') });
     await c.call(RemoteProcs.DOMAIN_CREATE, { dom });
     await c.call(RemoteProcs.DOMAIN_DESTROY, { dom: { ...dom, id: 1 } });
-    await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 5000;
+    while ((all.length < 4 || mine.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(all.map((e) => (e.kind === 'lifecycle' ? [e.dom.name, e.event, e.detail] : null))).toEqual([
       ['ev1', 0, 0], ['ev2', 0, 0], ['ev1', 2, 0], ['ev1', 5, 1],
     ]);
