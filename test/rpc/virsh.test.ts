@@ -154,10 +154,15 @@ describe.skipIf(!haveVirsh)('real virsh against tsvirtd', () => {
     await v('undefine', 'vm2');
   });
 
-  it('refuses domxml-to-native with NO_SUPPORT from the TEST driver', async () => {
+  it('refuses domxml-to-native and domxml-from-native with NO_SUPPORT from the TEST driver', async () => {
     const r = await v('domxml-to-native', 'bhyve-argv', xmlPath);
     expect(r.code).toBe(1);
     expect(r.err).toContain('error: this function is not supported by the connection driver: virConnectDomainXMLToNative');
+    const argv = join(d.dir, 'argv');
+    writeFileSync(argv, 'bhyve -c 1 -m 256 -s 0,hostbridge vm1\n');
+    const f = await v('domxml-from-native', 'bhyve-argv', argv);
+    expect(f.code).toBe(1);
+    expect(f.err).toContain('error: this function is not supported by the connection driver: virConnectDomainXMLFromNative');
   });
 
   it('streams lifecycle events with event --loop', async () => {
