@@ -20,6 +20,12 @@ export function normalizeUuid(text: string): string | null {
 
 /** 16 bytes for a UUID text; throws TypeError when the text is not a UUID. */
 export function uuidToBytes(text: string): Buffer {
+  // Fast path for the canonical form (every DomainRef): Buffer's hex decoding stops at the
+  // first non-hex character, so a short result means the text was not canonical.
+  if (text.length === 36 && text[8] === '-' && text[13] === '-' && text[18] === '-' && text[23] === '-') {
+    const b = Buffer.from(text.slice(0, 8) + text.slice(9, 13) + text.slice(14, 18) + text.slice(19, 23) + text.slice(24), 'hex');
+    if (b.length === 16) return b;
+  }
   const n = normalizeUuid(text);
   if (n === null) throw new TypeError(`not a UUID: '${text}'`);
   return Buffer.from(n.replace(/-/g, ''), 'hex');

@@ -40,7 +40,7 @@ import { REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remoteError } from '../protoco
 import { XdrDecodeError, XdrEncodeError } from '../xdr.js';
 import { xvoid } from '../xdr-codec.js';
 import { isVirError, toVirErrorFields, virErr, type VirErrorFields } from '../virerror.js';
-import { dispatchEntry, toWire, type CallContext, type ConnectionState } from './dispatch.js';
+import { dispatchEntry, toWire, type CallContext, type ConnectionState, type DispatchEntry } from './dispatch.js';
 import { ServerStream, type StreamSink } from './stream.js';
 
 export type SocketKind = 'rw' | 'ro';
@@ -274,22 +274,17 @@ export class ClientConnection implements ConnectionState, StreamSink {
       this.readPaused = true;
       this.socket.pause();
     }
+    void this.runCall(entry, h, args, ctx, after);
+  }
+
+  /** Runs one call to completion: reply, post-reply actions, in-flight accounting. */
+  private async runCall(entry: DispatchEntry, h: MessageHeader, args: unknown, ctx: CallContext, after: Array<() => void>): Promise<void> {
     const t0 = this.env.log.enabled('debug') ? process.hrtime.bigint() : 0n;
-    entry.handle(ctx, args).then(
-      (ret) => {
-        let buf: Buffer;
-        try {
-          buf = encodePacket({ ...h, type: MessageType.REPLY, status: MessageStatus.OK }, entry.def.ret, ret);
-        } catch (e) {
-          if (!(e instanceof XdrEncodeError)) throw e;
-          this.env.log.log('error', 'driver result cannot be encoded', { client: this.id, proc: entry.def.name, error: e.message });
-          this.replyError(h, virErr('VIR_ERR_INTERNAL_ERROR', 'VIR_FROM_RPC', `cannot encode reply of ${entry.def.name}: ${e.message}`));
-          return;
-        }
-        this.send(buf);
-        for (const fn of after) fn();
-      },
-      (e: unknown) => {
+    try {
+      let ret: unknown;
+      try {
+        ret = await entry.handle(ctx, args);
+      } catch (e) {
         if (!isVirError(e)) {
           this.env.log.log('error', 'driver call failed unexpectedly', {
             client: this.id,
@@ -298,17 +293,29 @@ export class ClientConnection implements ConnectionState, StreamSink {
           });
         }
         this.replyError(h, toVirErrorFields(e));
-      },
-    ).catch((e: unknown) => {
+        return;
+      }
+      let buf: Buffer;
+      try {
+        buf = encodePacket({ ...h, type: MessageType.REPLY, status: MessageStatus.OK }, entry.def.ret, ret);
+      } catch (e) {
+        if (!(e instanceof XdrEncodeError)) throw e;
+        this.env.log.log('error', 'driver result cannot be encoded', { client: this.id, proc: entry.def.name, error: e.message });
+        this.replyError(h, virErr('VIR_ERR_INTERNAL_ERROR', 'VIR_FROM_RPC', `cannot encode reply of ${entry.def.name}: ${e.message}`));
+        return;
+      }
+      this.send(buf);
+      for (const fn of after) fn();
+    } catch (e) {
       this.env.log.log('error', 'reply failed', { client: this.id, proc: entry.def.name, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-    }).finally(() => {
+    } finally {
       this.inFlight--;
       if (t0 !== 0n) this.env.log.log('debug', 'call', { client: this.id, proc: entry.def.name, us: Number((process.hrtime.bigint() - t0) / 1000n) });
       if (this.readPaused && this.inFlight < this.env.limits.maxInFlight && !this.isClosed) {
         this.readPaused = false;
         this.socket.resume();
       }
-    });
+    }
   }
 
   private replyError(h: MessageHeader, e: VirErrorFields): void {
