@@ -73,8 +73,8 @@ async function main(): Promise<void> {
     .option('--dbus <address>', "also serve org.libvirt on this D-Bus address ('session', 'system' or an address)")
     .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'text']).default('json'))
-    .option('--rw-perms <mode>', 'mode of the read-write socket', octal, 0o600)
-    .option('--ro-perms <mode>', 'mode of the read-only socket', octal, 0o666)
+    .addOption(new Option('--rw-perms <mode>', 'mode of the read-write socket').argParser(octal).default(0o600, '0600'))
+    .addOption(new Option('--ro-perms <mode>', 'mode of the read-only socket').argParser(octal).default(0o666, '0666'))
     .option('--keepalive-interval <seconds>', 'seconds of client silence before a keepalive ping (0: off)', positiveInt, 5)
     .option('--keepalive-count <n>', 'unanswered pings before a client is dropped', positiveInt, 5)
     .showHelpAfterError();

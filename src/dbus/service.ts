@@ -75,7 +75,11 @@ interface Reply {
 const none: Reply = { signature: '', body: [] };
 
 function openBus(address: string): Bus {
-  if (address === 'session') return dbus.sessionBus();
+  if (address === 'session') {
+    const env = process.env.DBUS_SESSION_BUS_ADDRESS;
+    if (!env) throw new Error('no session bus: DBUS_SESSION_BUS_ADDRESS is not set');
+    return dbus.sessionBus({ busAddress: env });
+  }
   if (address === 'system') return dbus.systemBus();
   return dbus.sessionBus({ busAddress: address });
 }
