@@ -92,3 +92,11 @@ describe('UUID text', () => {
     }
   });
 });
+
+describe('dispatch table', () => {
+  it('has a handler for every procedure definition, and only for those', async () => {
+    const { implementedProcedures } = await import('../../src/rpc/server/dispatch.js');
+    const { remoteProcsByNumber } = await import('../../src/rpc/protocol/remote-procedures.js');
+    expect(implementedProcedures()).toEqual([...remoteProcsByNumber.keys()].sort((a, b) => a - b));
+  });
+});

@@ -318,6 +318,12 @@ on(RemoteProcs.DOMAIN_IS_UPDATED, async (ctx, { dom }) => ({
 on(RemoteProcs.DOMAIN_GET_MAX_MEMORY, async (ctx, { dom }) => ({
   memory: await need(ctx.driver.getDomainMaxMemory, 'virDomainGetMaxMemory').call(ctx.driver, toRef(dom)),
 }));
+/** virDomainGetMaxVcpus is virDomainGetVcpusFlags(LIVE | MAXIMUM) in libvirt's drivers. */
+const VIR_DOMAIN_AFFECT_LIVE = 1;
+const VIR_DOMAIN_VCPU_MAXIMUM = 4;
+on(RemoteProcs.DOMAIN_GET_MAX_VCPUS, async (ctx, { dom }) => ({
+  num: await need(ctx.driver.getDomainVcpus, 'virDomainGetMaxVcpus').call(ctx.driver, toRef(dom), VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM),
+}));
 on(RemoteProcs.DOMAIN_GET_VCPUS_FLAGS, async (ctx, { dom, flags }) => ({
   num: await need(ctx.driver.getDomainVcpus, 'virDomainGetVcpusFlags').call(ctx.driver, toRef(dom), flags),
 }));
