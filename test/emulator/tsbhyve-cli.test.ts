@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { tsbhyvePath } from './helpers/build-cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeBuild, tsbhyvePath } from './helpers/build-cli.js';
 
 let cli: string;
 beforeAll(() => {
   cli = tsbhyvePath();
 }, 120_000);
+afterAll(() => removeBuild());
 
 function run(args: string[], cwd?: string) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd });

@@ -24,12 +24,16 @@ export function buildCli(): string {
     { stdio: 'inherit' },
   );
   writeFileSync(join(out, 'package.json'), '{ "type": "module" }\n');
-  // One build per test process; removed when the process ends so builds never pile up.
-  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
   built = out;
   return out;
 }
 
 export function tsbhyvePath(): string {
   return join(buildCli(), 'cli', 'tsbhyve.js');
+}
+
+/** Removes this process's build (call from afterAll: builds must not pile up). */
+export function removeBuild(): void {
+  if (built) rmSync(built, { recursive: true, force: true });
+  built = undefined;
 }
