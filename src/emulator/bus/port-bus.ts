@@ -98,7 +98,7 @@ export class PortBus {
       this.once.warn(`r${port}`, `unhandled read of ${size} byte(s) from I/O port ${hex(port)}`);
       return allOnes(size);
     }
-    return e.device.read(port - e.base, size) & allOnes(size);
+    return (e.device.read(port - e.base, size) & allOnes(size)) >>> 0;
   }
 
   write(port: number, size: number, value: number): void {
