@@ -104,11 +104,11 @@ describe('PCI BARs', () => {
       iobase: 0x2000,
       iolimit: 0x2080,
       membase32: 0xc000_0000,
-      memlimit32: 0xc020_0000,
+      memlimit32: 0xc030_0000,
       membase64: 32 * 2 ** 30,
-      memlimit64: 32 * 2 ** 30 + 768 * 2 ** 20,
+      memlimit64: 33 * 2 ** 30,
     });
-    expect(fc.bars[0]!.addr).toBe(0xc020_0000);
+    expect(fc.bars[0]!.addr).toBe(0xc030_0000);
     expect(w.cfgRead(0, 2, 0, 0x04) & 7).toBe(7); // PORTEN | MEMEN | BUSMASTEREN
     w.ports.write(0x2044, 2, 0xbeef);
     expect(w.mmio.read(0xc010_4010, 4)).toBe(0xa5a5a5a5);
