@@ -88,7 +88,9 @@ export class PortBus {
     const idx = this.table[port]!;
     if (idx < 0) return undefined;
     const e = this.entries[idx]!;
-    return port + size <= e.base + e.length ? e : undefined;
+    if (port + size > e.base + e.length) return undefined;
+    if (e.device.accepts && !e.device.accepts(port - e.base, size)) return undefined;
+    return e;
   }
 
   read(port: number, size: number): number {

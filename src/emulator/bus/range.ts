@@ -13,6 +13,12 @@ export interface BusDevice {
   readonly name: string;
   read(offset: number, size: number): number;
   write(offset: number, size: number, value: number): void;
+  /**
+   * Optional: whether the device handles an access of this size at this offset. A refused
+   * access is treated exactly like an unclaimed one (bhyve: a handler returning -1), so
+   * `x86.strictio` applies to it too. Port devices only.
+   */
+  accepts?(offset: number, size: number): boolean;
 }
 
 export class BusError extends Error {
