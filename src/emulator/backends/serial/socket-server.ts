@@ -15,6 +15,12 @@ export class SocketServerBackend extends StreamBackend {
   readonly description: string;
   private readonly server: Server;
   private client: Socket | undefined;
+  /** Told when a client connects (true) or goes away (false). */
+  onConnection: ((connected: boolean) => void) | undefined;
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
 
   private constructor(readonly address: ListenAddress, server: Server) {
     super();
@@ -59,11 +65,13 @@ export class SocketServerBackend extends StreamBackend {
         this.client = undefined;
         this.attachInput(undefined);
         this.attachOutput(undefined);
+        this.onConnection?.(false);
       }
     });
     this.attachOutput(s);
     this.attachInput(s);
     this.resume();
+    this.onConnection?.(true);
   }
 
   async close(): Promise<void> {
