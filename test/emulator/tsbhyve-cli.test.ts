@@ -84,6 +84,13 @@ describe('tsbhyve command line (spawned)', () => {
     expect(r.stdout).toBe('bootrom\ncom1\ncom2\ncom3\ncom4\npc-testdev\n');
   });
 
+  it('lists the PCI models it implements for -s help', () => {
+    const r = run(['-s', 'help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['hostbridge', 'lpc', 'ahci', 'ahci-hd', 'ahci-cd', 'virtio-blk', 'virtio-net', 'virtio-rnd', 'virtio-console']));
+    expect(r.stdout).not.toContain('nvme');
+  });
+
   it('checks topology and memory size before running', () => {
     const t = run(['-c', 'cpus=3,sockets=2', 'vm']);
     expect(t.status).toBe(4);
