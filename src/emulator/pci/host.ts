@@ -223,7 +223,10 @@ export class PciHost implements PciFunctionHost {
           return a;
         };
         if (r.type === 'io') {
+          // Skip ports already owned by platform devices (pc-testdev's IRQ lines sit at
+          // 0x2000, where bhyve would abort on the clash).
           addr = alloc(iobase, PCI_EMUL_IOLIMIT);
+          while (this.portsClaimed(addr, r.size)) addr = alloc(addr + r.size, PCI_EMUL_IOLIMIT);
           iobase = addr + r.size;
         } else if (r.type === 'mem32' || (r.type === 'mem64' && r.size <= MEM64_BELOW_4G_MAX)) {
           addr = alloc(membase32, PCI_EMUL_MEMLIMIT32);
@@ -252,6 +255,11 @@ export class PciHost implements PciFunctionHost {
       if (ii.link === 0) ii.link = this.pirq.allocLink(fn.slot, fn.lintr.pin);
       fn.setIntxRoute(ii.ioapicPin, ii.link, this.pirq.irqOf(ii.link));
     }
+  }
+
+  private portsClaimed(base: number, size: number): boolean {
+    for (let p = base; p < base + size; p++) if (this.o.ports.owner(p, 1) !== undefined) return true;
+    return false;
   }
 
   // ---- BAR mapping ----

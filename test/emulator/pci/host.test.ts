@@ -115,6 +115,17 @@ describe('PCI BARs', () => {
     expect(a.accesses).toEqual(['w0:4/2=beef', 'r1:16/4']);
   });
 
+  it('places I/O BARs around ports platform devices already own', () => {
+    const w = pciWorld();
+    w.ports.register(0x2000, 32, { name: 'pc-testdev-irq-line', read: () => 0, write: () => {} });
+    const f = w.host.createFunction(0, 4, 0, 'd');
+    f.attach(new Bars());
+    f.allocBar(0, 'io', 0x20);
+    w.host.assignResources();
+    expect(f.bars[0]!.addr).toBe(0x2020);
+    expect(w.ports.owner(0x2020, 1)).toBe('d@pci.0.4.0 BAR0');
+  });
+
   it('sizes BARs with all-ones writes and moves decoding to a new address', () => {
     const w = pciWorld();
     const d = new Bars();
