@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { buildSmbios, defaultUuid, uuidToSmbios, SMBIOS_BASE } from '../../../sr
 
 /** dmidecode --from-dump: entry point at 0 with the table address rewritten to 32. */
 function dmidecode(image: Uint8Array, ...args: string[]): string {
+  if (spawnSync('which', ['dmidecode']).status !== 0) throw new Error('dmidecode is required for this test: apt-get install dmidecode');
   const dump = new Uint8Array(image);
   const dv = new DataView(dump.buffer);
   dv.setUint32(0x18, 0x20, true);
