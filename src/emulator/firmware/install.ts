@@ -7,9 +7,9 @@
  * - SMBIOS at 0xF1000 (strings from `bios.*`, `system.*`, `board.*`, `chassis.*`; UUID
  *   from `uuid` or bhyve's MD5 default);
  * - ACPI at 0xF2400 when `acpi_tables` and `acpi_tables_in_memory` are true;
- * - fw_cfg (with `lpc.fwcfg=qemu`): `opt/bhyve/hw.ncpu`, `etc/e820`, `bootorder` and the
- *   user files of `-f name,string=|file=`. (OVMF's `etc/table-loader` ACPI path is not
- *   generated: with fw_cfg OVMF would not find the ACPI tables; bhyve mode does.)
+ * - fw_cfg (with `lpc.fwcfg=qemu`): the ACPI tables again as `etc/acpi/rsdp`,
+ *   `etc/acpi/tables` and `etc/table-loader` (for OVMF), `opt/bhyve/hw.ncpu`, `etc/e820`,
+ *   `bootorder` and the user files of `-f name,string=|file=`.
  */
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -23,7 +23,8 @@ import type { PciHost } from '../pci/host.js';
 import { PCI_EMUL_ECFG_BASE, PCI_EMUL_ECFG_SIZE, PCI_EMUL_IOBASE } from '../pci/host.js';
 import { PirqRouter } from '../pci/pirq.js';
 import { COM_PORTS } from '../lpc/uart/regs.js';
-import { buildAcpiTables } from './acpi/build.js';
+import { buildAcpiTables, type AcpiInput } from './acpi/build.js';
+import { buildAcpiFwCfg, FILE_LOADER, FILE_RSDP, FILE_TABLES } from './acpi/fwcfg-loader.js';
 import type { E820Entry } from './e820.js';
 import { buildMpTable, MPTABLE_BASE } from './mptable.js';
 import { buildSmbios, defaultUuid, SMBIOS_BASE, SMBIOS_STRING_DEFAULTS, uuidToSmbios, type SmbiosStringKey } from './smbios.js';
@@ -72,7 +73,7 @@ export async function installFirmware(f: FirmwareInput): Promise<FirmwareResult>
   );
   let rsdpAddress: number | undefined;
   if (tree.getBool('acpi_tables', true)) {
-    const acpi = buildAcpiTables({
+    const acpiInput: AcpiInput = {
       ncpus: f.ncpus,
       hpetCapabilities: f.hpetCapabilities,
       ecamBase: PCI_EMUL_ECFG_BASE,
@@ -86,7 +87,14 @@ export async function installFirmware(f: FirmwareInput): Promise<FirmwareResult>
         pirqIrqs: PirqRouter.permittedIrqs(),
         pciIoBase: PCI_EMUL_IOBASE,
       },
-    });
+    };
+    const acpi = buildAcpiTables(acpiInput);
+    if (f.fwcfg) {
+      const files = buildAcpiFwCfg(acpiInput);
+      f.fwcfg.addFile(FILE_RSDP, files.rsdp);
+      f.fwcfg.addFile(FILE_TABLES, files.tables);
+      f.fwcfg.addFile(FILE_LOADER, files.loader);
+    }
     if (tree.getBool('acpi_tables_in_memory', true)) {
       for (const b of acpi.blobs) memory.writeBytes(b.address, b.data);
       rsdpAddress = acpi.rsdpAddress;
