@@ -1,0 +1,121 @@
+/**
+ * The fixed platform devices outside PCI, wired onto the port bus (bhyve: pm.c, post.c,
+ * atkbdc.c, the reset register, fwctl.c / qemu_fwcfg.c, and pci_lpc.c lpc_init for the COM
+ * ports and pc-testdev; bhyve-userland.md §5.3):
+ *
+ * - always: ACPI PM1/GPE0/SMI_CMD (SCI = IRQ 9, level), POST ports 0x80/0x84, the 8042
+ *   (0x60/0x64), and the firmware interface on 0x510 — QEMU fw_cfg with
+ *   `lpc.fwcfg=qemu`, fwctl with `lpc.fwcfg=bhyve` when a boot ROM is used;
+ * - with the `lpc` PCI bridge: COM1-COM4 (always present, backend from `lpc.comN.path`,
+ *   edge IRQ pulses on 4/3) and pc-testdev when `lpc.pc-testdev` is true.
+ * The reset register 0xCF9 lives in the PCI 0xCF8 block (pci/host.ts).
+ */
+import type { MmioBus } from '../bus/mmio-bus.js';
+import type { PortBus } from '../bus/port-bus.js';
+import { openSerialBackend, type SerialOpenContext } from '../backends/serial/open.js';
+import { ConfigError, EXIT_ERROR } from '../config/errors.js';
+import type { ConfigTree } from '../config/tree.js';
+import { isaLine, type IrqController } from '../irq/lines.js';
+import type { Logger } from '../log.js';
+import type { PirqRouter } from '../pci/pirq.js';
+import type { RunControl } from '../run-control.js';
+import { Atkbdc, KBD_DATA_PORT, KBD_STS_CTL_PORT } from './atkbdc.js';
+import { QemuFwCfg, FWCFG_SELECTOR_PORT } from './fwcfg.js';
+import { Fwctl, FWCTL_OUT } from './fwctl.js';
+import { DEBUGEXIT_BASE, DEBUGEXIT_LEN, IOMEM_BASE, IOMEM_LEN, IOPORT_BASE, IOPORT_LEN, IRQ_BASE, PcTestDev } from './pc-testdev.js';
+import { AcpiPm, IO_GPE0_BLK, IO_GPE0_LEN, PM1A_CNT_ADDR, PM1A_EVT_ADDR, SCI_INT, SMI_CMD } from './pm.js';
+import { PostPorts, POST_CODE_PORT, POST_DATA_PORT } from './post.js';
+import { COM_PORTS, UART_IO_BAR_SIZE } from './uart/regs.js';
+import { Uart16550 } from './uart/device.js';
+import { LpcUartPort } from './uart/lpc-port.js';
+
+export interface PlatformContext {
+  tree: ConfigTree;
+  ports: PortBus;
+  mmio: MmioBus;
+  irq: IrqController;
+  pirq: PirqRouter;
+  control: RunControl;
+  log: Logger;
+  ncpus: number;
+  ioapicPins: number;
+  bootrom: boolean;
+}
+
+export interface PlatformDevices {
+  pm: AcpiPm;
+  fwcfg?: QemuFwCfg;
+}
+
+/** Devices present in every VM (before PCI devices, so the SCI claims IRQ 9 first). */
+export function buildPlatformDevices(ctx: PlatformContext): PlatformDevices {
+  ctx.pirq.use(SCI_INT);
+  const pm = new AcpiPm(isaLine(ctx.irq, SCI_INT), ctx.control);
+  ctx.ports.register(PM1A_EVT_ADDR, 4, pm.eventBlock);
+  ctx.ports.register(PM1A_CNT_ADDR, 2, pm.controlBlock);
+  ctx.ports.register(IO_GPE0_BLK, IO_GPE0_LEN, pm.gpeBlock);
+  ctx.ports.register(SMI_CMD, 1, pm.smiCmd);
+  const post = new PostPorts();
+  ctx.ports.register(POST_CODE_PORT, 1, post.code);
+  ctx.ports.register(POST_DATA_PORT, 1, post.data);
+  const kbd = new Atkbdc(ctx.control);
+  ctx.ports.register(KBD_DATA_PORT, 1, kbd.dataPort);
+  ctx.ports.register(KBD_STS_CTL_PORT, 1, kbd.statusPort);
+  const mode = ctx.tree.get('lpc.fwcfg') ?? 'bhyve';
+  let fwcfg: QemuFwCfg | undefined;
+  if (mode === 'qemu') {
+    fwcfg = new QemuFwCfg(ctx.ncpus);
+    ctx.ports.register(FWCFG_SELECTOR_PORT, 2, fwcfg.ports);
+  } else if (mode === 'bhyve') {
+    if (ctx.bootrom) ctx.ports.register(FWCTL_OUT, 5, new Fwctl(ctx.ncpus).ports);
+  } else {
+    throw new ConfigError(`Invalid value for lpc.fwcfg: '${mode}' (bhyve or qemu)`, EXIT_ERROR);
+  }
+  return { pm, fwcfg };
+}
+
+export interface LpcDevices {
+  uarts: Uart16550[];
+}
+
+/** lpc_init: COM ports and pc-testdev, built when the LPC bridge is configured. */
+export async function buildLpcDevices(
+  ctx: PlatformContext & { serial: SerialOpenContext; closers: Array<() => Promise<void>> },
+): Promise<LpcDevices> {
+  const uarts: Uart16550[] = [];
+  for (const com of COM_PORTS) {
+    ctx.pirq.reserve(com.irq);
+    const line = isaLine(ctx.irq, com.irq);
+    const uart = new Uart16550({ assert: () => line.pulse(), deassert: () => {} });
+    const spec = ctx.tree.get(`lpc.${com.name}.path`);
+    if (spec !== undefined) {
+      try {
+        const backend = await openSerialBackend(spec, ctx.serial);
+        uart.setBackend(backend);
+        ctx.closers.push(async () => {
+          uart.flushTx();
+          await backend.close();
+        });
+      } catch (e) {
+        throw new ConfigError(`Unable to initialize backend '${spec}' for LPC device ${com.name}: ${(e as Error).message}`, EXIT_ERROR, {
+          prefixed: false,
+        });
+      }
+    }
+    ctx.ports.register(com.base, UART_IO_BAR_SIZE, new LpcUartPort(com.name, uart));
+    uarts.push(uart);
+  }
+  if (ctx.tree.getBool('lpc.pc-testdev', false)) {
+    let t: PcTestDev;
+    try {
+      t = new PcTestDev(ctx.control, ctx.irq, ctx.ioapicPins);
+    } catch (e) {
+      throw new ConfigError((e as Error).message, EXIT_ERROR, { prefixed: false });
+    }
+    ctx.ports.register(DEBUGEXIT_BASE, DEBUGEXIT_LEN, t.debugExit);
+    ctx.ports.register(IOPORT_BASE, IOPORT_LEN, t.ioport);
+    ctx.ports.register(IRQ_BASE, ctx.ioapicPins, t.irqLines);
+    ctx.mmio.register(IOMEM_BASE, IOMEM_LEN, t.memory);
+  }
+  return { uarts };
+}

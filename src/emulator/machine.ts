@@ -1,0 +1,169 @@
+/**
+ * Machine assembly: builds one VM's device graph from its configuration tree and the
+ * vmm's guest memory and interrupt controller, and handles its exits. Wires only — every
+ * behaviour lives in the modules it calls (STYLE.md: "machine.ts wires, it does not
+ * grow"). Order follows bhyve's main(): platform devices (SCI first), PCI devices bus by
+ * bus (LPC devices inside the LPC bridge), BAR assignment and INTx routing, firmware
+ * tables, boot loader.
+ *
+ * The vmm binding (src/emulator/vmm/vmm.ts) supplies MachineVmm: guest RAM as one
+ * ArrayBuffer laid out low (0..lowmem) then high (4 GiB..), the interrupt calls, the
+ * I/O APIC pin count and HPET capabilities, and a ROM mapper for UEFI. Exits from its
+ * vCPUs go to handleExit(); applying `boot.state` to the BSP is the binding's job.
+ */
+import type { SerialOpenContext } from './backends/serial/open.js';
+import { MmioBus } from './bus/mmio-bus.js';
+import { PortBus } from './bus/port-bus.js';
+import type { FwCfgUserFile } from './config/options.js';
+import type { PlatformConfig } from './config/platform.js';
+import { ConfigError, EXIT_ERROR } from './config/errors.js';
+import type { ConfigTree } from './config/tree.js';
+import { buildE820 } from './firmware/e820.js';
+import { installFirmware } from './firmware/install.js';
+import type { IrqController } from './irq/lines.js';
+import type { Logger } from './log.js';
+import { prepareBoot, type BootPlan } from './loaders/boot.js';
+import { buildLpcDevices, buildPlatformDevices, type PlatformDevices } from './lpc/platform.js';
+import { ResetControl } from './lpc/reset.js';
+import type { Uart16550 } from './lpc/uart/device.js';
+import { GuestMemory } from './memory/guest-memory.js';
+import { PciHost } from './pci/host.js';
+import { buildPciDevice, type PciModelContext } from './pci/models.js';
+import { RunControl } from './run-control.js';
+import { handleExit, type ExitContext, type ExitOutcome, type VmExit } from './vmexit.js';
+
+export interface MachineVmm {
+  memory: ArrayBuffer;
+  irq: IrqController & { isaSetLevelTriggered?(irq: number): void };
+  ioapicPins: number;
+  hpetCapabilities: number;
+  /** Maps a read-only ROM image at `gpa` (UEFI boot ROM). */
+  mapRom?(gpa: number, data: Uint8Array): void;
+}
+
+export interface MachineOptions {
+  log: Logger;
+  fwcfgFiles?: FwCfgUserFile[];
+}
+
+export class Machine {
+  readonly exitContext: ExitContext;
+
+  private constructor(
+    readonly memory: GuestMemory,
+    readonly ports: PortBus,
+    readonly mmio: MmioBus,
+    readonly control: RunControl,
+    readonly pci: PciHost,
+    readonly platform: PlatformDevices,
+    readonly uarts: Uart16550[],
+    readonly boot: BootPlan,
+    private readonly closers: Array<() => Promise<void>>,
+    strictIo: boolean,
+  ) {
+    this.exitContext = { ports, mmio, control, strictIo };
+  }
+
+  static async build(tree: ConfigTree, p: PlatformConfig, vmm: MachineVmm, opts: MachineOptions): Promise<Machine> {
+    const { log } = opts;
+    if (vmm.memory.byteLength !== p.memSize) {
+      throw new ConfigError(`guest memory of ${vmm.memory.byteLength} bytes does not match memory.size (${p.memSize})`, EXIT_ERROR);
+    }
+    const memory = new GuestMemory(vmm.memory, { lowMem: p.lowMem, highMem: p.highMem });
+    const ports = new PortBus(log);
+    const mmio = new MmioBus(log);
+    const control = new RunControl();
+    const closers: Array<() => Promise<void>> = [];
+    const bootrom = tree.get('bootrom') !== undefined;
+    const pci = new PciHost({
+      ports,
+      mmio,
+      irq: vmm.irq,
+      log,
+      highMem: p.highMem,
+      ioapicPins: vmm.ioapicPins,
+      bootrom,
+      resetControl: new ResetControl(control),
+    });
+    const gdb = tree.get('gdb.port');
+    if (gdb !== undefined && gdb !== '0') throw new ConfigError('the GDB debug server (-G) is not supported by tsbhyve yet', EXIT_ERROR);
+    if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
+    const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, ioapicPins: vmm.ioapicPins, bootrom };
+    const platform = buildPlatformDevices(platformCtx);
+    const serial: SerialOpenContext = { stdioTaken: false };
+    const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [] };
+    let uarts: Uart16550[] = [];
+    try {
+      const pciNode = tree.findNode('pci');
+      const numeric = (n: Map<string, unknown> | undefined) =>
+        [...(n?.keys() ?? [])].filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
+      for (const bus of numeric(pciNode?.children)) {
+        const busNode = pciNode!.node(String(bus));
+        for (const slot of numeric(busNode?.children)) {
+          const slotNode = busNode!.node(String(slot));
+          for (const func of numeric(slotNode?.children)) {
+            await buildPciDevice(ctx, bus, slot, func, slotNode!.node(String(func))!);
+            if (tree.get(`pci.${bus}.${slot}.${func}.device`) === 'lpc') {
+              uarts = (await buildLpcDevices({ ...platformCtx, serial, closers })).uarts;
+            }
+          }
+        }
+      }
+      try {
+        pci.assignResources();
+      } catch (e) {
+        throw new ConfigError((e as Error).message, EXIT_ERROR);
+      }
+      ctx.lpcBridge?.syncPirqRegisters();
+      pci.registerConfigAccess(p.lowMem);
+      const e820 = buildE820(p.lowMem, p.highMem);
+      const lpc = ctx.lpcBridge ? { slot: ctx.lpcBridge.pci.slot, func: ctx.lpcBridge.pci.func } : undefined;
+      const fw = await installFirmware({
+        tree,
+        memory,
+        host: pci,
+        lpc,
+        ncpus: p.ncpus,
+        sockets: p.sockets,
+        cores: p.cores,
+        threads: p.threads,
+        hpetCapabilities: vmm.hpetCapabilities,
+        e820,
+        fwcfg: platform.fwcfg,
+        userFiles: opts.fwcfgFiles ?? [],
+        bootDevices: ctx.bootDevices,
+      });
+      const boot = await prepareBoot(tree, memory, e820, log, fw.rsdpAddress);
+      if (boot.kind === 'rom') {
+        if (!vmm.mapRom) throw new ConfigError('this vmm backend cannot map a boot ROM', EXIT_ERROR);
+        vmm.mapRom(boot.rom.romGpa, boot.rom.rom);
+        if (boot.rom.vars) {
+          const v = boot.rom.vars;
+          mmio.register(v.gpa, v.flash.size, v.flash);
+          closers.push(() => v.flash.close());
+        }
+      }
+      return new Machine(memory, ports, mmio, control, pci, platform, uarts, boot, closers, tree.getBool('x86.strictio', false));
+    } catch (e) {
+      await Promise.allSettled(closers.map((c) => c()));
+      throw e;
+    }
+  }
+
+  handleExit(exit: VmExit): ExitOutcome {
+    return handleExit(this.exitContext, exit);
+  }
+
+  /** SIGTERM: an ACPI power-button press when the guest enabled ACPI, else false. */
+  powerButton(): boolean {
+    if (!this.platform.pm.acpiEnabled) return false;
+    this.platform.pm.pressPowerButton();
+    return true;
+  }
+
+  /** Flushes serial output and closes every backend (call once, after the vCPUs stop). */
+  async close(): Promise<void> {
+    for (const u of this.uarts) u.flushTx();
+    await Promise.allSettled(this.closers.map((c) => c()));
+  }
+}
