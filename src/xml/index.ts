@@ -1,4 +1,11 @@
 /**
- * tsvirt/xml: libvirt domain XML <-> DomainDef.
+ * tsvirt/xml: libvirt domain XML ⇄ DomainDef, capabilities XML, libvirt-style errors.
+ *
+ * Public surface (other issues and external checks rely on it):
+ *   parseDomainXML(text, flags?) → DomainDef, or throws VirError {code, domain, message}
+ *   formatDomainXML(def, { inactive?, secure? }) → string
+ * The DomainDef model and its naming conventions: ./types.ts.
  */
-export {};
+
+export type * from './types.js';
+export * from './errors.js';
