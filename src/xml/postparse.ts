@@ -173,6 +173,9 @@ function domainPostParseCommon(def: DomainDef): void {
   if (def.memory === 0) {
     throw domainXmlError('Memory size must be specified via <memory> or in the <numa> configuration');
   }
+  // one hugepage size pinned to node 0 of a guest without NUMA is just the default size
+  const pages = def.memoryBacking?.hugepages?.pages;
+  if (pages && pages.length === 1 && !(cells && cells.length) && pages[0]!.nodeset === '0') delete pages[0]!.nodeset;
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
   if (def.maxMemory && def.maxMemory.size < def.memory) {
     throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: maximum memory size must be equal or greater than the actual memory size');
@@ -195,6 +198,10 @@ function domainPostParseCommon(def: DomainDef): void {
 
   consoleCompat(def);
   addImplicitControllers(def);
+
+  // the first video device is the primary one unless another says so
+  const videos = def.devices.videos;
+  if (videos.length > 0 && !videos.some((v) => v.model.primary) && videos[0]!.model.type !== 'none') videos[0]!.model.primary = true;
 }
 
 /**

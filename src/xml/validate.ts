@@ -66,6 +66,9 @@ export function validateCommon(def: DomainDef): void {
   if (d.videos.length > 1 && d.videos.some((v) => v.model.type === 'none')) {
     throw unsupported("a 'none' video type must be the only video device defined for the domain");
   }
+  for (const g of d.graphics) {
+    if (g.type === 'vnc' && g.connected !== undefined && g.connected !== 'keep') throw unsupported("VNC supports connected='keep' only");
+  }
   if (d.videos.filter((v) => v.model.primary).length > 1) throw xmlErr('Only one primary video device is supported');
   checkPorts(d.serials, 'serial');
   checkPorts(d.parallels, 'parallel');

@@ -200,7 +200,7 @@ function checkReferences(text: string, entities: Record<string, string> | null, 
 /** Rejects control characters that are not XML characters (libxml2 does the same). */
 function checkChars(text: string, docName: string): void {
   // Fast path: a single regex test over the whole text.
-  const bad = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.exec(text);
+  const bad = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(text);
   if (bad) failAt(text, bad.index, `invalid character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} in document`, docName);
 }
 
@@ -228,7 +228,7 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
 
   const v = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (v !== true) {
-    throw new XmlSyntaxError(v.err.msg, text, v.err.line, v.err.col, docName);
+    throw new XmlSyntaxError(v.err.msg, text, v.err.line || 1, v.err.col || 1, docName);
   }
   let nodes: FxNode[];
   try {
@@ -262,6 +262,10 @@ function checkDepth(node: FxNode, depth: number, text: string, docName: string):
 }
 
 /* ------------------------------------------------------------------ accessors */
+
+function unescapedLt(elem: string, attrName: string): VirError {
+  return new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(domain_definition): Unescaped '<' not allowed in attribute values ('${attrName}' of element '${elem}')`);
+}
 
 /** Element name of a node (`#text` for text nodes). */
 export function tagOf(n: FxNode): string {
@@ -309,6 +313,7 @@ export class Elem {
     if (m === undefined) return undefined;
     const v = m[name];
     if (v === undefined) return undefined;
+    if (v.indexOf('<') !== -1) throw unescapedLt(this.name, name);
     let s = v.indexOf('&') === -1 ? v : decodeEntities(v, this.ents);
     if (/[\t\n\r]/.test(v)) s = s.replace(/[\t\n\r]/g, ' ');
     return s;
