@@ -40,6 +40,12 @@ export function addImplicitDiskControllers(def: DomainDef): void {
   }
 }
 
+/** virDomainDefAddImplicitVideo with bhyve's default model: graphics need a framebuffer. */
+export function addImplicitVideo(def: DomainDef): void {
+  const d = def.devices;
+  if (d.graphics.length > 0 && d.videos.length === 0) d.videos.push({ model: { type: 'gop', heads: 1 } });
+}
+
 /** The addressing half of post-parse (the `assignAddresses` hook). */
 export function assignBhyveAddresses(def: DomainDef): void {
   addImplicitDiskControllers(def);
@@ -67,7 +73,6 @@ export function completeBhyveDefinition(def: DomainDef, host: BhyveHost): void {
   for (const v of d.videos) bhyveDevicePostParse({ kind: 'video', def: v }, def, host);
   for (const s of d.serials) bhyveDevicePostParse({ kind: 'serial', def: s }, def, host);
   for (const s of d.consoles) bhyveDevicePostParse({ kind: 'console', def: s }, def, host);
-  // virDomainDefAddImplicitVideo: graphics without a video device get the default one.
-  if (d.graphics.length > 0 && d.videos.length === 0) d.videos.push({ model: { type: 'gop', heads: 1 } });
+  addImplicitVideo(def);
   assignBhyveAddresses(def);
 }

@@ -44,26 +44,40 @@ export function defaultNvramPath(host: BhyveHost, name: string): string {
   return joinPath(host.nvramDir, `${name}_VARS.fd`);
 }
 
-/** bhyveFirmwareFillDomain + NVRAM defaults. */
+/** The variables template shipped next to a firmware image: `X.fd` / `X_CODE.fd` → `X_VARS.fd`. */
+export function varsTemplateFor(firmwareDir: string, image: string): string {
+  const stem = image.replace(/(_CODE)?\.fd$/i, '');
+  return joinPath(firmwareDir, `${stem}_VARS.fd`);
+}
+
+/**
+ * `<os firmware='efi'>` autoselection: the loader (read-only raw pflash) and, when there
+ * is none, an NVRAM with its template and per-domain path. Throws "no firmwares found".
+ */
+export function fillFirmware(def: DomainDef, host: BhyveHost, listDir: ListDir = defaultListDir): void {
+  const entries = (listDir(host.firmwareDir) ?? []).filter((n) => !n.startsWith('.')).sort();
+  const chosen = entries.includes(BHYVE_DEFAULT_FIRMWARE) ? BHYVE_DEFAULT_FIRMWARE : entries[0];
+  if (chosen === undefined) throw unsupported(`no firmwares found in ${host.firmwareDir}`);
+  const loader = (def.os.loader ??= {});
+  if (loader.format !== undefined && loader.format !== 'raw') {
+    throw unsupported(`Unsupported loader format '${loader.format}'`);
+  }
+  loader.readonly = 'yes';
+  loader.type = 'pflash';
+  loader.format = 'raw';
+  loader.path = joinPath(host.firmwareDir, chosen);
+  if (!def.os.nvram) {
+    def.os.nvram = { template: varsTemplateFor(host.firmwareDir, chosen), format: 'raw', path: defaultNvramPath(host, def.name) };
+  }
+}
+
+/** bhyveFirmwareFillDomain + NVRAM defaults (the prepare step before a start). */
 export function prepareFirmware(def: DomainDef, host: BhyveHost, listDir: ListDir = defaultListDir): void {
   const fw = def.os.firmware;
   if (fw === 'bios') {
     throw unsupported("firmware 'bios' is not available with bhyve: use firmware='efi' or a <bootloader>");
   }
-  if (fw === 'efi') {
-    const entries = (listDir(host.firmwareDir) ?? []).filter((n) => !n.startsWith('.')).sort();
-    const chosen = entries.includes(BHYVE_DEFAULT_FIRMWARE) ? BHYVE_DEFAULT_FIRMWARE : entries[0];
-    if (chosen === undefined) throw unsupported(`no firmwares found in ${host.firmwareDir}`);
-    const loader = (def.os.loader ??= {});
-    if (loader.format !== undefined && loader.format !== 'raw') {
-      throw unsupported(`Unsupported loader format '${loader.format}'`);
-    }
-    loader.format = 'raw';
-    loader.type = 'pflash';
-    loader.readonly = 'yes';
-    loader.path = joinPath(host.firmwareDir, chosen);
-    def.os.nvram ??= {};
-  }
+  if (fw === 'efi') fillFirmware(def, host, listDir);
   if (def.os.loader && def.os.nvram && def.os.nvram.path === undefined && def.os.nvram.source === undefined) {
     def.os.nvram.path = defaultNvramPath(host, def.name);
   }

@@ -38,7 +38,7 @@ export {
   type TranslateOptions,
 } from './command.js';
 export { domainToBhyveConfig, formatConfigFile, planToConfigKeys } from './config-tree.js';
-export { createBhyveParserConfig } from './hooks.js';
+export { createBhyveParserConfig, type ParserConfigOptions } from './hooks.js';
 export { assignPciAddresses, assignVirtioSerialAddresses, formatPciAddress } from './address.js';
 export { completeBhyveDefinition } from './defaults.js';
 export { adaptForeignDomain } from './compat.js';

@@ -27,13 +27,16 @@ export function memoryMiB(def: DomainDef): number {
   return Math.ceil(def.memory / 1024);
 }
 
-/** virBhyveUsableDisk: disks and cdroms backed by a file or block device. */
+/** virBhyveUsableDisk: disks and cdroms backed by a file, a block device or a CAM target. */
 function usableDisk(disk: DiskDef): boolean {
-  return (disk.device === 'disk' || disk.device === 'cdrom') && (disk.type === 'file' || disk.type === 'block' || disk.type === 'volume');
+  return (
+    (disk.device === 'disk' || disk.device === 'cdrom') &&
+    (disk.type === 'file' || disk.type === 'block' || disk.type === 'volume' || disk.type === 'ctl')
+  );
 }
 
 function diskPath(disk: DiskDef): string {
-  const p = disk.type === 'block' ? disk.source?.dev : disk.source?.file;
+  const p = disk.type === 'block' || disk.type === 'ctl' ? disk.source?.dev : disk.source?.file;
   if (p === undefined) throw unsupported(`boot disk '${disk.target.dev}' has no source`);
   return p;
 }
