@@ -18,10 +18,13 @@ import { unsupported } from './errors.js';
 
 type Warn = (m: string) => void;
 
-/** True for a PCI address bhyve can keep: domain 0, bus 0, function 0, slot 1–31. */
+/**
+ * True for a PCI address bhyve can keep: domain 0, bus 0, function 0, slot 2–31. Slot 1
+ * is where bhyve puts its LPC bridge, so QEMU's use of it (PIIX, q35 VGA) is not kept.
+ */
 function keepablePci(info: DeviceInfo): boolean {
   const a = info.address;
-  return a?.type === 'pci' && a.domain === 0 && a.bus === 0 && a.function === 0 && a.slot >= 1 && a.slot <= 31 && a.multifunction !== 'on';
+  return a?.type === 'pci' && a.domain === 0 && a.bus === 0 && a.function === 0 && a.slot >= 2 && a.slot <= 31 && a.multifunction !== 'on';
 }
 
 /** Drops addresses bhyve cannot honour; returns whether one was dropped. */
@@ -249,8 +252,7 @@ function adaptInputs(def: DomainDef, warn: Warn): void {
     return;
   }
   d.inputs = kept;
-  const notPs2 = droppedNote.filter((n) => !n.endsWith('/ps2'));
-  if (notPs2.length) warn(`input devices dropped: ${notPs2.join(', ')} (bhyve's xHCI has one tablet; PS/2 is always present)`);
+  if (droppedNote.length) warn(`input devices dropped: ${droppedNote.join(', ')} (bhyve's xHCI has one tablet; its LPC always has PS/2)`);
 }
 
 function adaptGraphics(def: DomainDef, warn: Warn): void {
@@ -385,6 +387,30 @@ function adaptMisc(def: DomainDef, warn: Warn): void {
   }
 }
 
+/**
+ * `<os><boot dev>` order → per-device boot indexes when the UEFI firmware boots the guest
+ * (bhyve passes `bootindex=` through fw_cfg; the firmware ignores the os/boot list).
+ */
+function mapBootOrder(def: DomainDef, warn: Warn): void {
+  const os = def.os;
+  if ((!os.loader && os.firmware !== 'efi') || def.bootloader !== undefined || os.boots.length === 0) return;
+  const d = def.devices;
+  if ([...d.disks, ...d.interfaces, ...d.hostdevs].some((x) => x.boot !== undefined)) return;
+  const used = new Set<DiskDef>();
+  const mapped: string[] = [];
+  let order = 1;
+  for (const dev of os.boots) {
+    const want = dev === 'cdrom' ? 'cdrom' : dev === 'hd' ? 'disk' : undefined;
+    const disk = d.disks.find((x) => x.device === want && !used.has(x));
+    if (!disk) continue;
+    used.add(disk);
+    disk.boot = { order };
+    mapped.push(`${disk.target.dev}=${order++}`);
+  }
+  warn(`<boot dev='${os.boots.join(',')}'> mapped to disk boot order for the UEFI firmware${mapped.length ? ` (${mapped.join(', ')})` : ''}`);
+  os.boots = [];
+}
+
 /** Device mappings; see the module header. */
 export function adaptForeignDevices(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: string): void {
   adaptDisks(def, warn);
@@ -395,6 +421,7 @@ export function adaptForeignDevices(def: DomainDef, host: BhyveHost, warn: Warn,
   adaptGraphics(def, warn);
   adaptSound(def, warn);
   adaptMisc(def, warn);
+  mapBootOrder(def, warn);
   let moved = 0;
   const each = (info: DeviceInfo): void => {
     if (dropForeignAddress(info)) moved++;

@@ -353,8 +353,11 @@ export function buildFbuf(ctx: DeviceContext, graphics: GraphicsDef, video: Vide
   if (listenType === 'socket' || listenType === 'none') throw unsupported('Unsupported listen type');
   const autoport = graphics.autoport === 'yes' || graphics.port === undefined || graphics.port === -1;
   let port: number;
-  if (autoport) port = ctx.vncPort();
-  else {
+  if (autoport) {
+    // As libvirt does at start, the allocated port shows in the live definition.
+    port = ctx.vncPort();
+    graphics.port = port;
+  } else {
     port = graphics.port!;
     if (port < 5900 || port > 65535) throw unsupported('vnc port must be in range [5900,65535]');
   }
