@@ -33,18 +33,17 @@ export class PciAddressSet {
 
   /** Reserves one function of a user-given address; refuses conflicts and bad ranges. */
   reserve(addr: PciAddress): void {
-    const text = formatPciAddress(addr);
     if (addr.domain !== 0 || addr.bus !== 0) {
-      throw xmlError(`Invalid PCI address ${text}. Only PCI domain 0 and bus 0 are available`);
+      throw xmlError(`Invalid PCI address ${formatPciAddress(addr)}. Only PCI domain 0 and bus 0 are available`);
     }
     if (addr.slot < MIN_SLOT || addr.slot > MAX_SLOT) {
-      throw xmlError(`Invalid PCI address ${text}. slot must be >= ${MIN_SLOT} and <= ${MAX_SLOT}`);
+      throw xmlError(`Invalid PCI address ${formatPciAddress(addr)}. slot must be >= ${MIN_SLOT} and <= ${MAX_SLOT}`);
     }
     if (addr.function < 0 || addr.function > MAX_FUNCTION) {
-      throw xmlError(`Invalid PCI address ${text}. function must be >= 0 and <= ${MAX_FUNCTION}`);
+      throw xmlError(`Invalid PCI address ${formatPciAddress(addr)}. function must be >= 0 and <= ${MAX_FUNCTION}`);
     }
     const bit = 1 << addr.function;
-    if (this.functions[addr.slot]! & bit) throw xmlError(`Attempted double use of PCI Address ${text}`);
+    if (this.functions[addr.slot]! & bit) throw xmlError(`Attempted double use of PCI Address ${formatPciAddress(addr)}`);
     this.functions[addr.slot]! |= bit;
   }
 

@@ -15,6 +15,7 @@
 
 import type { DomainDef, InterfaceDef } from '../xml/types.js';
 import { type BhyveHost, type BhyveHostOptions, hasCap, isArm, isX86, resolveHost } from './capabilities.js';
+import { cloneDomainDef } from './clone.js';
 import { adaptForeignDomain } from './compat.js';
 import { completeBhyveDefinition } from './defaults.js';
 import {
@@ -90,7 +91,7 @@ export interface LiveDomain {
  */
 export function prepareLiveDomain(def: DomainDef, opts: TranslateOptions = {}): LiveDomain {
   const host = resolveHost(opts);
-  const live = structuredClone(def);
+  const live = cloneDomainDef(def);
   const warnings: string[] = [];
   if (!isBhyveTyped(live)) adaptForeignDomain(live, host, warnings);
   completeBhyveDefinition(live, host);
