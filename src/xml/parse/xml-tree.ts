@@ -6,8 +6,8 @@
  * - refuses input that is too large, entity declarations that are external, parametric or
  *   recursive (no "billion laughs": an entity value may not reference another entity),
  *   undefined entity references and invalid character references — each with line/column;
- * - checks well-formedness with fast-xml-parser's validator (line/column on failure) and
- *   that there is exactly one root element;
+ * - checks well-formedness in one linear pass (wellformed.ts; line/column on failure),
+ *   including exactly one root element — fast-xml-parser itself is lenient;
  * - parses with `preserveOrder` (document order matters for `<metadata>`, disks, boot
  *   entries, verbatim elements) and entity processing off: entities are decoded here, only
  *   in the values actually read, after the guard has proven every reference valid.
@@ -15,18 +15,17 @@
  * Errors: malformed XML → VIR_ERR_XML_DETAIL in VIR_FROM_DOMAIN with libvirt's message shape
  * "(domain_definition):LINE:COL: what\n<source line>\n----^" (libvirt prints the same minus
  * the column), carrying `line`/`column`.
- * Time: every pass is linear in the input; nesting is capped (MAX_DEPTH) so the recursive
- * walks that follow have bounded stack.
+ * Time: every pass is linear in the input; nesting is capped (wellformed.ts MAX_DEPTH)
+ * so the recursive walks that follow have bounded stack.
  */
 
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
+import { MAX_DEPTH, checkWellFormed } from './wellformed.js';
 import { VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, VirError } from '../errors.js';
 import type { XmlElement } from '../types.js';
 
 /** Largest document accepted (libvirt's own limit for XML files is 10 MiB, VIR_XML_MAX). */
 export const MAX_DOCUMENT_CHARS = 10 * 1024 * 1024;
-/** Deepest element nesting accepted (libxml2's default is 256). */
-export const MAX_DEPTH = 256;
 /** Internal entities accepted in a DOCTYPE, and the size of each value. */
 const MAX_ENTITIES = 64;
 const MAX_ENTITY_VALUE = 4096;
@@ -226,10 +225,8 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
   if (text.indexOf('<!ENTITY') !== -1) failAt(text, text.indexOf('<!ENTITY'), 'entity declaration outside a DOCTYPE', docName);
   if (text.indexOf('&') !== -1) checkReferences(text, entities, docName);
 
-  const v = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (v !== true) {
-    throw new XmlSyntaxError(v.err.msg, text, v.err.line || 1, v.err.col || 1, docName);
-  }
+  const wf = checkWellFormed(text);
+  if (wf !== null) failAt(text, wf.index, wf.message, docName);
   let nodes: FxNode[];
   try {
     nodes = parser.parse(text) as FxNode[];
@@ -250,15 +247,7 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
     rootName = name;
   }
   if (root === null) throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(${docName}):1:1: Document is empty`);
-  checkDepth(root, 1, text, docName);
   return { root, rootName, entities };
-}
-
-function checkDepth(node: FxNode, depth: number, text: string, docName: string): void {
-  if (depth > MAX_DEPTH) throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(${docName}): elements nested deeper than ${MAX_DEPTH} levels`);
-  const kids = node[tagOf(node)];
-  if (!Array.isArray(kids)) return;
-  for (const k of kids as FxNode[]) if (!('#text' in k)) checkDepth(k, depth + 1, text, docName);
 }
 
 /* ------------------------------------------------------------------ accessors */
