@@ -22,6 +22,12 @@ export interface WellFormedError {
   message: string;
 }
 
+/** Facts the scan learns for free, used to skip work later. */
+export interface WellFormedInfo {
+  /** Some attribute value contains a tab, newline or CR (needs XML whitespace normalisation). */
+  attrWhitespace: boolean;
+}
+
 function isNameStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || (c >= 0xc0 && c <= 0xfffd && c !== 0xd7 && c !== 0xf7);
 }
@@ -43,7 +49,11 @@ function scanName(s: string, i: number): number {
 }
 
 /** Checks `text`; returns null when it is well formed. */
-export function checkWellFormed(text: string): WellFormedError | null {
+export function checkWellFormed(text: string, info?: WellFormedInfo): WellFormedError | null {
+  let nextNl = -2;
+  let nextTab = -2;
+  let nextCr = -2;
+  let attrWs = false;
   const n = text.length;
   const stack: string[] = [];
   const stackPos: number[] = [];
@@ -148,6 +158,12 @@ export function checkWellFormed(text: string): WellFormedError | null {
       if (nextLt !== -1 && nextLt <= j) nextLt = text.indexOf('<', j + 1);
       const lt2 = nextLt;
       if (lt2 !== -1 && lt2 < close) return { index: lt2, message: `Unescaped '<' not allowed in attributes values (attribute ${attrName})` };
+      if (!attrWs) {
+        if (nextNl !== -1 && nextNl <= j) nextNl = text.indexOf('\n', j + 1);
+        if (nextTab !== -1 && nextTab <= j) nextTab = text.indexOf('\t', j + 1);
+        if (nextCr !== -1 && nextCr <= j) nextCr = text.indexOf('\r', j + 1);
+        if ((nextNl !== -1 && nextNl < close) || (nextTab !== -1 && nextTab < close) || (nextCr !== -1 && nextCr < close)) attrWs = true;
+      }
       if (nameSet !== null) {
         if (nameSet.has(attrName)) return { index: j, message: `Attribute ${attrName} redefined` };
         nameSet.add(attrName);
@@ -164,5 +180,6 @@ export function checkWellFormed(text: string): WellFormedError | null {
     return { index: stackPos[stackPos.length - 1]!, message: `Premature end of data in tag ${stack[stack.length - 1]}` };
   }
   if (!seenRoot) return { index: 0, message: 'Document is empty' };
+  if (info) info.attrWhitespace = attrWs;
   return null;
 }

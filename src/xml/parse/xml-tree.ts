@@ -20,7 +20,7 @@
  */
 
 import { XMLParser } from 'fast-xml-parser';
-import { MAX_DEPTH, checkWellFormed } from './wellformed.js';
+import { MAX_DEPTH, type WellFormedInfo, checkWellFormed } from './wellformed.js';
 import { VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, VirError } from '../errors.js';
 import type { XmlElement } from '../types.js';
 
@@ -69,7 +69,17 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '
 export interface XmlDocument {
   root: FxNode;
   rootName: string;
+  /** How values are decoded (shared by every Elem of the document). */
+  ctx: DocContext;
+}
+
+/** Per-document decoding facts: declared entities, and whether any decoding is needed. */
+export interface DocContext {
   entities: Record<string, string> | null;
+  /** The text has a '&' somewhere: values may hold references. */
+  hasRefs: boolean;
+  /** Some attribute value holds tab/newline/CR (XML attribute normalisation needed). */
+  attrWhitespace: boolean;
 }
 
 function lineCol(text: string, index: number): [number, number] {
@@ -225,7 +235,8 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
   if (text.indexOf('<!ENTITY') !== -1) failAt(text, text.indexOf('<!ENTITY'), 'entity declaration outside a DOCTYPE', docName);
   if (text.indexOf('&') !== -1) checkReferences(text, entities, docName);
 
-  const wf = checkWellFormed(text);
+  const info: WellFormedInfo = { attrWhitespace: false };
+  const wf = checkWellFormed(text, info);
   if (wf !== null) failAt(text, wf.index, wf.message, docName);
   let nodes: FxNode[];
   try {
@@ -247,14 +258,12 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
     rootName = name;
   }
   if (root === null) throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(${docName}):1:1: Document is empty`);
-  return { root, rootName, entities };
+  return { root, rootName, ctx: { entities, hasRefs: text.indexOf('&') !== -1, attrWhitespace: info.attrWhitespace } };
 }
 
 /* ------------------------------------------------------------------ accessors */
 
-function unescapedLt(elem: string, attrName: string): VirError {
-  return new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(domain_definition): Unescaped '<' not allowed in attribute values ('${attrName}' of element '${elem}')`);
-}
+
 
 /** Element name of a node (`#text` for text nodes). */
 export function tagOf(n: FxNode): string {
@@ -283,12 +292,16 @@ export function decodeEntities(s: string, entities: Record<string, string> | nul
 export class Elem {
   readonly name: string;
   private readonly raw: FxNode;
-  private readonly ents: Record<string, string> | null;
+  private readonly doc: DocContext;
 
-  constructor(raw: FxNode, ents: Record<string, string> | null, name?: string) {
+  constructor(raw: FxNode, doc: DocContext, name?: string) {
     this.raw = raw;
-    this.ents = ents;
+    this.doc = doc;
     this.name = name ?? tagOf(raw);
+  }
+
+  private get ents(): Record<string, string> | null {
+    return this.doc.entities;
   }
 
   /** Raw attribute map (undecoded values), or undefined when there are none. */
@@ -302,9 +315,11 @@ export class Elem {
     if (m === undefined) return undefined;
     const v = m[name];
     if (v === undefined) return undefined;
-    if (v.indexOf('<') !== -1) throw unescapedLt(this.name, name);
-    let s = v.indexOf('&') === -1 ? v : decodeEntities(v, this.ents);
-    if (/[\t\n\r]/.test(v)) s = s.replace(/[\t\n\r]/g, ' ');
+    const d = this.doc;
+    if (!d.hasRefs && !d.attrWhitespace) return v;
+    // '<' in attribute values was refused by the well-formedness scan
+    let s = v.indexOf('&') === -1 ? v : decodeEntities(v, d.entities);
+    if (d.attrWhitespace && /[\t\n\r]/.test(v)) s = s.replace(/[\t\n\r]/g, ' ');
     return s;
   }
 
@@ -333,7 +348,7 @@ export class Elem {
     const out: Elem[] = [];
     for (const k of this.kids) {
       const t = tagOf(k);
-      if (t !== '#text') out.push(new Elem(k, this.ents, t));
+      if (t !== '#text') out.push(new Elem(k, this.doc, t));
     }
     return out;
   }
@@ -341,7 +356,7 @@ export class Elem {
   /** First child element with that name. */
   child(name: string): Elem | undefined {
     for (const k of this.kids) {
-      if (name in k) return new Elem(k, this.ents, name);
+      if (name in k) return new Elem(k, this.doc, name);
     }
     return undefined;
   }
@@ -349,7 +364,7 @@ export class Elem {
   /** All child elements with that name. */
   childrenNamed(name: string): Elem[] {
     const out: Elem[] = [];
-    for (const k of this.kids) if (name in k) out.push(new Elem(k, this.ents, name));
+    for (const k of this.kids) if (name in k) out.push(new Elem(k, this.doc, name));
     return out;
   }
 
@@ -359,7 +374,7 @@ export class Elem {
     if (kids.length === 0) return '';
     if (kids.length === 1) {
       const t = kids[0]!['#text'];
-      return typeof t === 'string' ? decodeEntities(t, this.ents) : '';
+      return typeof t === 'string' ? (this.doc.hasRefs ? decodeEntities(t, this.ents) : t) : '';
     }
     let s = '';
     for (const k of kids) {
@@ -396,7 +411,7 @@ export class Elem {
         if (hasElem && s.trim() === '') continue;
         if (s !== '') children.push(s);
       } else {
-        children.push(new Elem(k, this.ents, t).toXmlElement());
+        children.push(new Elem(k, this.doc, t).toXmlElement());
       }
     }
     return { name: this.name, attrs: this.attrs(), children };
