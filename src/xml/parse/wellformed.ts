@@ -40,10 +40,19 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13;
 }
 
+/** ASCII names take the sticky-regex fast path; anything else the per-character one. */
+const ASCII_NAME = /[A-Za-z_:][A-Za-z0-9_:.-]*/y;
+
 /** End of the name starting at i (exclusive), or i when there is none. */
 function scanName(s: string, i: number): number {
-  if (i >= s.length || !isNameStart(s.charCodeAt(i))) return i;
-  let j = i + 1;
+  ASCII_NAME.lastIndex = i;
+  let j = i;
+  if (ASCII_NAME.test(s)) {
+    j = ASCII_NAME.lastIndex;
+    const c = s.charCodeAt(j);
+    if (c < 0x80 || Number.isNaN(c)) return j;
+  } else if (i >= s.length || !isNameStart(s.charCodeAt(i))) return i;
+  else j = i + 1;
   while (j < s.length && isNameChar(s.charCodeAt(j))) j++;
   return j;
 }
