@@ -139,6 +139,21 @@ export function assignDiskAddress(disk: DiskDef): void {
 
 const UHCI_STARTPORT: Record<string, number> = { 'ich9-uhci1': 0, 'ich9-uhci2': 2, 'ich9-uhci3': 4 };
 
+/** virStorageSourceNetworkDefaultPort: the port libvirt fills for a TCP host of a protocol. */
+const DEFAULT_NET_PORT: Record<string, string> = {
+  http: '80',
+  https: '443',
+  ftp: '21',
+  ftps: '990',
+  tftp: '69',
+  sheepdog: '7000',
+  nbd: '10809',
+  ssh: '22',
+  iscsi: '3260',
+  gluster: '24007',
+  vxhs: '9999',
+};
+
 /** Next port of a serial/parallel/console written without one (max of its kind + 1). */
 function assignChrPort(chr: ChrDef, all: ChrDef[]): void {
   if (chr.target.port !== undefined) return;
@@ -155,6 +170,10 @@ function devicePostParseCommon(dev: DeviceRef, def: DomainDef): void {
       if (disk.device === 'cdrom') disk.readonly = true;
       if (disk.device === 'lun' && disk.target.bus !== 'scsi' && disk.target.bus !== 'virtio') {
         throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
+      }
+      if (disk.type === 'network' && disk.source?.hosts && disk.source.protocol !== undefined) {
+        const port = DEFAULT_NET_PORT[disk.source.protocol];
+        if (port !== undefined) for (const h of disk.source.hosts) if (h.port === undefined && (h.transport ?? 'tcp') === 'tcp') h.port = port;
       }
       assignDiskAddress(disk);
       break;
@@ -274,6 +293,10 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   }
   if (def.maxMemory && def.maxMemory.size < def.memory) {
     throw domainXmlError('maximum memory size must be equal or greater than the actual memory size');
+  }
+  // vCPU placement 'auto' implies automatic NUMA memory placement (virDomainDefParseXML)
+  if (def.vcpu.placement === 'auto' && def.passthrough.numatune === undefined) {
+    def.passthrough.numatune = { name: 'numatune', attrs: [], children: [{ name: 'memory', attrs: [['mode', 'strict'], ['placement', 'auto']], children: [] }] };
   }
   // os: a loader with a path is a ROM unless said otherwise
   if (def.os.loader?.path !== undefined && def.os.loader.type === undefined) def.os.loader.type = 'rom';
