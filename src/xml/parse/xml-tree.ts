@@ -60,6 +60,8 @@ const parser = new XMLParser({
   htmlEntities: false,
   jPath: false,
   maxNestedTags: MAX_DEPTH,
+  // CDATA stays a separate node: its text is literal, never entity-decoded
+  cdataPropName: '#cdata',
 });
 
 /** Entities every XML document has. */
@@ -188,8 +190,36 @@ function stripDoctype(text: string, at: number, docName: string): { text: string
  * to a legal XML character. Linear: one indexOf walk.
  */
 function checkReferences(text: string, entities: Record<string, string> | null, docName: string): void {
+  // '&' inside CDATA sections, comments and processing instructions is literal
+  const skips: Array<[number, number]> = [];
+  for (let m = text.indexOf('<!', 0); m !== -1; m = text.indexOf('<!', m + 2)) {
+    if (text.startsWith('<![CDATA[', m)) {
+      const e = text.indexOf(']]>', m + 9);
+      if (e === -1) break;
+      skips.push([m, e + 3]);
+      m = e;
+    } else if (text.startsWith('<!--', m)) {
+      const e = text.indexOf('-->', m + 4);
+      if (e === -1) break;
+      skips.push([m, e + 3]);
+      m = e;
+    }
+  }
+  for (let m = text.indexOf('<?', 0); m !== -1; m = text.indexOf('<?', m + 2)) {
+    const e = text.indexOf('?>', m + 2);
+    if (e === -1) break;
+    skips.push([m, e + 2]);
+    m = e;
+  }
+  skips.sort((a, b) => a[0] - b[0]);
+  let k = 0;
   let i = text.indexOf('&');
   while (i !== -1) {
+    while (k < skips.length && skips[k]![1] <= i) k++;
+    if (k < skips.length && skips[k]![0] <= i) {
+      i = text.indexOf('&', skips[k]![1]);
+      continue;
+    }
     const semi = text.indexOf(';', i + 1);
     if (semi < 0 || semi - i > 40) failAt(text, i, "'&' must start an entity or character reference (write &amp;)", docName);
     const ref = text.slice(i + 1, semi);
@@ -271,6 +301,14 @@ export function tagOf(n: FxNode): string {
   return '';
 }
 
+/** The literal text of a CDATA node (`{'#cdata': [{'#text': ...}]}`). */
+function cdataText(node: FxNode): string {
+  const inner = node['#cdata'] as FxNode[] | undefined;
+  let s = '';
+  if (Array.isArray(inner)) for (const t of inner) if (typeof t['#text'] === 'string') s += t['#text'];
+  return s;
+}
+
 /** Decodes entity and character references (input already proven valid by the guard). */
 export function decodeEntities(s: string, entities: Record<string, string> | null): string {
   if (s.indexOf('&') === -1) return s;
@@ -317,10 +355,11 @@ export class Elem {
     if (v === undefined) return undefined;
     const d = this.doc;
     if (!d.hasRefs && !d.attrWhitespace) return v;
-    // '<' in attribute values was refused by the well-formedness scan
-    let s = v.indexOf('&') === -1 ? v : decodeEntities(v, d.entities);
-    if (d.attrWhitespace && /[\t\n\r]/.test(v)) s = s.replace(/[\t\n\r]/g, ' ');
-    return s;
+    // '<' in attribute values was refused by the well-formedness scan. Literal tab/newline/CR
+    // become spaces (XML attribute-value normalisation) before references are decoded, so
+    // '&#10;' still yields a newline.
+    const n = d.attrWhitespace && /[\t\n\r]/.test(v) ? v.replace(/[\t\n\r]/g, ' ') : v;
+    return n.indexOf('&') === -1 ? n : decodeEntities(n, d.entities);
   }
 
   /** All attributes in document order (decoded). */
@@ -348,7 +387,7 @@ export class Elem {
     const out: Elem[] = [];
     for (const k of this.kids) {
       const t = tagOf(k);
-      if (t !== '#text') out.push(new Elem(k, this.doc, t));
+      if (t !== '#text' && t !== '#cdata') out.push(new Elem(k, this.doc, t));
     }
     return out;
   }
@@ -373,15 +412,18 @@ export class Elem {
     const kids = this.kids;
     if (kids.length === 0) return '';
     if (kids.length === 1) {
-      const t = kids[0]!['#text'];
-      return typeof t === 'string' ? (this.doc.hasRefs ? decodeEntities(t, this.ents) : t) : '';
+      const k0 = kids[0]!;
+      const t = k0['#text'];
+      if (typeof t === 'string') return this.doc.hasRefs ? decodeEntities(t, this.ents) : t;
+      return '#cdata' in k0 ? cdataText(k0) : '';
     }
     let s = '';
     for (const k of kids) {
       const t = k['#text'];
-      if (typeof t === 'string') s += t;
+      if (typeof t === 'string') s += this.doc.hasRefs ? decodeEntities(t, this.ents) : t;
+      else if ('#cdata' in k) s += cdataText(k);
     }
-    return decodeEntities(s, this.ents);
+    return s;
   }
 
   /** Full text content including descendants (XPath string()). */
@@ -390,12 +432,13 @@ export class Elem {
     const walk = (kids: FxNode[]): void => {
       for (const k of kids) {
         const t = tagOf(k);
-        if (t === '#text') s += k['#text'] as string;
+        if (t === '#text') s += decodeEntities(k['#text'] as string, this.ents);
+        else if (t === '#cdata') s += cdataText(k);
         else walk(k[t] as FxNode[]);
       }
     };
     walk(this.kids);
-    return decodeEntities(s, this.ents);
+    return s;
   }
 
   /** The element kept verbatim (blank text between child elements dropped, like libvirt). */
@@ -403,13 +446,16 @@ export class Elem {
     const children: Array<XmlElement | string> = [];
     const kids = this.kids;
     let hasElem = false;
-    for (const k of kids) if (!('#text' in k)) hasElem = true;
+    for (const k of kids) if (!('#text' in k) && !('#cdata' in k)) hasElem = true;
     for (const k of kids) {
       const t = tagOf(k);
-      if (t === '#text') {
-        const s = decodeEntities(k['#text'] as string, this.ents);
+      if (t === '#text' || t === '#cdata') {
+        const s = t === '#cdata' ? cdataText(k) : decodeEntities(k['#text'] as string, this.ents);
         if (hasElem && s.trim() === '') continue;
-        if (s !== '') children.push(s);
+        if (s === '') continue;
+        const last = children[children.length - 1];
+        if (typeof last === 'string') children[children.length - 1] = last + s;
+        else children.push(s);
       } else {
         children.push(new Elem(k, this.doc, t).toXmlElement());
       }
