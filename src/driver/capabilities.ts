@@ -11,7 +11,11 @@
  * VIR_ERR_CONFIG_UNSUPPORTED (command.ts / devices.ts), never silently dropped.
  */
 
-/** libvirt's bhyve capability flags and tsbhyve's extensions. */
+/**
+ * Capability flags. libvirt's own (bhyve_capabilities.h), then devices libvirt does not
+ * probe because every bhyve it supports has them (tsbhyve does not yet), then tsvirt's
+ * extensions (output libvirt's bhyve driver never produces).
+ */
 export const BHYVE_CAP_NAMES = [
   // libvirt (src/bhyve/bhyve_capabilities.h)
   'RTC_UTC',
@@ -26,17 +30,22 @@ export const BHYVE_CAP_NAMES = [
   'VIRTIO_9P',
   'VIRTIO_RND',
   'NVME',
-  // tsbhyve extensions (not in libvirt; gate output libvirt's bhyve would never produce)
+  // assumed by libvirt (no probe): virtio-scsi, PCI passthrough, slirp networking, TPM
+  'VIRTIO_SCSI',
+  'PASSTHRU',
+  'NET_SLIRP',
+  'TPM',
+  // tsvirt extensions
   /** `-U uuid` is emitted so the guest's SMBIOS UUID is the domain's. */
   'UUID',
   /** `<os><kernel>` direct boot through tsbhyve's `boot.*` keys (`-f kexec|multiboot`). */
   'DIRECT_BOOT',
   /** `vmm.backend` chosen from the domain type (kvm / qemu → soft / bhyve → auto). */
   'VMM_BACKEND',
-  /** Serial backends beyond nmdm and tcp: stdio, file, unix socket, pty. */
+  /** Serial backends beyond nmdm and tcp: stdio, `file=`, `unix=` (tsbhyve). */
   'SERIAL_BACKENDS',
-  /** `-l tpm,...` (TPM passthrough or swtpm socket). */
-  'TPM',
+  /** `<interface type='udp'>` → tsbhyve's unprivileged `udp:HOST:PORT,local=` backend. */
+  'NET_UDP',
 ] as const;
 
 export type BhyveCap = (typeof BHYVE_CAP_NAMES)[number];
@@ -47,7 +56,10 @@ export type GrubCap = 'CONSDEV';
 /** Host architectures bhyve runs on. */
 export type BhyveArch = 'x86_64' | 'aarch64';
 
-/** The flags libvirt's bhyvexml2argvtest starts with (CASES.md "Defaults in force"). */
+/**
+ * The host libvirt's bhyvexml2argvtest starts with (CASES.md "Defaults in force"), plus the
+ * devices libvirt assumes every bhyve has.
+ */
 export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = [
   'RTC_UTC',
   'AHCI32SLOT',
@@ -61,10 +73,34 @@ export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = [
   'VIRTIO_9P',
   'VIRTIO_RND',
   'NVME',
+  'VIRTIO_SCSI',
+  'PASSTHRU',
+  'NET_SLIRP',
+  'TPM',
 ];
 
-/** What tsbhyve implements: every libvirt flag plus tsvirt's extensions. */
-export const TSBHYVE_CAPS: readonly BhyveCap[] = BHYVE_CAP_NAMES;
+/**
+ * What tsbhyve runs today (docs/tsbhyve-config.md on branch emu: hostbridge, lpc, ahci,
+ * virtio-blk, virtio-net, virtio-rnd, virtio-console; UEFI boot ROM; direct kernel boot;
+ * stdio/file/unix/tcp/tty serial ports; tap and udp networking). Devices it lacks (fbuf,
+ * xhci, hda, e1000, nvme, virtio-9p, virtio-scsi, passthru, TPM, slirp) are refused when
+ * translating for it, naming the device, instead of failing when tsbhyve starts.
+ */
+export const TSBHYVE_CAPS: readonly BhyveCap[] = [
+  'RTC_UTC',
+  'AHCI32SLOT',
+  'LPC_BOOTROM',
+  'CPUTOPOLOGY',
+  'VIRTIO_RND',
+  'UUID',
+  'DIRECT_BOOT',
+  'VMM_BACKEND',
+  'SERIAL_BACKENDS',
+  'NET_UDP',
+];
+
+/** Every flag: FreeBSD's bhyve device set plus tsvirt's extensions (tests use it). */
+export const ALL_BHYVE_CAPS: readonly BhyveCap[] = BHYVE_CAP_NAMES;
 
 /** Paths of the programs the driver names in argv[0]. */
 export interface ProgramPaths {

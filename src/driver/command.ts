@@ -221,7 +221,7 @@ function planPci(ctx: DeviceContext, plan: BhyvePlan): void {
   for (const s of d.sounds) plan.pci.push(buildSound(ctx, s));
   for (const f of d.filesystems) plan.pci.push(buildFs(ctx, f));
   for (const r of d.rngs) plan.pci.push(buildRng(ctx, r));
-  for (const h of d.hostdevs) plan.pci.push(buildPassthru(h));
+  for (const h of d.hostdevs) plan.pci.push(buildPassthru(ctx, h));
 }
 
 /** A serial backend string for `-l comN,` / `-o console=`. */
@@ -243,9 +243,8 @@ export function serialBackend(chr: DomainDef['devices']['serials'][number]): str
       return `file=${src.path}`;
     case 'unix':
       if (src?.path === undefined) throw unsupported('unix serial port without a path');
-      return src.mode === 'connect' ? `unix-connect=${src.path}` : `unix=${src.path}`;
-    case 'pty':
-      return 'pty';
+      if (src.mode === 'connect') throw unsupported('Only listening UNIX sockets are supported for serial ports');
+      return `unix=${src.path}`;
     case 'null':
       return undefined;
     default:

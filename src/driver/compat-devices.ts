@@ -36,7 +36,16 @@ function dropForeignAddress(info: DeviceInfo): boolean {
   return true;
 }
 
-function adaptDisks(def: DomainDef, warn: Warn): void {
+/** The first `vdX` name no disk uses. */
+function freeVirtioName(def: DomainDef): string {
+  const used = new Set(def.devices.disks.map((d) => d.target.dev));
+  for (let i = 0; ; i++) {
+    const name = `vd${i < 26 ? String.fromCharCode(97 + i) : String.fromCharCode(96 + Math.floor(i / 26)) + String.fromCharCode(97 + (i % 26))}`;
+    if (!used.has(name)) return name;
+  }
+}
+
+function adaptDisks(def: DomainDef, host: BhyveHost, warn: Warn): void {
   for (const disk of def.devices.disks) {
     const what = `disk '${disk.target.dev}'`;
     if (disk.type === 'network' || disk.type === 'nvme' || disk.type === 'vhostuser' || disk.type === 'vhostvdpa' || disk.type === 'dir') {
@@ -50,6 +59,12 @@ function adaptDisks(def: DomainDef, warn: Warn): void {
     if (toSata || (disk.device === 'cdrom' && bus !== 'sata')) {
       warn(`${what}: bus '${bus}' mapped to 'sata'`);
       disk.target.bus = 'sata';
+      delete disk.address;
+    }
+    if (diskBus(disk) === 'nvme' && !hasCap(host, 'NVME')) {
+      const name = freeVirtioName(def);
+      warn(`${what}: NVMe is not available with this bhyve: mapped to virtio disk '${name}'`);
+      disk.target = { ...disk.target, dev: name, bus: 'virtio' };
       delete disk.address;
     }
     if (disk.model !== undefined && disk.model !== 'virtio') {
@@ -107,11 +122,11 @@ const PCI_TOPOLOGY_MODELS = new Set([
   'pcie-to-pci-bridge',
 ]);
 
-function adaptControllers(def: DomainDef, warn: Warn): void {
+function adaptControllers(def: DomainDef, host: BhyveHost, warn: Warn): void {
   const d = def.devices;
   const before = d.controllers.length;
   const removed: string[] = [];
-  const hasTablet = d.inputs.some((i) => i.type === 'tablet' && i.bus === 'usb');
+  const hasTablet = hasCap(host, 'XHCI') && d.inputs.some((i) => i.type === 'tablet' && i.bus === 'usb');
   const scsiDisks = d.disks.some((x) => diskBus(x) === 'scsi');
   let usbKept = false;
   d.controllers = d.controllers.filter((c) => {
@@ -166,10 +181,13 @@ function adaptControllers(def: DomainDef, warn: Warn): void {
   }
 }
 
-function adaptNets(def: DomainDef, warn: Warn): void {
+function adaptNets(def: DomainDef, host: BhyveHost, warn: Warn): void {
   def.devices.interfaces.forEach((n, i) => {
     const what = `interface ${i} (${n.mac.address})`;
-    if (!['bridge', 'network', 'ethernet', 'user'].includes(n.type)) throw unsupported(`${what}: type '${n.type}' cannot be mapped to bhyve`);
+    if (!['bridge', 'network', 'ethernet', 'user', 'udp'].includes(n.type)) throw unsupported(`${what}: type '${n.type}' cannot be mapped to bhyve`);
+    if (n.type === 'user' && !hasCap(host, 'NET_SLIRP')) {
+      throw unsupported(`${what}: user-mode networking (slirp) is not available with this bhyve: use type='udp' or a bridge`);
+    }
     for (const k of ['virtualport', 'vlan', 'filterref', 'bandwidth', 'teaming', 'backenddomain'] as const) {
       if (n[k] !== undefined) throw unsupported(`${what}: <${k}> cannot be honoured by bhyve`);
     }
@@ -180,6 +198,10 @@ function adaptNets(def: DomainDef, warn: Warn): void {
       warn(`${what}: model '${n.model}' mapped to 'e1000'`);
       n.model = 'e1000';
     } else if (n.model === 'virtio-transitional' || n.model === 'virtio-non-transitional') {
+      n.model = 'virtio';
+    }
+    if (n.model === 'e1000' && !hasCap(host, 'NET_E1000')) {
+      warn(`${what}: e1000 is not available with this bhyve: model mapped to 'virtio'`);
       n.model = 'virtio';
     }
     const keys = (['driver', 'tune', 'coalesce', 'backend', 'script', 'downscript', 'guest', 'trustGuestRxFilters', 'port'] as const).filter(
@@ -204,8 +226,24 @@ function adaptNets(def: DomainDef, warn: Warn): void {
 
 function adaptChardevs(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: string): void {
   const d = def.devices;
-  const serialOk = (c: ChrDef): boolean => c.type === 'nmdm' || c.type === 'tcp' || (hasCap(host, 'SERIAL_BACKENDS') && ['stdio', 'file', 'unix', 'pty', 'null'].includes(c.type));
+  const extra = hasCap(host, 'SERIAL_BACKENDS');
+  const serialOk = (c: ChrDef): boolean => c.type === 'nmdm' || c.type === 'tcp' || (extra && ['stdio', 'file', 'unix', 'null'].includes(c.type));
   for (const s of d.serials) {
+    if (s.type === 'pty' || s.type === 'vc') {
+      // bhyve has no pseudo-terminal backend: a listening socket (tsbhyve) or an nmdm pair.
+      const port = s.target.port ?? 0;
+      if (extra) {
+        const path = `${channelDir}/${def.name}.serial${port}`;
+        s.type = 'unix';
+        s.sources = [{ mode: 'bind', path }];
+        warn(`serial port ${port}: pty mapped to a listening unix socket ${path} (tsvirsh console)`);
+      } else {
+        s.type = 'nmdm';
+        s.sources = [];
+        warn(`serial port ${port}: pty mapped to an nmdm pair`);
+      }
+    }
+    if (s.type === 'unix' && s.sources[0]?.mode === 'connect') throw unsupported('serial port connecting to a unix socket cannot be mapped (bhyve listens)');
     if (!serialOk(s)) throw unsupported(`serial port of type '${s.type}' cannot be mapped to bhyve`);
     if (s.target.type === 'isa-serial') delete s.target.type;
     if (s.target.model === 'isa-serial') delete s.target.model;
@@ -216,6 +254,13 @@ function adaptChardevs(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: 
   }
   const consoles = d.consoles.filter((c) => c.target.type === undefined || c.target.type === 'serial');
   if (consoles.length !== d.consoles.length) warn('virtio/other consoles dropped (bhyve consoles are serial ports)');
+  // The serial console is an alias of serial[0]: it follows the mapping above.
+  const first = d.serials[0];
+  for (const c of consoles) {
+    if (!first) continue;
+    c.type = first.type;
+    c.sources = first.sources.map((x) => ({ ...x }));
+  }
   d.consoles = consoles;
   const channels: ChrDef[] = [];
   for (const ch of d.channels) {
@@ -236,9 +281,9 @@ function adaptChardevs(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: 
   if (d.parallels.length > 0) throw unsupported('parallel ports cannot be mapped to bhyve');
 }
 
-function adaptInputs(def: DomainDef, warn: Warn): void {
+function adaptInputs(def: DomainDef, host: BhyveHost, warn: Warn): void {
   const d = def.devices;
-  const tablets = d.inputs.filter((i) => i.type === 'tablet' && i.bus === 'usb');
+  const tablets = hasCap(host, 'XHCI') ? d.inputs.filter((i) => i.type === 'tablet' && i.bus === 'usb') : [];
   const kept: InputDef[] = [];
   if (tablets.length > 0) kept.push(tablets[0]!);
   const droppedNote = d.inputs.filter((i) => !kept.includes(i)).map((i) => `${i.type}/${i.bus ?? 'default'}`);
@@ -255,8 +300,14 @@ function adaptInputs(def: DomainDef, warn: Warn): void {
   if (droppedNote.length) warn(`input devices dropped: ${droppedNote.join(', ')} (bhyve's xHCI has one tablet; its LPC always has PS/2)`);
 }
 
-function adaptGraphics(def: DomainDef, warn: Warn): void {
+function adaptGraphics(def: DomainDef, host: BhyveHost, warn: Warn): void {
   const d = def.devices;
+  if (d.graphics.length > 0 && !(hasCap(host, 'FBUF') && hasCap(host, 'LPC_BOOTROM'))) {
+    warn(`graphics (${d.graphics.map((g) => g.type).join(', ')}) and video dropped: this bhyve has no framebuffer, the guest runs headless`);
+    d.graphics = [];
+    d.videos = [];
+    return;
+  }
   const vnc = d.graphics.filter((g) => g.type === 'vnc');
   const spice = d.graphics.find((g) => g.type === 'spice');
   if (vnc.length === 0 && spice && spice.type === 'spice') {
@@ -302,8 +353,14 @@ function adaptGraphics(def: DomainDef, warn: Warn): void {
   }
 }
 
-function adaptSound(def: DomainDef, warn: Warn): void {
+function adaptSound(def: DomainDef, host: BhyveHost, warn: Warn): void {
   const d = def.devices;
+  if (d.sounds.length > 0 && !hasCap(host, 'SOUND_HDA')) {
+    warn(`sound (${d.sounds.map((x) => x.model).join(', ')}) dropped: this bhyve has no audio device`);
+    d.sounds = [];
+    d.audios = [];
+    return;
+  }
   if (d.sounds.length > 1) {
     warn('extra sound devices dropped (bhyve has one hda)');
     d.sounds = d.sounds.slice(0, 1);
@@ -324,8 +381,12 @@ function adaptSound(def: DomainDef, warn: Warn): void {
   d.audios = d.audios.filter((a) => used.has(a.id));
 }
 
-function adaptMisc(def: DomainDef, warn: Warn): void {
+function adaptMisc(def: DomainDef, host: BhyveHost, warn: Warn): void {
   const d = def.devices;
+  if (d.rngs.length > 0 && !hasCap(host, 'VIRTIO_RND')) {
+    warn('rng dropped: this bhyve has no virtio-rnd');
+    d.rngs = [];
+  }
   const drop = (name: string, n: number): void => {
     if (n > 0) warn(`${n} <${name}> device(s) dropped`);
   };
@@ -413,14 +474,14 @@ function mapBootOrder(def: DomainDef, warn: Warn): void {
 
 /** Device mappings; see the module header. */
 export function adaptForeignDevices(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: string): void {
-  adaptDisks(def, warn);
-  adaptControllers(def, warn);
-  adaptNets(def, warn);
+  adaptDisks(def, host, warn);
+  adaptControllers(def, host, warn);
+  adaptNets(def, host, warn);
   adaptChardevs(def, host, warn, channelDir);
-  adaptInputs(def, warn);
-  adaptGraphics(def, warn);
-  adaptSound(def, warn);
-  adaptMisc(def, warn);
+  adaptInputs(def, host, warn);
+  adaptGraphics(def, host, warn);
+  adaptSound(def, host, warn);
+  adaptMisc(def, host, warn);
   mapBootOrder(def, warn);
   let moved = 0;
   const each = (info: DeviceInfo): void => {

@@ -229,6 +229,7 @@ export function buildNvme(ctx: DeviceContext, cont: ControllerDef): PciSlotSpec 
 
 /** virtio-scsi controller: bhyve hands the guest a CAM target layer port. */
 export function buildVirtioScsi(ctx: DeviceContext, cont: ControllerDef): PciSlotSpec {
+  if (!hasCap(ctx.host, 'VIRTIO_SCSI')) throw unsupported('virtio-scsi is not supported by given bhyve binary');
   if (cont.model !== undefined && cont.model !== 'virtio-scsi' && cont.model !== 'auto') {
     throw unsupported(`SCSI controller model '${cont.model}' is not supported (virtio-scsi only)`);
   }
@@ -324,9 +325,23 @@ export function buildNet(ctx: DeviceContext, net: InterfaceDef, index: number): 
       break;
     }
     case 'user':
+      if (!hasCap(ctx.host, 'NET_SLIRP')) throw unsupported(`interface ${index}: user-mode (slirp) networking is not supported by given bhyve binary`);
       backend = 'slirp';
       opts.push(['open', undefined]);
       break;
+    case 'udp': {
+      // tsbhyve's unprivileged backend: one Ethernet frame per UDP datagram.
+      if (!hasCap(ctx.host, 'NET_UDP')) throw unsupported(`interface ${index}: UDP networking is not supported by given bhyve binary`);
+      const peer = net.source;
+      const local = net.source?.local;
+      if (peer?.address === undefined || peer.port === undefined) throw unsupported(`interface ${index}: udp needs <source address port>`);
+      for (const a of [peer.address, local?.address]) {
+        if (a !== undefined && (a.includes(':') || a.includes(','))) throw unsupported(`interface ${index}: udp address '${a}' must be an IPv4 address or host name`);
+      }
+      backend = `udp:${peer.address}:${peer.port}`;
+      if (local?.port !== undefined) opts.unshift(['local', `${local.address ?? '127.0.0.1'}:${local.port}`]);
+      break;
+    }
     default:
       throw unsupported(`Network type '${net.type}' is not supported`);
   }
@@ -427,7 +442,8 @@ export function buildRng(ctx: DeviceContext, rng: RngDef): PciSlotSpec {
 }
 
 /** PCI passthrough of a host function (`bus/slot/function`). */
-export function buildPassthru(hostdev: HostdevDef): PciSlotSpec {
+export function buildPassthru(ctx: DeviceContext, hostdev: HostdevDef): PciSlotSpec {
+  if (!hasCap(ctx.host, 'PASSTHRU')) throw unsupported('PCI passthrough is not supported by given bhyve binary');
   if (hostdev.mode !== 'subsystem' || hostdev.type !== 'pci') {
     throw unsupported(`hostdev mode '${hostdev.mode}' type '${hostdev.type}' is not supported (PCI passthrough only)`);
   }

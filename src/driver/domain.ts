@@ -140,7 +140,7 @@ export function bhyveDevicePostParse(dev: DeviceRef, def: DomainDef, host: Bhyve
 /** Serial backends bhyve's `-l comN,` takes; tsbhyve adds more (SERIAL_BACKENDS). */
 function serialTypeSupported(type: string, host: BhyveHost): boolean {
   if (type === 'nmdm' || type === 'tcp') return true;
-  return hasCap(host, 'SERIAL_BACKENDS') && ['stdio', 'file', 'unix', 'pty', 'null'].includes(type);
+  return hasCap(host, 'SERIAL_BACKENDS') && ['stdio', 'file', 'unix', 'null'].includes(type);
 }
 
 /** bhyveDomainDeviceDefValidate. */
@@ -166,11 +166,14 @@ export function bhyveDeviceValidate(dev: DeviceRef, host: BhyveHost): void {
       if (!serialTypeSupported(chr.type, host)) {
         throw unsupported(
           hasCap(host, 'SERIAL_BACKENDS')
-            ? `serial type '${chr.type}' is not supported (nmdm, tcp, stdio, file, unix, pty, null are)`
+            ? `serial type '${chr.type}' is not supported (nmdm, tcp, stdio, file, unix, null are)`
             : "Only 'nmdm' and 'tcp' console types are supported",
         );
       }
       if ((chr.target.port ?? 0) > 3) throw unsupported('Only four serial ports are supported');
+      if (chr.type === 'unix' && chr.sources[0]?.mode === 'connect') {
+        throw unsupported('Only listening UNIX sockets are supported for serial ports');
+      }
       if (chr.type === 'tcp') {
         if (chr.sources[0]?.mode !== 'bind') throw unsupported('Only listening TCP sockets are supported');
         if ((chr.protocol ?? 'raw') !== 'raw') throw unsupported("Only 'raw' protocol is supported for TCP sockets");

@@ -8,12 +8,14 @@
  *   createBhyveParserConfig(opts?)   → the XML layer's post-parse/validate hooks
  *   prepareLiveDomain(def, opts?)    → live definition + warnings (QEMU/KVM mapping, addresses, firmware)
  *
- * `opts` carries the host: capability flags (LIBVIRT_TEST_CAPS reproduces libvirt's test
- * host, TSBHYVE_CAPS is tsvirt's), architecture, firmware/NVRAM directories, program
+ * `opts` carries the host: capability flags (TSBHYVE_CAPS, the default, is what tsbhyve
+ * runs today; LIBVIRT_TEST_CAPS reproduces libvirt's test host; ALL_BHYVE_CAPS is FreeBSD's
+ * bhyve plus tsvirt's extensions), architecture, firmware/NVRAM directories, program
  * paths, and seams for tap names, VNC ports, network bridges and directory listings.
  */
 
 export {
+  ALL_BHYVE_CAPS,
   BHYVE_CAP_NAMES,
   type BhyveArch,
   type BhyveCap,

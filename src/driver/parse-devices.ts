@@ -118,9 +118,13 @@ function parseNet(ctx: ArgvParseContext, slot: Slot, model: 'virtio' | 'e1000', 
   };
   const comma = conf.indexOf(',');
   const backend = comma < 0 ? conf : conf.slice(0, comma);
+  const udp = /^udp:([^:,]+):(\d+)$/.exec(backend);
   if (ctx.mode === 'tsvirt' && backend === 'slirp') {
     net.type = 'user';
     delete net.source;
+  } else if (ctx.mode === 'tsvirt' && udp) {
+    net.type = 'udp';
+    net.source = { address: udp[1]!, port: Number(udp[2]) };
   } else if (!backend.startsWith('tap')) {
     ctx.warnings.push('unsupported configuration: Only tap devices supported');
     return;
@@ -145,6 +149,9 @@ function parseNet(ctx: ArgvParseContext, slot: Slot, model: 'virtio' | 'e1000', 
           ctx.warnings.push(`internal error: unable to parse mac address '${o.slice(4)}'`);
           net.mac.address = '00:00:00:00:00:00';
         } else net.mac.address = mac;
+      } else if (o.startsWith('local=') && net.type === 'udp' && /^[^:,]+:\d+$/.test(o.slice(6))) {
+        const [address, port] = o.slice(6).split(':');
+        net.source!.local = { address: address!, port: Number(port) };
       } else if (o.startsWith('mtu=') && /^\d+$/.test(o.slice(4))) {
         net.mtu = { size: Number(o.slice(4)) };
       } else if (o !== 'open') {

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createBhyveParserConfig, domainToBhyveArgv, type TranslateOptions } from '../../src/driver/index.js';
+import { ALL_BHYVE_CAPS, createBhyveParserConfig, domainToBhyveArgv, type TranslateOptions } from '../../src/driver/index.js';
 import { isVirError, VIR_ERR_CONFIG_UNSUPPORTED } from '../../src/xml/errors.js';
 import { formatDomainXML, parseDomainXML } from '../../src/xml/index.js';
 import { stripProgramDir } from './helpers/args-file.js';
@@ -91,6 +91,25 @@ describe('QEMU/KVM domains on bhyve (fixtures)', () => {
       // The live XML is itself a valid definition that translates to the same command.
       const again = domainToBhyveArgv(parseDomainXML(live, { inactive: false, config: createBhyveParserConfig(opts) }), opts);
       expect(again.bhyve).toEqual(r.bhyve);
+    });
+  }
+});
+
+describe("QEMU/KVM domains on FreeBSD's bhyve (every device available)", () => {
+  const full: TranslateOptions = { ...opts, caps: ALL_BHYVE_CAPS };
+  for (const name of names.filter((n) => !existsSync(join(dir, `${n}.err`)))) {
+    it(`${name}: graphics, tablet and sound are mapped instead of dropped`, () => {
+      const xml = readFileSync(join(dir, `${name}.xml`), 'utf8');
+      const r = domainToBhyveArgv(parseDomainXML(xml, { config: createBhyveParserConfig(full) }), full);
+      const live = formatDomainXML(r.def, {});
+      expectSinglePciBus(live);
+      if (/<graphics/.test(xml)) {
+        expect(live).toMatch(/<graphics type='vnc'/);
+        expect(live).toMatch(/<model type='gop'/);
+        expect(r.bhyve.some((a) => a.includes(',fbuf,'))).toBe(true);
+      }
+      if (/<sound/.test(xml)) expect(r.bhyve.some((a) => a.includes(',hda'))).toBe(true);
+      if (/<input type=.tablet/.test(xml)) expect(r.bhyve).toContain(r.bhyve.find((a) => a.endsWith(',xhci,tablet')));
     });
   }
 });

@@ -1,6 +1,7 @@
 /**
  * tsvirt's own golden cases (fixtures/driver/xml2argv): one domain XML per device family
- * and option, translated on a tsbhyve host (TSBHYVE_CAPS), compared with NAME.args
+ * and option, translated on a host with every capability (ALL_BHYVE_CAPS: FreeBSD's bhyve
+ * devices plus tsvirt's extensions), compared with NAME.args
  * (bhyve argv), NAME.ldargs (loader, `none` when bhyve boots itself), NAME.conf (the `-k`
  * file) and NAME.warnings; NAME.err cases must be refused with a VirError matching the
  * file's pattern. Every `.conf` is also checked against what bhyve's own option rules build
@@ -13,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_BHYVE_CAPS,
   createBhyveParserConfig,
   domainToBhyveArgv,
   domainToBhyveConfig,
@@ -27,6 +29,7 @@ const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/dri
 const update = process.env.UPDATE_FIXTURES === '1';
 
 const opts: TranslateOptions = {
+  caps: ALL_BHYVE_CAPS,
   paths: { bhyve: '/usr/local/bin/tsbhyve', bhyveload: '/usr/sbin/bhyveload' },
   firmwareDir: '/usr/local/share/uefi-firmware',
   nvramDir: '/var/lib/tsvirt/nvram',
@@ -106,4 +109,29 @@ describe('driver fixtures', () => {
       expect(Object.fromEntries([...fromConf].sort())).toEqual(Object.fromEntries([...fromArgv].sort()));
     });
   }
+});
+
+describe('on a tsbhyve host (TSBHYVE_CAPS)', () => {
+  const tsbhyve: TranslateOptions = { ...opts, caps: undefined };
+  const cases: Array<[string, RegExp]> = [
+    ['uefi-vnc-full', /xHCI controller is not supported/],
+    ['nvme-uefi', /NVMe devices are not supported/],
+    ['virtio-scsi-ctl', /virtio-scsi is not supported/],
+    ['net-types', /NIC model 'e1000' is not supported/],
+    ['rng-9p-passthru', /virtio-9p is not supported/],
+    ['tpm-passthrough', /TPM devices are not supported/],
+    
+  ];
+  for (const [name, msg] of cases) {
+    it(`${name} is refused, naming the device tsbhyve lacks`, () => {
+      const xml = readFileSync(join(dir, `${name}.xml`), 'utf8');
+      expect(() => domainToBhyveArgv(parseDomainXML(xml, { config: createBhyveParserConfig(tsbhyve) }), tsbhyve)).toThrow(msg);
+    });
+  }
+  it('runs the devices tsbhyve has', () => {
+    for (const name of ['disk-options', 'serial-backends', 'cpu-tuning', 'virtio-console', 'direct-boot-linux', 'type-kvm', 'net-udp']) {
+      const xml = readFileSync(join(dir, `${name}.xml`), 'utf8');
+      expect(domainToBhyveArgv(parseDomainXML(xml, { config: createBhyveParserConfig(tsbhyve) }), tsbhyve).bhyve.at(-1)).toBe(name);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_BHYVE_CAPS,
   bhyveArgvToDomain,
   bhyveCommandLineToDomain,
   domainToBhyveArgv,
@@ -63,6 +64,7 @@ describe('bhyve argv → domain (tsvirt mode)', () => {
     const xml = formatDomainXML(def, { secure: true });
     const reparsed = parseDomainXML(xml);
     const r = domainToBhyveArgv(reparsed, {
+      caps: ALL_BHYVE_CAPS,
       tapName: (i) => i.target?.dev ?? 'tap0',
       vncPort: () => 5901,
       listDir: () => [],
