@@ -40,10 +40,11 @@ for (const f of ['dist/xml/index.js', 'dist/driver/index.js']) {
   }
 }
 const { parseDomainXML } = await import(join(root, 'dist/xml/index.js'));
-const { createBhyveParserConfig, domainToBhyveArgv, domainToBhyveConfig } = await import(join(root, 'dist/driver/index.js'));
+const { ALL_BHYVE_CAPS, createBhyveParserConfig, domainToBhyveArgv, domainToBhyveConfig } = await import(join(root, 'dist/driver/index.js'));
 
-const config = createBhyveParserConfig();
-const topts = { tapName: (_i, n) => `tap${n}`, vncPort: () => 5900, listDir: () => ['BHYVE_UEFI.fd'] };
+// A FreeBSD bhyve host (every device model), so all 20 devices are translated.
+const config = createBhyveParserConfig({ caps: ALL_BHYVE_CAPS });
+const topts = { caps: ALL_BHYVE_CAPS, tapName: (_i, n) => `tap${n}`, vncPort: () => 5900, listDir: () => ['BHYVE_UEFI.fd'] };
 const parsed = parseDomainXML(xml, { config });
 const devices = Object.values(parsed.devices).reduce((n, v) => n + (Array.isArray(v) ? v.length : 0), 0);
 

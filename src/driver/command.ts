@@ -254,8 +254,11 @@ export function serialBackend(chr: DomainDef['devices']['serials'][number]): str
 
 /** bhyveBuildConsoleArgStr: COM ports on x86, the console option on arm64. */
 function planSerials(def: DomainDef, host: BhyveHost, plan: BhyvePlan): void {
+  const used = new Set<number>();
   for (const chr of def.devices.serials) {
     const port = chr.target.port ?? 0;
+    if (used.has(port)) throw unsupported(`only one serial port on com1..com4 per index (com${port + 1} is given twice)`);
+    used.add(port);
     const backend = serialBackend(chr);
     if (isArm(host.arch)) {
       if (port !== 0) throw unsupported('only one serial port is supported on aarch64');
