@@ -4,7 +4,12 @@
  * Public surface (other issues and external checks rely on it):
  *   parseDomainXML(text, flags?) → DomainDef, or throws VirError {code, domain, message}
  *   formatDomainXML(def, { inactive?, secure? }) → string
+ *   formatCapabilitiesXML(caps), formatDomainCapabilitiesXML(domcaps) → string
+ *   bhyveDomainCapabilities(probe), bhyveGuestCaps(emulator) → bhyve-shaped caps data
+ *   VirError, isVirError, XmlSyntaxError (adds line/column), VIR_ERR_* and VIR_FROM_*
+ * Driver hooks: ParseFlags.config (DomainParserConfig, model/hooks.ts).
  * The DomainDef model and its naming conventions: ./types.ts.
+ * No logic here: exports only.
  */
 
 export type * from './types.js';

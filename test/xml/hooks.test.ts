@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type DomainParserConfig,
+  type NamespaceHandler,
   VIR_ERR_CONFIG_UNSUPPORTED,
   VIR_FROM_BHYVE,
   VirError,
@@ -102,5 +103,31 @@ describe('driver hooks', () => {
     const def = parseDomainXML(base, { skipPostParse: true, skipValidate: true });
     expect(def.devices.controllers.some((c) => c.type === 'sata')).toBe(false);
     expect(parseDomainXML(base).devices.controllers.some((c) => c.type === 'sata')).toBe(true);
+  });
+
+  it('lets a driver register its own namespace (like libvirt\'s virXMLNamespace)', () => {
+    const ns: NamespaceHandler = {
+      prefix: 'ex',
+      uri: 'http://example.org/ns/1.0',
+      parse: (elems) => elems.flatMap((e) => e.children).filter((c) => typeof c !== 'string').map((c) => (c as { attrs: Array<[string, string]> }).attrs[0]![1]),
+      format: (data, indent) => `${indent}<ex:opts>\n${(data as string[]).map((v) => `${indent}  <ex:opt v='${v}'/>`).join('\n')}\n${indent}</ex:opts>`,
+    };
+    const xml = base.replace("<domain type='bhyve'>", "<domain type='bhyve' xmlns:e='http://example.org/ns/1.0'>").replace('</domain>', "  <e:opts><e:opt v='1'/><e:opt v='2'/></e:opts>\n</domain>");
+    const def = parseDomainXML(xml, { config: { namespaces: [ns] } });
+    expect(def.namespaceData?.['http://example.org/ns/1.0']).toEqual(['1', '2']);
+    const out = formatDomainXML(def, { namespaces: [ns] });
+    expect(out).toContain("<domain type='bhyve' xmlns:ex='http://example.org/ns/1.0'>");
+    expect(out).toContain("  <ex:opts>\n    <ex:opt v='1'/>\n    <ex:opt v='2'/>\n  </ex:opts>\n</domain>");
+    // unknown namespaces are ignored, as libvirt does
+    expect(parseDomainXML(xml).namespaceData).toBeUndefined();
+  });
+  it('reads the bhyve namespace under any prefix bound to its URI', () => {
+    const xml = base
+      .replace("<domain type='bhyve'>", "<domain type='bhyve' xmlns:b='http://libvirt.org/schemas/domain/bhyve/1.0'>")
+      .replace('</domain>', "  <b:commandline><b:arg value='-A'/><b:env name='FOO' value='bar'/></b:commandline>\n</domain>");
+    const def = parseDomainXML(xml);
+    expect(def.bhyveCommandline).toEqual({ args: ['-A'], envs: [{ name: 'FOO', value: 'bar' }] });
+    expect(formatDomainXML(def)).toContain("<bhyve:commandline>\n    <bhyve:arg value='-A'/>\n    <bhyve:env name='FOO' value='bar'/>\n  </bhyve:commandline>");
+    expect(() => parseDomainXML(xml.replace("name='FOO'", "name='1FOO'"))).toThrowError(/Invalid environment name/);
   });
 });

@@ -22,6 +22,7 @@ import {
   VIR_FROM_NONE,
   VIR_FROM_XML,
   VirError,
+  formatDomainXML,
   parseDomainXML,
 } from '../../src/xml/index.js';
 import { XMLValidator } from 'fast-xml-parser';
@@ -225,8 +226,12 @@ describe('mutation fuzzing', () => {
         else text = text.slice(0, pos) + text.slice(pos, pos + 40) + text.slice(pos);
       }
       try {
-        parseDomainXML(text);
+        const def = parseDomainXML(text);
         accepted++;
+        // whatever is accepted formats to XML that reads back, and is stable from then on
+        const once = formatDomainXML(def, { secure: true });
+        const twice = formatDomainXML(parseDomainXML(once, { inactive: false }), { secure: true });
+        expect(formatDomainXML(parseDomainXML(twice, { inactive: false }), { secure: true })).toBe(twice);
       } catch (e) {
         if (!(e instanceof VirError)) throw new Error(`non-VirError for mutation ${i}: ${String(e)}\n${text}`);
         expect(typeof e.code).toBe('number');

@@ -14,7 +14,7 @@
 
 import { VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
-import { enumAttr, enumSet, intAttr, onOffAttr, uintAttr, xmlValueError, yesNoAttr } from '../parse/values.js';
+import { enumAttr, enumSet, intAttr, onOffAttr, xmlValueError, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { ChrDef, ChrSource, ChrSourceElement, ChrTarget, ChrType } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
@@ -273,6 +273,3 @@ export function chrSourceEqual(a: ChrSource, b: ChrSource): boolean {
   }
   return (a.protocol ?? 'raw') === (b.protocol ?? 'raw');
 }
-
-/** Validates integers shared with rng rate etc. (re-export for families). */
-export { uintAttr };

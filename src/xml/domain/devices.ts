@@ -14,7 +14,7 @@ import type { Writer } from '../format/writer.js';
 import { xmlValueError } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { ChrDef, DiskDef, DomainDevices } from '../types.js';
-import { chrSourceEqual, formatChr, parseChr } from './chardev.js';
+import { formatChr, parseChr } from './chardev.js';
 import type { FormatCtx, ParseCtx } from './context.js';
 import { formatController, insertController, parseController } from './controller.js';
 import { diskNameToIndex, formatDisk, parseDisk } from './disk.js';
@@ -266,5 +266,3 @@ export function formatDevices(w: Writer, devs: DomainDevices, ctx: FormatCtx, hv
   for (const x of devs.cryptos) w.raw(x);
   w.close('devices');
 }
-
-export { chrSourceEqual };

@@ -10,7 +10,7 @@
  *
  * Metadata children are kept verbatim; as in libvirt (virXMLNodeSanitizeNamespaces) a
  * child without a namespace is dropped and only the first child of each namespace kept;
- * the namespace declaration is written on the child. Unknown top-level elements are
+ * declarations made further up move onto `<metadata>`, like libxml2's copy does. Unknown top-level elements are
  * ignored, as libvirt does.
  */
 
@@ -24,7 +24,7 @@ import {
   VIR_FROM_XML,
   VirError,
 } from '../errors.js';
-import { attr, type Writer, writeVerbatim } from '../format/writer.js';
+import { attr, escDq, type Writer, writeVerbatim } from '../format/writer.js';
 import { domainXmlError, intAttr, parseSizeKiB, uintAttr, uuidOrThrow } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { DomainDef, DomainVirtType, LifecycleAction, LockFailureAction, NamespaceHandler, XmlElement } from '../types.js';
@@ -76,23 +76,55 @@ function nsOf(name: string, scope: NsScope): string | undefined {
   return scope.get(colon < 0 ? '' : name.slice(0, colon));
 }
 
-/** Reads `<metadata>` children with libvirt's namespace sanitising. */
-function parseMetadata(el: Elem, rootScope: NsScope): XmlElement[] {
-  const scope = scopeWith(rootScope, el.attrs());
+/**
+ * Reads `<metadata>` as libvirt copies it: declarations the children need from further up
+ * move onto `<metadata>` (libxml2's namespace reconciliation on copy), then children
+ * without a namespace and later children of an already seen namespace are dropped
+ * (virXMLNodeSanitizeNamespaces).
+ */
+function parseMetadata(el: Elem, rootScope: NsScope): { children: XmlElement[]; namespaces: Array<[string, string]> } {
+  const ownAttrs = el.attrs();
+  const namespaces: Array<[string, string]> = [];
+  for (const [k, v] of ownAttrs) if (k === 'xmlns' || k.startsWith('xmlns:')) namespaces.push([k === 'xmlns' ? '' : k.slice(6), v]);
+  const metaScope = scopeWith(rootScope, ownAttrs);
+  const declared = new Set(namespaces.map(([p]) => p));
+  const pull = (prefix: string): void => {
+    if (declared.has(prefix)) return;
+    const uri = rootScope.get(prefix);
+    if (uri === undefined) return;
+    declared.add(prefix);
+    namespaces.push([prefix, uri]);
+  };
+  const visit = (x: XmlElement, local: Set<string>): void => {
+    let inner = local;
+    for (const [k] of x.attrs) {
+      if (k === 'xmlns' || k.startsWith('xmlns:')) {
+        if (inner === local) inner = new Set(local);
+        inner.add(k === 'xmlns' ? '' : k.slice(6));
+      }
+    }
+    const use = (qname: string, isAttr: boolean): void => {
+      const c = qname.indexOf(':');
+      if (c < 0 && isAttr) return;
+      const prefix = c < 0 ? '' : qname.slice(0, c);
+      if (prefix === 'xmlns' || prefix === 'xml' || inner.has(prefix)) return;
+      pull(prefix);
+    };
+    use(x.name, false);
+    for (const [k] of x.attrs) if (k !== 'xmlns' && !k.startsWith('xmlns:')) use(k, true);
+    for (const c of x.children) if (typeof c !== 'string') visit(c, inner);
+  };
+  const all = el.children().map((c) => c.toXmlElement());
+  for (const x of all) visit(x, new Set());
   const seen = new Set<string>();
-  const out: XmlElement[] = [];
-  for (const c of el.children()) {
-    const x = c.toXmlElement();
-    const childScope = scopeWith(scope, x.attrs);
-    const uri = nsOf(x.name, childScope);
+  const children: XmlElement[] = [];
+  for (const x of all) {
+    const uri = nsOf(x.name, scopeWith(metaScope, x.attrs));
     if (uri === undefined || uri === '' || seen.has(uri)) continue;
     seen.add(uri);
-    const colon = x.name.indexOf(':');
-    const declName = colon < 0 ? 'xmlns' : `xmlns:${x.name.slice(0, colon)}`;
-    if (!x.attrs.some(([k]) => k === declName)) x.attrs.unshift([declName, uri]);
-    out.push(x);
+    children.push(x);
   }
-  return out;
+  return { children, namespaces };
 }
 
 function lifecycle(el: Elem | undefined, name: string, allowed: ReadonlySet<string>, dflt: string): string {
@@ -214,7 +246,8 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   const meta = first.get('metadata');
   if (meta) {
     const m = parseMetadata(meta, rootScope);
-    if (m.length > 0) def.metadata = m;
+    def.metadata = m.children;
+    if (m.namespaces.length) def.metadataNamespaces = m.namespaces;
   }
   const maxMem = first.get('maxMemory');
   if (maxMem) {
@@ -293,10 +326,15 @@ export function writeDomain(w: Writer, def: DomainDef, ctx: FormatCtx, namespace
   if (def.genid?.value !== undefined) w.textElem('genid', '', def.genid.value);
   if (def.title !== undefined) w.textElem('title', '', def.title);
   if (def.description !== undefined) w.textElem('description', '', def.description);
-  if (def.metadata && def.metadata.length) {
-    w.open('metadata', '');
-    for (const m of def.metadata) writeVerbatim(w, m, '"');
-    w.close('metadata');
+  if (def.metadata) {
+    let a = '';
+    for (const [p, uri] of def.metadataNamespaces ?? []) a += ` ${p === '' ? 'xmlns' : `xmlns:${p}`}="${escDq(uri)}"`;
+    if (def.metadata.length === 0) w.empty('metadata', a);
+    else {
+      w.open('metadata', a);
+      for (const m of def.metadata) writeVerbatim(w, m, '"');
+      w.close('metadata');
+    }
   }
   if (def.maxMemory) w.textElem('maxMemory', ` slots='${def.maxMemory.slots}' unit='KiB'`, String(def.maxMemory.size));
   w.textElem('memory', `${attr('dumpCore', def.dumpCore)} unit='KiB'`, String(def.memory));

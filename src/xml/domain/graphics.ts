@@ -213,10 +213,7 @@ export function formatGraphics(w: Writer, g: GraphicsDef, ctx: FormatCtx): void 
     for (const [k, v] of g.attrs) a += attr(k, v);
   }
   w.elem('graphics', a, (w) => {
-    for (const l of g.listens) {
-      if (g.type === 'vnc' && l.type === 'socket' && g.listens.length === 1 && false) continue;
-      formatListen(w, l, ctx);
-    }
+    for (const l of g.listens) formatListen(w, l, ctx);
     if (g.type === 'vnc' && g.audio) w.empty('audio', ` id='${g.audio.id}'`);
     if (g.type !== 'vnc') for (const c of g.children) w.raw(c);
     formatDeviceInfo(w, g, ctx);

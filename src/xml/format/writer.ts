@@ -98,6 +98,11 @@ export class Writer {
   }
 }
 
+/** Escapes a double-quoted attribute value the way libxml2's xmlNodeDump does. */
+export function escDq(s: string): string {
+  return escAttrDq(s);
+}
+
 function escAttrDq(s: string): string {
   // libxml2 xmlNodeDump attribute escaping: <, >, &, ", and newline/tab/CR as char refs.
   return s.replace(/[<>&"\n\r\t]/g, (c) =>

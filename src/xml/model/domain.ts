@@ -217,8 +217,18 @@ export interface DomainDef {
   genid?: { value?: string };
   title?: string;
   description?: string;
-  /** Children of `<metadata>` (each in its own namespace), kept verbatim. */
+  /**
+   * Children of `<metadata>` (each in its own namespace), kept verbatim; an empty array for
+   * an empty `<metadata/>`. As in libvirt, a child without a namespace, or a second child of
+   * the same namespace, is dropped.
+   */
   metadata?: XmlElement[];
+  /**
+   * Namespace declarations libvirt writes on `<metadata>` itself (`[prefix, uri]`, prefix ''
+   * for a default namespace): those written there, then those the children use but that
+   * were declared further up (on `<domain>`), in order of first use.
+   */
+  metadataNamespaces?: Array<[prefix: string, uri: string]>;
   maxMemory?: MaxMemoryDef;
   /** `<memory>` in KiB (the initial/maximum allocation). */
   memory: number;

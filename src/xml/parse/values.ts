@@ -231,7 +231,10 @@ export function uuidOrThrow(s: string, what = 'uuid'): string {
 }
 
 /** virMacAddrParse: six 1–2 digit hex groups separated by ':'; returns canonical form. */
+const MAC_CANONICAL = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 export function parseMac(s: string): string | null {
+  if (s.length === 17 && MAC_CANONICAL.test(s)) return s;
   const parts = s.split(':');
   if (parts.length !== 6) {
     // libvirt stops at the 6th group and tolerates trailing blanks only

@@ -382,13 +382,17 @@ export class Elem {
     return this.raw[this.name] as FxNode[];
   }
 
-  /** Child elements in document order. */
+  private cachedChildren: Elem[] | undefined;
+
+  /** Child elements in document order (computed once per element; do not mutate). */
   children(): Elem[] {
+    if (this.cachedChildren !== undefined) return this.cachedChildren;
     const out: Elem[] = [];
     for (const k of this.kids) {
       const t = tagOf(k);
       if (t !== '#text' && t !== '#cdata') out.push(new Elem(k, this.doc, t));
     }
+    this.cachedChildren = out;
     return out;
   }
 
