@@ -4,16 +4,19 @@
  * and calls the driver at the same moments libvirt does.
  *
  * Order of a parse (libvirt virDomainDefParseNode → virDomainDefPostParse →
- * virDomainDefValidate):
+ * virDomainDefValidate, src/conf/domain_postparse.c):
  *   1. XML → DomainDef (structure, syntax of every value);
  *   2. `postParseBasic(def)`            — driver: arch/emulator defaults;
- *   3. `postParse(def)`                 — driver: implicit controllers, default models;
- *   4. for each device: `devicePostParse(dev, def)` then the common device defaults
- *      (disk bus from target name, drive addresses, MAC generation, ...);
- *   5. `assignAddresses(def)`           — driver: PCI slots;
- *   6. common domain defaults (implicit controllers for disks, console ⇄ serial[0], ...);
- *   7. `validate(def)`, each device `deviceValidate(dev, def)`, then common validation
- *      (duplicate targets, boot orders, memory bounds).
+ *   3. controllers written without an index get the lowest unused one;
+ *   4. `postParse(def)`                 — driver: implicit controllers, default models;
+ *   5. for each device: `devicePostParse(dev, def)` then the common device defaults
+ *      (drive addresses from target names, chardev ports, video heads/RAM, ...);
+ *   6. common domain defaults (memory totals, default boot device, implicit devices:
+ *      console ⇄ serial[0], controllers for disk buses and virtio channels, a video for
+ *      graphics — devices created here get step 5 again, as libvirt does);
+ *   7. `assignAddresses(def)`           — driver: PCI slots, after every implicit device;
+ *   8. `validate(def)`, each device `deviceValidate(dev, def)`, then common validation
+ *      (duplicate targets, audio references, topology vs vCPUs, NUMA cells).
  * Hooks signal refusal by throwing a VirError (e.g. VIR_ERR_CONFIG_UNSUPPORTED).
  */
 
