@@ -42,26 +42,49 @@ function run(cmd: string, args: string[], cwd?: string): { status: number | null
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface AptRecord {
+  version: string;
+  depends: string;
+}
+
+const shown = new Map<string, AptRecord>();
+
+/**
+ * The candidate records of several packages in one apt-cache call (each call costs
+ * seconds on a loaded machine), remembered for the life of the process.
+ */
+export function aptShow(names: string[]): Map<string, AptRecord> {
+  const want = names.filter((n) => !shown.has(n));
+  if (want.length > 0) {
+    const r = run('apt-cache', ['show', '--no-all-versions', ...want]);
+    for (const para of r.stdout.split(/\n\n+/)) {
+      const name = /^Package: (\S+)$/m.exec(para)?.[1];
+      const version = /^Version: (\S+)$/m.exec(para)?.[1];
+      if (name && version) shown.set(name, { version, depends: /^Depends: (.*)$/m.exec(para)?.[1] ?? '' });
+    }
+    const lost = want.filter((n) => !shown.has(n));
+    if (lost.length) throw new AssetMissing(`apt-cache knows no candidate for ${lost.join(', ')}${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`);
+  }
+  return new Map(names.map((n) => [n, shown.get(n)!]));
+}
+
 /** The candidate version apt would install. */
 export function candidateVersion(name: string): string {
-  const r = run('apt-cache', ['show', '--no-all-versions', name]);
-  const v = /^Version: (\S+)$/m.exec(r.stdout)?.[1];
-  if (r.status !== 0 || !v) throw new AssetMissing(`apt-cache knows no candidate for ${name}${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`);
-  return v;
+  return aptShow([name]).get(name)!.version;
 }
 
 /**
- * The package a metapackage stands for: the first `Depends:` of its candidate that
- * matches `pattern` (linux-image-amd64 → linux-image-6.1.0-NN-amd64).
+ * The package a metapackage stands for: the first dependency of its candidate that
+ * matches `pattern` (linux-image-amd64 → linux-image-6.1.0-NN-amd64), at the version
+ * the metapackage pins (`(= V)`), else that package's candidate.
  */
 export function resolveDependency(meta: string, pattern: RegExp): PackageRef {
-  const r = run('apt-cache', ['depends', '--no-recommends', '--no-suggests', meta]);
-  const dep = r.stdout
-    .split('\n')
-    .map((l) => /^\s*\|?Depends: (\S+)/.exec(l)?.[1])
-    .find((n): n is string => n !== undefined && pattern.test(n));
-  if (r.status !== 0 || !dep) throw new AssetMissing(`apt-cache cannot resolve ${meta} to a package matching ${pattern}${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
-  return { name: dep, version: candidateVersion(dep) };
+  const deps = aptShow([meta]).get(meta)!.depends.split(/,\s*/).flatMap((alt) => alt.split(/\s*\|\s*/));
+  for (const d of deps) {
+    const m = /^(\S+)(?:\s*\(\s*=\s*([^)\s]+)\s*\))?/.exec(d.trim());
+    if (m && pattern.test(m[1]!)) return { name: m[1]!, version: m[2] ?? candidateVersion(m[1]!) };
+  }
+  throw new AssetMissing(`${meta} depends on no package matching ${pattern} (Depends: ${deps.join(', ')})`);
 }
 
 export function cacheKey(p: PackageRef): string {

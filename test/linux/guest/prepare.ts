@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianBusybox, type BusyboxAsset } from '../assets/busybox.js';
-import { AssetMissing } from '../assets/debian-package.js';
+import { AssetMissing, aptShow } from '../assets/debian-package.js';
 import { makeDisk, type GuestDisk } from '../assets/disk.js';
 import { writeInitramfs } from '../assets/initramfs.js';
 import { debianKernel, type KernelAssets } from '../assets/kernel.js';
@@ -23,6 +23,9 @@ export interface LinuxAssets {
 
 export async function linuxAssets(): Promise<LinuxAssets | { missing: string }> {
   try {
+    // One apt-cache call for both packages (each call costs seconds).
+    const names = [process.env.TSVIRT_LINUX_DEB ? [] : ['linux-image-amd64'], process.env.TSVIRT_BUSYBOX ? [] : ['busybox-static']].flat();
+    if (names.length) aptShow(names);
     return { kernel: await debianKernel(), busybox: await debianBusybox() };
   } catch (e) {
     if (e instanceof AssetMissing) return { missing: e.message };

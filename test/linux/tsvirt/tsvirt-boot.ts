@@ -1,0 +1,115 @@
+/**
+ * Boots a BootSpec the way a user would with tsvirt (issue 10): the domain XML
+ * (fixtures/linux/domain.xml) defined with `tsvirsh -c 'bhyve:///embed?root=DIR' define`,
+ * then `tsvirsh start --console`, the guest's console read from tsvirsh's stdout, and
+ * afterwards `tsvirsh domstate --reason` (a clean guest poweroff is "shut off (shutdown)").
+ *
+ * Until the stack can run a bzImage the answer is `{ refused }` with tsvirsh's own words:
+ * tsvirsh not built, `define` refusing the domain (e.g. an interface type the driver does
+ * not translate yet), or `start` failing ("error: Failed to start domain ..."). Nothing is
+ * hard-coded: the day `start` succeeds the boot is real and is judged like QEMU's. A
+ * domain that starts and then misbehaves is an outcome, not a refusal.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT } from '../assets/debian-package.js';
+import type { BootSpec } from '../guest/boot-config.js';
+import { ConsoleWatcher, parseResultLine, type GuestResult } from '../guest/console.js';
+import { renderDomainXml } from './domain.js';
+
+export const TSVIRSH_JS = join(REPO_ROOT, 'dist', 'cli', 'tsvirsh.js');
+
+export interface TsvirtOutcome {
+  console: ConsoleWatcher;
+  result: GuestResult | undefined;
+  msToResult: number | undefined;
+  msToExit: number;
+  /** `tsvirsh domstate --reason` after the console closed, e.g. "shut off (shutdown)". */
+  state: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  stderr: string;
+}
+
+export interface TsvirtOptions {
+  onConsole?: (chunk: string) => void;
+  /** Keep the embedded root (for a post-mortem); default: removed. */
+  keepRoot?: boolean;
+}
+
+export function tsvirsh(uri: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TSVIRSH_JS, '-c', uri, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').trim() || (r.error?.message ?? '') };
+}
+
+function firstError(stderr: string): string {
+  return stderr.split('\n').filter((l) => l.trim()).join(' / ') || '(no message)';
+}
+
+export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Promise<TsvirtOutcome | { refused: string }> {
+  if (!existsSync(TSVIRSH_JS)) return { refused: `tsvirsh is not built (${TSVIRSH_JS} missing: run npm run build)` };
+  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-embed-'));
+  const uri = `bhyve:///embed?root=${join(dir, 'root')}`;
+  const name = `linux-${spec.vcpus}cpu-${process.pid}`;
+  try {
+    const xmlPath = join(dir, `${name}.xml`);
+    writeFileSync(xmlPath, renderDomainXml(spec, name));
+    const def = tsvirsh(uri, ['define', xmlPath]);
+    if (def.status !== 0) return { refused: `tsvirsh define refuses the Linux domain: ${firstError(def.stderr)}` };
+
+    const t0 = performance.now();
+    const console = new ConsoleWatcher(t0);
+    const child = spawn(process.execPath, [TSVIRSH_JS, '-c', uri, 'start', '--console', name], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      console.push(d);
+      opts.onConsole?.(d);
+    });
+    const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      tsvirsh(uri, ['destroy', name]);
+      child.kill('SIGKILL');
+    }, spec.timeoutMs);
+    // After the kernel's power-down line the console should close on its own; do not let a
+    // console that stays open turn a good boot into a timeout.
+    void console.waitFor(/reboot: Power down/).then(async () => {
+      await sleep(30_000);
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
+    const code = await exited;
+    clearTimeout(timer);
+    const msToExit = performance.now() - t0;
+    console.end();
+    if (code !== 0 && /Failed to start domain/.test(stderr) && console.at.kernelBanner === undefined) {
+      return { refused: `tsvirsh start cannot run the bzImage yet: ${firstError(stderr)}` };
+    }
+    let state = '';
+    for (let i = 0; i < 60; i++) {
+      const st = tsvirsh(uri, ['domstate', '--reason', name]);
+      state = st.status === 0 ? st.stdout.trim() : `domstate failed: ${firstError(st.stderr)}`;
+      if (!/^(running|in shutdown)/.test(state)) break;
+      await sleep(500);
+    }
+    const line = console.resultLine;
+    return {
+      console,
+      result: line === undefined ? undefined : parseResultLine(line),
+      msToResult: console.at.result,
+      msToExit,
+      state,
+      exitCode: code,
+      timedOut,
+      stderr: stderr.trim(),
+    };
+  } finally {
+    tsvirsh(uri, ['destroy', name]);
+    tsvirsh(uri, ['undefine', name]);
+    if (!opts.keepRoot) rmSync(dir, { recursive: true, force: true });
+  }
+}
