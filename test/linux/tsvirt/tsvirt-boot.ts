@@ -11,7 +11,7 @@
  * domain that starts and then misbehaves is an outcome, not a refusal.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +20,8 @@ import type { BootSpec } from '../guest/boot-config.js';
 import { ConsoleWatcher, parseResultLine, type GuestResult } from '../guest/console.js';
 import { renderDomainXml } from './domain.js';
 
-export const TSVIRSH_JS = join(REPO_ROOT, 'dist', 'cli', 'tsvirsh.js');
+/** The built tsvirsh (run with this node); TSVIRT_TSVIRSH_JS points at another build. */
+export const TSVIRSH_JS = process.env.TSVIRT_TSVIRSH_JS ?? join(REPO_ROOT, 'dist', 'cli', 'tsvirsh.js');
 
 export interface TsvirtOutcome {
   console: ConsoleWatcher;
@@ -47,6 +48,21 @@ export function tsvirsh(uri: string, args: string[]): { status: number | null; s
 
 function firstError(stderr: string): string {
   return stderr.split('\n').filter((l) => l.trim()).join(' / ') || '(no message)';
+}
+
+/** The last lines of the domain's log under the embedded root (where tsbhyve's stderr goes), if any. */
+function logTail(root: string, name: string, n = 3): string {
+  const found: string[] = [];
+  const walk = (d: string, depth: number): void => {
+    if (depth > 3 || !existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), depth + 1);
+      else if (e.name === `${name}.log`) found.push(join(d, e.name));
+    }
+  };
+  walk(root, 0);
+  const lines = found.flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter((l) => l.trim());
+  return lines.slice(-n).join(' / ');
 }
 
 export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Promise<TsvirtOutcome | { refused: string }> {
@@ -87,7 +103,8 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
     const msToExit = performance.now() - t0;
     console.end();
     if (code !== 0 && /Failed to start domain/.test(stderr) && console.at.kernelBanner === undefined) {
-      return { refused: `tsvirsh start cannot run the bzImage yet: ${firstError(stderr)}` };
+      const log = logTail(join(dir, 'root'), name);
+      return { refused: `tsvirsh start cannot run the bzImage yet: ${firstError(stderr)}${log ? ` (domain log: ${log})` : ''}` };
     }
     let state = '';
     for (let i = 0; i < 60; i++) {
