@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootFailures } from './guest/checks.js';
 import { linuxAssets, prepareRun, type LinuxAssets, type PreparedRun } from './guest/prepare.js';
-import { bootQemu, qemuMissing } from './qemu/qemu-boot.js';
+import { bootQemu, kernelSymbolsViaQemu, qemuMissing } from './qemu/qemu-boot.js';
 
 const TIMEOUT_MS = Number(process.env.TSVIRT_LINUX_TIMEOUT_MS ?? 600_000);
 
@@ -42,4 +42,17 @@ describe.skipIf(missing !== undefined)('Debian kernel on QEMU TCG (reference boo
       TIMEOUT_MS + 60_000,
     );
   }
+
+  it(
+    "gives the kernel's symbol map from its own /proc/kallsyms (Debian ships a stub System.map)",
+    async () => {
+      const assets = got as LinuxAssets;
+      const sym = await kernelSymbolsViaQemu(assets);
+      expect(sym.size).toBeGreaterThan(20_000);
+      const sk = sym.address('start_kernel');
+      expect(sk).toBeDefined();
+      expect(sym.lookup(sk! + 4n)).toMatch(/^start_kernel\+0x4\//);
+    },
+    TIMEOUT_MS + 60_000,
+  );
 });

@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsoleWatcher, parseResultLine, type GuestResult } from '../guest/console.js';
 import { GUEST_MAC, type BootSpec } from '../guest/boot-config.js';
+import { prepareRun, type LinuxAssets } from '../guest/prepare.js';
+import { kernelSymbols, type Symbolizer } from '../assets/symbols.js';
 
 export const QEMU = 'qemu-system-x86_64';
 
@@ -161,4 +163,13 @@ export async function bootQemu(spec: BootSpec, opts: QemuOptions = {}): Promise<
     qmp?.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The kernel's symbol map (symbols.ts), made by one QEMU boot with tsvirt.kallsyms=1 when not cached. */
+export function kernelSymbolsViaQemu(assets: LinuxAssets): Promise<Symbolizer> {
+  return kernelSymbols(assets, async (cmdlineExtra) => {
+    const run = await prepareRun(assets, { vcpus: 1, timeoutMs: 600_000, cmdlineExtra });
+    const o = await bootQemu(run.spec);
+    return { diskImage: run.disk.image, diagnosis: o.console.diagnosis(), dispose: () => run.dispose() };
+  });
 }
