@@ -19,6 +19,7 @@ import { bootFailures } from './guest/checks.js';
 import { linuxAssets, prepareRun, type LinuxAssets, type PreparedRun } from './guest/prepare.js';
 import { renderDomainXml } from './tsvirt/domain.js';
 import { bootTsvirt } from './tsvirt/tsvirt-boot.js';
+import { annotateAddresses, cachedSymbols } from './assets/symbols.js';
 
 const TIMEOUT_MS = Number(process.env.TSVIRT_LINUX_TIMEOUT_MS ?? 600_000);
 
@@ -72,7 +73,9 @@ describe.skipIf(missing !== undefined)('Debian kernel on tsvirt (tsvirsh start -
         if (o.state !== 'shut off (shutdown)') failures.push(`domstate --reason says '${o.state}', expected 'shut off (shutdown)'`);
         if (o.exitCode !== 0) failures.push(`tsvirsh start --console exited ${o.exitCode}: ${o.stderr}`);
         if (vcpus === 1 && failures.length) upFailed = failures[0];
-        expect(failures, `${failures.join('\n')}\n${o.console.diagnosis()}`).toEqual([]);
+        const sym = failures.length ? cachedSymbols(assets.kernel.dir) : undefined;
+        const detail = `${o.console.diagnosis()}\ndomain log (last lines):\n${o.log}`;
+        expect(failures, `${failures.join('\n')}\n${sym ? annotateAddresses(detail, sym) : detail}`).toEqual([]);
         console.info(`tsvirt, ${vcpus} vCPU: result line after ${(o.msToResult! / 1000).toFixed(1)} s, console closed after ${(o.msToExit / 1000).toFixed(1)} s`);
       },
       TIMEOUT_MS + 120_000,

@@ -1,6 +1,6 @@
 /** kallsyms parsing and address → symbol lookup (symbols.ts) on a small table. */
 import { describe, expect, it } from 'vitest';
-import { parseKallsyms, Symbolizer } from './symbols.js';
+import { annotateAddresses, parseKallsyms, Symbolizer } from './symbols.js';
 
 const TABLE = `ffffffff81000000 T _text
 ffffffff81000000 T startup_64
@@ -29,5 +29,10 @@ describe('Symbolizer', () => {
   it('finds addresses by name', () => {
     expect(s.address('next_fn')).toBe(0xffffffff81002040n);
     expect(s.address('some_data')).toBeUndefined();
+  });
+  it('annotates kernel addresses in a log', () => {
+    expect(annotateAddresses('triple fault at RIP=0xffffffff81002010, rsp ffffffff80000100', s)).toBe(
+      'triple fault at RIP=0xffffffff81002010 <helper+0x10/0x40>, rsp ffffffff80000100',
+    );
   });
 });

@@ -78,6 +78,20 @@ export class Symbolizer {
   }
 }
 
+/** The kernel's symbols if they are already cached (no boot), else undefined. */
+export function cachedSymbols(kernelDir: string): Symbolizer | undefined {
+  const file = join(kernelDir, 'kallsyms');
+  return existsSync(file) ? new Symbolizer(parseKallsyms(readFileSync(file, 'utf8'))) : undefined;
+}
+
+/** Appends `<symbol>` after every kernel text address (0xffffffff8…) in a log. */
+export function annotateAddresses(text: string, sym: Symbolizer): string {
+  return text.replace(/\b(0x)?(ffffffff[89a-f][0-9a-f]{7})\b/gi, (m, _p: string, hex: string) => {
+    const name = sym.lookup(BigInt(`0x${hex}`));
+    return name ? `${m} <${name}>` : m;
+  });
+}
+
 /**
  * The cached kallsyms of the assets' kernel, made with one QEMU TCG boot when absent.
  * `boot` is injected (qemu-boot.ts's runner) to keep this module free of QEMU details.

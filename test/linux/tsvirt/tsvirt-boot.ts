@@ -33,6 +33,8 @@ export interface TsvirtOutcome {
   exitCode: number | null;
   timedOut: boolean;
   stderr: string;
+  /** The last lines of the domain's log (tsbhyve's stderr: exits, RIPs), for diagnosis. */
+  log: string;
 }
 
 export interface TsvirtOptions {
@@ -51,7 +53,7 @@ function firstError(stderr: string): string {
 }
 
 /** The last lines of the domain's log under the embedded root (where tsbhyve's stderr goes), if any. */
-function logTail(root: string, name: string, n = 3): string {
+function logTail(root: string, name: string, n = 3, sep = ' / '): string {
   const found: string[] = [];
   const walk = (d: string, depth: number): void => {
     if (depth > 3 || !existsSync(d)) return;
@@ -62,7 +64,7 @@ function logTail(root: string, name: string, n = 3): string {
   };
   walk(root, 0);
   const lines = found.flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter((l) => l.trim());
-  return lines.slice(-n).join(' / ');
+  return lines.slice(-n).join(sep);
 }
 
 export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Promise<TsvirtOutcome | { refused: string }> {
@@ -123,6 +125,7 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
       exitCode: code,
       timedOut,
       stderr: stderr.trim(),
+      log: logTail(join(dir, 'root'), name, 30, '\n'),
     };
   } finally {
     tsvirsh(uri, ['destroy', name]);
