@@ -3,8 +3,10 @@
  * softdeps by name and by alias, explicit provider choice, built-in modules, and the
  * errors a package that does not fit produces.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { aliasMatches, loadOrder, moduleNameOf, moduleSourceOf, parseBuiltin, softdepPre, type ModuleInfo } from './modules.js';
+import { aliasMatches, decompressModule, loadOrder, moduleNameOf, moduleSourceOf, parseBuiltin, softdepPre, type ModuleInfo } from './modules.js';
 
 const mod = (name: string, depends: string[] = [], softPre: string[] = [], aliases: string[] = []): ModuleInfo => ({ name, path: `kernel/${name}.ko`, depends, softPre, aliases });
 const none = { names: new Set<string>(), aliases: [] };
@@ -68,5 +70,24 @@ describe('module load order', () => {
     expect(aliasMatches('crypto-crc32c', 'crypto-crc32c-generic')).toBe(false);
     expect(aliasMatches('pci:v*d?', 'pci:vXd1')).toBe(true);
     expect(aliasMatches('a.b', 'axb')).toBe(false);
+  });
+});
+
+describe('module decompression', () => {
+  const ko = Buffer.from('\x7fELF pretend module bytes '.repeat(100));
+  const have = (t: string) => spawnSync(t, ['--version']).status === 0;
+  it('passes .ko through and inflates .ko.gz', () => {
+    expect(decompressModule('a/b.ko', ko)).toBe(ko);
+    expect(decompressModule('a/b.ko.gz', gzipSync(ko)).equals(ko)).toBe(true);
+  });
+  it.skipIf(!have('xz'))('inflates .ko.xz (Debian kernels after bookworm compress modules with xz)', () => {
+    expect(decompressModule('a/b.ko.xz', execFileSync('xz', ['-c'], { input: ko })).equals(ko)).toBe(true);
+    expect(() => decompressModule('a/b.ko.xz', Buffer.from('not xz'))).toThrow(/cannot decompress a\/b.ko.xz/);
+  });
+  it.skipIf(!have('zstd'))('inflates .ko.zst', () => {
+    expect(decompressModule('a/b.ko.zst', execFileSync('zstd', ['-c', '-q'], { input: ko })).equals(ko)).toBe(true);
+  });
+  it('refuses a name that is not a module', () => {
+    expect(() => decompressModule('a/b.txt', ko)).toThrow(/not a kernel module file name/);
   });
 });
