@@ -140,7 +140,9 @@ export async function bootQemu(spec: BootSpec, opts: QemuOptions = {}): Promise<
     qmp = await connectQmp(qmpPath, child, (e) => {
       if (e.event === 'SHUTDOWN') shutdownReason = String(e.data?.reason ?? 'unknown');
     }).catch((e: Error) => {
+      // With wait=on QEMU would wait for a QMP client until the timeout: stop it now.
       stderr += `\n${e.message}`;
+      child.kill('SIGKILL');
       return undefined;
     });
     const code = await exited;

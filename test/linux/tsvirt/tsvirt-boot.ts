@@ -96,12 +96,13 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
     }, spec.timeoutMs);
     // After the kernel's power-down line the console should close on its own; do not let a
     // console that stays open turn a good boot into a timeout.
-    void console.waitFor(/reboot: Power down/).then(async () => {
-      await sleep(30_000);
-      if (child.exitCode === null) child.kill('SIGTERM');
+    let linger: NodeJS.Timeout | undefined;
+    void console.waitFor(/reboot: Power down/).then(() => {
+      if (child.exitCode === null) linger = setTimeout(() => child.kill('SIGTERM'), 30_000);
     });
     const code = await exited;
     clearTimeout(timer);
+    clearTimeout(linger);
     const msToExit = performance.now() - t0;
     console.end();
     if (code !== 0 && /Failed to start domain/.test(stderr) && console.at.kernelBanner === undefined) {
