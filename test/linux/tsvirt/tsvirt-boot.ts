@@ -35,16 +35,20 @@ export interface TsvirtOutcome {
   stderr: string;
   /** The last lines of the domain's log (tsbhyve's stderr: exits, RIPs), for diagnosis. */
   log: string;
+  /** The embedded root (`bhyve:///embed?root=`); it exists afterwards only with keepRoot. */
+  root: string;
 }
 
 export interface TsvirtOptions {
   onConsole?: (chunk: string) => void;
+  /** tsvirsh to run (default TSVIRSH_JS). */
+  tsvirshJs?: string;
   /** Keep the embedded root (for a post-mortem); default: removed. */
   keepRoot?: boolean;
 }
 
-export function tsvirsh(uri: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [TSVIRSH_JS, '-c', uri, ...args], { encoding: 'utf8', timeout: 120_000 });
+export function tsvirsh(uri: string, args: string[], js = TSVIRSH_JS): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [js, '-c', uri, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').trim() || (r.error?.message ?? '') };
 }
 
@@ -68,19 +72,20 @@ function logTail(root: string, name: string, n = 3, sep = ' / '): string {
 }
 
 export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Promise<TsvirtOutcome | { refused: string }> {
-  if (!existsSync(TSVIRSH_JS)) return { refused: `tsvirsh is not built (${TSVIRSH_JS} missing: run npm run build)` };
+  const js = opts.tsvirshJs ?? TSVIRSH_JS;
+  if (!existsSync(js)) return { refused: `tsvirsh is not built (${js} missing: run npm run build)` };
   const dir = mkdtempSync(join(tmpdir(), 'tsvirt-embed-'));
   const uri = `bhyve:///embed?root=${join(dir, 'root')}`;
   const name = `linux-${spec.vcpus}cpu-${process.pid}`;
   try {
     const xmlPath = join(dir, `${name}.xml`);
     writeFileSync(xmlPath, renderDomainXml(spec, name));
-    const def = tsvirsh(uri, ['define', xmlPath]);
+    const def = tsvirsh(uri, ['define', xmlPath], js);
     if (def.status !== 0) return { refused: `tsvirsh define refuses the Linux domain: ${firstError(def.stderr)}` };
 
     const t0 = performance.now();
     const console = new ConsoleWatcher(t0);
-    const child = spawn(process.execPath, [TSVIRSH_JS, '-c', uri, 'start', '--console', name], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [js, '-c', uri, 'start', '--console', name], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -91,7 +96,7 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      tsvirsh(uri, ['destroy', name]);
+      tsvirsh(uri, ['destroy', name], js);
       child.kill('SIGKILL');
     }, spec.timeoutMs);
     // After the kernel's power-down line the console should close on its own; do not let a
@@ -111,7 +116,7 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
     }
     let state = '';
     for (let i = 0; i < 60; i++) {
-      const st = tsvirsh(uri, ['domstate', '--reason', name]);
+      const st = tsvirsh(uri, ['domstate', '--reason', name], js);
       state = st.status === 0 ? st.stdout.trim() : `domstate failed: ${firstError(st.stderr)}`;
       if (!/^(running|in shutdown)/.test(state)) break;
       await sleep(500);
@@ -127,10 +132,11 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
       timedOut,
       stderr: stderr.trim(),
       log: logTail(join(dir, 'root'), name, 30, '\n'),
+      root: join(dir, 'root'),
     };
   } finally {
-    tsvirsh(uri, ['destroy', name]);
-    tsvirsh(uri, ['undefine', name]);
+    tsvirsh(uri, ['destroy', name], js);
+    tsvirsh(uri, ['undefine', name], js);
     if (!opts.keepRoot) rmSync(dir, { recursive: true, force: true });
   }
 }
