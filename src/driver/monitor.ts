@@ -14,7 +14,8 @@
  *                                     the guest; restarting a failing emulator would loop)
  *   killed by a signal              → shutoff(crashed) (libvirt: process vanished)
  *   other statuses                  → odd ones (pc-testdev) shutoff(shutdown); else unknown
- * A stop the user asked for overrides: destroy → shutoff(destroyed); reset → restart;
+ * A stop the user asked for overrides: destroy → shutoff(destroyed); reset (carried out by
+ * SIGKILL) → restart whatever the exit;
  * reboot (ACPI power button then restart, as libvirt's bhyve reboot) → restart whatever
  * the guest's exit status, unless the process died by a signal.
  *
@@ -68,10 +69,11 @@ export function describeExit(exit: VmExit): string {
 export function decideExit(exit: VmExit, actions: LifecycleActions, pending?: PendingKind): ExitOutcome {
   const what = describeExit(exit);
   if (pending === 'destroy') return { action: 'stop', reason: VIR_DOMAIN_SHUTOFF_DESTROYED, why: `destroyed (${what})` };
+  // reset is carried out by killing the VM process: its signal is the reset itself.
+  if (pending === 'reset') return { action: 'restart', cause: 'reset', why: `reset requested (${what})` };
   if (exit.kind === 'signaled') {
     return { action: 'stop', reason: VIR_DOMAIN_SHUTOFF_CRASHED, why: `VM process killed by ${exit.signal}` };
   }
-  if (pending === 'reset') return { action: 'restart', cause: 'reset', why: `reset requested (${what})` };
   if (pending === 'reboot') return { action: 'restart', cause: 'reboot', why: `reboot requested (${what})` };
   if (exit.kind === 'unknown') {
     return pending === 'shutdown'

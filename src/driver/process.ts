@@ -135,6 +135,8 @@ export interface SupervisorSpawn {
   root: string;
   name: string;
   runId: string;
+  /** Adopt the running VM process recorded in the status instead of starting one. */
+  adopt?: boolean;
   /** Give up waiting for the report after this long. */
   timeoutMs: number;
 }
@@ -147,7 +149,8 @@ export function spawnSupervisor(opts: SupervisorSpawn): Promise<SupervisorReport
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(opts.node, [opts.entry, '--root', opts.root, '--name', opts.name, '--run', opts.runId], {
+      const args = [opts.entry, '--root', opts.root, '--name', opts.name, '--run', opts.runId, ...(opts.adopt ? ['--adopt'] : [])];
+      child = spawn(opts.node, args, {
         cwd: opts.root,
         detached: true,
         stdio: ['ignore', 'pipe', 'ignore'],
