@@ -9,3 +9,5 @@
 
 export type * from './types.js';
 export * from './errors.js';
+export { parseDomainXML } from './parse.js';
+export { formatDomainXML } from './format.js';

@@ -229,8 +229,8 @@ export interface FilesystemDef extends DeviceInfo {
   };
   target: { dir: string };
   readonly?: true;
-  /** KiB. */
+  /** Bytes (libvirt writes `unit='bytes'`). */
   space_hard_limit?: number;
-  /** KiB. */
+  /** Bytes. */
   space_soft_limit?: number;
 }

@@ -1,0 +1,103 @@
+/**
+ * Common validation of a parsed definition (libvirt src/conf/domain_validate.c and
+ * virDomainDefValidate): the driver's `validate`/`deviceValidate` hooks first, then the
+ * hypervisor-neutral checks — unique disk targets, unique controller type+index, unique
+ * audio ids and references to them, at most one `none` video, NUMA cells inside the vCPU
+ * range, CPU topology equal to the vCPU count, unique serial/parallel ports.
+ *
+ * Messages name the values at fault, e.g. "target 'hda' duplicated for disk sources
+ * '/tmp/a.img' and '/x'" (VIR_ERR_XML_ERROR, as libvirt).
+ */
+
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
+import { parseCpuList } from './domain/cpu.js';
+import { listDevices } from './postparse.js';
+import type { ChrDef, DiskDef, DomainDef, DomainParserConfig, ParseContext } from './types.js';
+
+function diskSourceName(d: DiskDef): string {
+  const s = d.source;
+  return s?.file ?? s?.dev ?? s?.dir ?? s?.name ?? s?.volume ?? '';
+}
+
+function xmlErr(msg: string): VirError {
+  return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: ${msg}`);
+}
+
+function unsupported(msg: string): VirError {
+  return new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: ${msg}`);
+}
+
+function checkPorts(list: ChrDef[], kind: string): void {
+  const seen = new Set<number>();
+  for (const c of list) {
+    const p = c.target.port ?? 0;
+    if (seen.has(p)) throw xmlErr(`${kind} port ${p} is used by more than one device`);
+    seen.add(p);
+  }
+}
+
+/** Common (hypervisor-neutral) checks. */
+export function validateCommon(def: DomainDef): void {
+  const d = def.devices;
+  const targets = new Map<string, DiskDef>();
+  for (const disk of d.disks) {
+    const prev = targets.get(disk.target.dev);
+    if (prev) throw xmlErr(`target '${disk.target.dev}' duplicated for disk sources '${diskSourceName(prev)}' and '${diskSourceName(disk)}'`);
+    targets.set(disk.target.dev, disk);
+  }
+  const ctrl = new Set<string>();
+  for (const c of d.controllers) {
+    if (c.type === 'usb') continue; // USB companions share their master's index
+    const key = `${c.type}/${c.index}`;
+    if (ctrl.has(key)) throw xmlErr(`Multiple '${c.type}' controllers with index '${c.index}'`);
+    ctrl.add(key);
+  }
+  const audioIds = new Set<number>();
+  for (const a of d.audios) {
+    if (audioIds.has(a.id)) throw xmlErr(`audio backend id '${a.id}' appears multiple times`);
+    audioIds.add(a.id);
+  }
+  for (const s of d.sounds) {
+    if (s.audio && !audioIds.has(s.audio.id)) throw xmlErr(`no audio backend with id '${s.audio.id}' for sound device`);
+  }
+  for (const g of d.graphics) {
+    if (g.type === 'vnc' && g.audio && !audioIds.has(g.audio.id)) throw xmlErr(`no audio backend with id '${g.audio.id}' for graphics device`);
+  }
+  if (d.videos.length > 1 && d.videos.some((v) => v.model.type === 'none')) {
+    throw unsupported("a 'none' video type must be the only video device defined for the domain");
+  }
+  if (d.videos.filter((v) => v.model.primary).length > 1) throw xmlErr('Only one primary video device is supported');
+  checkPorts(d.serials, 'serial');
+  checkPorts(d.parallels, 'parallel');
+
+  const vcpus = def.vcpu.count;
+  if (vcpus === 0) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: Invalid number of vCPUs: 0');
+  const topo = def.cpu?.topology;
+  if (topo) {
+    const product = topo.sockets * topo.dies * (topo.clusters ?? 1) * topo.cores * topo.threads;
+    if (product !== vcpus) {
+      throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `CPU topology doesn't match maximum vcpu count (topology ${product}, vcpus ${vcpus})`);
+    }
+  }
+  const cells = def.cpu?.numa?.cells;
+  if (cells) {
+    const used = new Set<number>();
+    const ids = new Set<number>();
+    for (const c of cells) {
+      if (ids.has(c.id ?? 0)) throw xmlErr(`Duplicate NUMA cell id '${c.id}'`);
+      ids.add(c.id ?? 0);
+      for (const cpu of parseCpuList(c.cpus ?? '') ?? []) {
+        if (cpu >= vcpus) throw unsupported(`Number of CPUs in <numa> exceeds the <vcpu> count`);
+        if (used.has(cpu)) throw xmlErr(`NUMA cells overlap on CPU ${cpu}`);
+        used.add(cpu);
+      }
+    }
+  }
+}
+
+/** Runs the driver hooks then the common checks (virDomainDefValidate). */
+export function validate(def: DomainDef, config: DomainParserConfig, ctx: ParseContext): void {
+  config.validate?.(def, ctx);
+  if (config.deviceValidate) for (const dev of listDevices(def)) config.deviceValidate(dev, def, ctx);
+  validateCommon(def);
+}
