@@ -29,8 +29,6 @@ export interface LaunchRecord {
   logPath: string;
   /** How long to wait for the control socket greeting before declaring the start failed. */
   readyTimeoutMs: number;
-  /** Alive this long without a control socket → running without one (docs/control-socket.md §5). */
-  noControlGraceMs: number;
 }
 
 export function launchPath(runDir: string, name: string): string {
@@ -69,8 +67,6 @@ export async function readLaunch(runDir: string, name: string): Promise<LaunchRe
   for (const k of ['on_poweroff', 'on_reboot', 'on_crash']) {
     if (!ACTIONS.includes(a[k] as LifecycleAction)) return `launch record: invalid ${k}`;
   }
-  for (const k of ['readyTimeoutMs', 'noControlGraceMs'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] as number >= 0)) return `launch record: invalid ${k}`;
-  }
+  if (typeof o.readyTimeoutMs !== 'number' || !(o.readyTimeoutMs >= 0)) return 'launch record: invalid readyTimeoutMs';
   return o as unknown as LaunchRecord;
 }

@@ -81,14 +81,14 @@ export async function spawnVm(launch: LaunchRecord): Promise<SpawnedVm | string>
 }
 
 export type ReadyResult =
-  | { kind: 'ready'; control: boolean; state?: 'running' | 'paused' }
+  | { kind: 'ready'; state: 'running' | 'paused' }
   | { kind: 'exited'; exit: VmExit }
   | { kind: 'timeout' };
 
 /**
- * Wait until the VM process greets on its control socket (ready, with control), stays
- * alive `noControlGraceMs` without creating the socket (ready, no control), exits, or
- * `readyTimeoutMs` passes after the socket appeared without a greeting.
+ * Wait until the VM process greets on its control socket (ready), exits, or
+ * `readyTimeoutMs` passes (a VM program that never creates the socket does not honour
+ * docs/control-socket.md and fails to start, rather than running uncontrollable).
  */
 export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<ReadyResult> {
   let exit: VmExit | undefined;
@@ -105,17 +105,13 @@ export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<Re
         const c = await ControlClient.connect(launch.controlSocket, Math.max(100, launch.readyTimeoutMs - (Date.now() - t0)));
         const state = c.greeting.state;
         c.close();
-        return { kind: 'ready', control: true, state };
+        return { kind: 'ready', state };
       } catch (err) {
         if (!(err instanceof ControlError) || err.kind === 'timeout') return { kind: 'timeout' };
         // refused: the socket file exists but nobody listens yet (stale or not bound): retry
       }
     } catch {
-      if (Date.now() - t0 >= launch.noControlGraceMs) {
-        await sleep(0);
-        if (exit) return { kind: 'exited', exit };
-        return { kind: 'ready', control: false };
-      }
+      /* not created yet */
     }
     if (Date.now() - t0 > launch.readyTimeoutMs) return { kind: 'timeout' };
     await Promise.race([sleep(delay), vm.exited]);
@@ -125,7 +121,7 @@ export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<Re
 
 /** What a supervisor reports to the process that started it (one JSON line). */
 export type SupervisorReport =
-  | { ready: true; vm: ProcessIdentity; supervisor: ProcessIdentity; control: boolean; state?: 'running' | 'paused' }
+  | { ready: true; vm: ProcessIdentity; supervisor: ProcessIdentity; state?: 'running' | 'paused' }
   | { ready: false; error: string };
 
 export interface SupervisorSpawn {

@@ -57,9 +57,8 @@ export interface RunContext {
   /** Node executable and compiled supervisor entry. */
   node: string;
   supervisorEntry: string;
-  /** Start timeouts (ms). */
+  /** How long a VM process may take to greet on its control socket (ms). */
   readyTimeoutMs: number;
-  noControlGraceMs: number;
 }
 
 export interface StartRequest {
@@ -73,6 +72,8 @@ export interface StartRequest {
   actions: LifecycleActions;
   transient: boolean;
   paused: boolean;
+  /** Warnings of the translation, kept for virDomainGetMessages. */
+  messages?: string[];
 }
 
 const KILL_TIMEOUT_MS = 15_000;
@@ -109,6 +110,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     liveXml: req.liveXml,
     controlSocket,
     startingBy: me,
+    messages: req.messages?.length ? req.messages : undefined,
   };
   // Record the intent first: if this process dies from here on, whoever looks next (the
   // supervisor, or a driver reconciling) sees an unfinished start and rolls it back.
@@ -128,7 +130,6 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     controlSocket,
     logPath: store.logPath(req.name),
     readyTimeoutMs: ctx.readyTimeoutMs,
-    noControlGraceMs: ctx.noControlGraceMs,
   };
   await writeLaunch(store.runDir, launch);
   const report = await spawnSupervisor({
@@ -137,7 +138,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     root: store.root,
     name: req.name,
     runId,
-    timeoutMs: ctx.readyTimeoutMs + ctx.noControlGraceMs + 10_000,
+    timeoutMs: ctx.readyTimeoutMs + 10_000,
   });
   if (!report.ready) {
     await rollback(ctx, starting);
@@ -145,11 +146,6 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     throw new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_BHYVE, `internal error: guest '${req.name}' failed to start: ${report.error}${tail ? `\n${tail}` : ''}`);
   }
   const paused = req.paused || report.state === 'paused';
-  if (req.paused && !report.control) {
-    await killAndWait(report.vm, 'SIGKILL', KILL_TIMEOUT_MS);
-    await rollback(ctx, starting);
-    throw opFailed(`cannot start '${req.name}' paused: its VM process has no control socket`);
-  }
   const running: DomainStatus = {
     ...starting,
     state: paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING,

@@ -59,6 +59,8 @@ export interface DomainStatus {
   restarts?: number[];
   /** Start with vCPUs paused (start --paused): applied by the supervisor at boot. */
   paused?: boolean;
+  /** What the driver changed or noticed when starting (virDomainGetMessages). */
+  messages?: string[];
 }
 
 export type StatusRead =
@@ -326,6 +328,10 @@ function validateStatus(v: unknown, fileName: string): DomainStatus | string {
       return 'invalid pending request';
     }
     s.pending = { kind: p.kind as PendingKind, since: p.since };
+  }
+  if (o.messages !== undefined) {
+    if (!Array.isArray(o.messages) || o.messages.length > 256 || !o.messages.every((x) => typeof x === 'string')) return 'invalid messages';
+    s.messages = o.messages as string[];
   }
   if (o.startedAt !== undefined) {
     if (typeof o.startedAt !== 'number') return 'invalid startedAt';

@@ -106,7 +106,7 @@ export async function runSupervisor(args: SupervisorArgs, report: (r: Supervisor
     }
     vmId = st.status.vm;
     exited = pollUntilGone(vmId);
-    report({ ready: true, vm: vmId, supervisor: me, control: true });
+    report({ ready: true, vm: vmId, supervisor: me });
     log(`adopted VM process ${vmId.pid}`);
   } else {
     const started = await startVm(launch, log);
@@ -118,7 +118,7 @@ export async function runSupervisor(args: SupervisorArgs, report: (r: Supervisor
     vmId = vm.identity;
     exited = vm.exited;
     await writePidfile(store.pidPath(args.name), vmId.pid).catch((err) => log(`cannot write pidfile: ${(err as Error).message}`));
-    report({ ready: true, vm: vmId, supervisor: me, control: started.control, state: started.state });
+    report({ ready: true, vm: vmId, supervisor: me, state: started.state });
 
     // 2. Wait for the starter's commit (it holds the lock until then).
     const lock = await locks.acquire(domainLockKey(launch.uuid), { purpose: 'supervise', timeoutMs: 5 * 60_000 });
@@ -216,20 +216,19 @@ export async function runSupervisor(args: SupervisorArgs, report: (r: Supervisor
 async function startVm(
   launch: LaunchRecord,
   log: (m: string) => void,
-): Promise<{ vm: SpawnedVm; control: boolean; state?: 'running' | 'paused' } | string> {
+): Promise<{ vm: SpawnedVm; state: 'running' | 'paused' } | string> {
   const vm = await spawnVm(launch);
   if (typeof vm === 'string') return vm;
   const r = await waitReady(launch, vm);
   switch (r.kind) {
     case 'ready':
-      if (!r.control) log(`VM process ${vm.identity.pid} has no control socket at ${launch.controlSocket}; running without one`);
-      return { vm, control: r.control, state: r.state };
+      return { vm, state: r.state };
     case 'exited':
       return `VM process exited during startup (${describeExit(r.exit)})`;
     case 'timeout':
       vm.child.kill('SIGKILL');
       await vm.exited;
-      return `VM process did not answer on its control socket within ${launch.readyTimeoutMs} ms`;
+      return `VM process did not greet on its control socket ${launch.controlSocket} within ${launch.readyTimeoutMs} ms (docs/control-socket.md)`;
   }
 }
 

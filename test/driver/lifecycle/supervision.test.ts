@@ -50,7 +50,6 @@ beforeEach(async () => {
     node: process.execPath,
     supervisorEntry: supervisorEntry(),
     readyTimeoutMs: 10_000,
-    noControlGraceMs: 500,
   };
   events = [];
   stopFollow = await log.follow((e) => events.push(e));
@@ -64,7 +63,7 @@ afterEach(async () => {
     if (r.kind !== 'ok') continue;
     for (const p of [r.status.vm, r.status.supervisor]) if (p && identityAlive(p)) process.kill(p.pid, 'SIGKILL');
   }
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
 });
 
 afterAll(() => undefined);
@@ -337,10 +336,26 @@ describe('supervision with the VM stand-in', () => {
     expect(await status('vm1')).toBeUndefined();
   });
 
-  it('a VM without a control socket runs; control requests report it', async () => {
-    const st = await start('vm1', { extra: ['x-standin.no_control=true'] });
+  it('a VM program that never creates its control socket fails to start (and is killed)', async () => {
+    ctx.readyTimeoutMs = 1500;
+    const err = await start('vm1', { extra: ['x-standin.no_control=true'] }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/did not greet on its control socket .* within 1500 ms/);
+    expect((await status('vm1'))?.reason).toBe(S.VIR_DOMAIN_SHUTOFF_FAILED);
+    const pid = Number(readFileSync(ctx.store.logPath('vm1'), 'utf8').match(/pid (\d+)/)![1]);
+    await waitFor('VM killed', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
+  it('a control socket that appears late (slow VM startup) is waited for', async () => {
+    const st = await start('vm1', { extra: ['x-standin.ready_delay_ms=1200'] });
     expect(st.state).toBe(S.VIR_DOMAIN_RUNNING);
-    await expect(locked(st.uuid, () => R.suspendRun(ctx, st))).rejects.toThrow(/cannot reach the control socket/);
+    await locked(st.uuid, () => R.suspendRun(ctx, st));
     await locked(st.uuid, () => R.destroyRun(ctx, st));
   });
 
@@ -362,7 +377,7 @@ await new LockSpace(${JSON.stringify(root)}).acquire('domain/${u}');
 const sock = store.controlSocketPath('half', '${u}');
 await store.writeStatus({ name: 'half', uuid: '${u}', state: 3, reason: 11, id: 77, runId: 'run-1', controlSocket: sock, startingBy: selfIdentity() });
 writeFileSync(store.confPath('half'), 'name=half\\n');
-await writeLaunch(store.runDir, { runId: 'run-1', name: 'half', uuid: '${u}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('half'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('half'), readyTimeoutMs: 10000, noControlGraceMs: 500 });
+await writeLaunch(store.runDir, { runId: 'run-1', name: 'half', uuid: '${u}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('half'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('half'), readyTimeoutMs: 10000 });
 const r = await spawnSupervisor({ node: process.execPath, entry: ${JSON.stringify(ctx.supervisorEntry)}, root: store.root, name: 'half', runId: 'run-1', timeoutMs: 20000 });
 process.stdout.write(JSON.stringify(r) + '\\n', () => process.kill(process.pid, 'SIGKILL'));
 `;
