@@ -653,7 +653,7 @@ export class BhyveDriver {
   subscribe(listener: (e: DomainEvent) => void): () => void {
     this.listeners.add(listener);
     if (!this.stopFollowing) {
-      this.stopFollowing = this.events.follow((r) => this.dispatch(r));
+      this.stopFollowing = this.events.follow((r) => this.dispatch(r), this.events.endOffset());
     }
     return () => {
       this.listeners.delete(listener);

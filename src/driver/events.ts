@@ -12,7 +12,7 @@
  * either), or filter (callers do).
  */
 
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_ID_REBOOT } from './domain-state.js';
 import type { LockSpace } from './lock.js';
@@ -58,13 +58,24 @@ export class EventLog {
     }
   }
 
+  /** Current end of the log (where a follower started now would begin). */
+  endOffset(): number {
+    try {
+      return statSync(this.path).size;
+    } catch {
+      return 0;
+    }
+  }
+
   /**
-   * Follow the log from its current end; `onEvent` is called for each new record in order.
+   * Follow the log from its current end (or from `fromOffset`, taken earlier with
+   * endOffset(), so nothing appended since is missed); `onEvent` is called for each new
+   * record in order.
    * Returns a function that stops following.
    */
-  async follow(onEvent: (ev: DomainEventRecord) => void): Promise<() => Promise<void>> {
+  async follow(onEvent: (ev: DomainEventRecord) => void, fromOffset?: number): Promise<() => Promise<void>> {
     const t = new Tailer(this.path, onEvent);
-    await t.start();
+    await t.start(fromOffset);
     return () => t.stop();
   }
 }
@@ -83,9 +94,11 @@ class Tailer {
     private readonly onEvent: (ev: DomainEventRecord) => void,
   ) {}
 
-  async start(): Promise<void> {
-    await this.open(true);
+  async start(fromOffset?: number): Promise<void> {
+    await this.open(fromOffset === undefined);
+    if (fromOffset !== undefined && this.fh) this.offset = fromOffset;
     this.timer = setInterval(() => void this.poll(), POLL_MS);
+    this.timer.unref();
   }
 
   async stop(): Promise<void> {

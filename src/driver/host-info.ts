@@ -107,7 +107,7 @@ export function nodeInfo(): HostNodeInfo {
   const socketsPerNode = Math.max(1, Math.round(sockets / nodes));
   const coresPerSocket = Math.max(1, Math.round(cores / Math.max(1, sockets)));
   const threadsPerCore = Math.max(1, Math.round(list.length / Math.max(1, cores)));
-  const speed = cpus()[0]?.speed ?? 0;
+  const speed = cpus()[0]?.speed || cpuinfoMhz();
   return {
     model: hostArch(),
     memoryKiB: hostMemoryKiB(),
@@ -118,6 +118,12 @@ export function nodeInfo(): HostNodeInfo {
     cores: coresPerSocket,
     threads: threadsPerCore,
   };
+}
+
+/** "cpu MHz" of /proc/cpuinfo (what libvirt reads when sysfs has no cpufreq). */
+function cpuinfoMhz(): number {
+  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readText('/proc/cpuinfo') ?? '');
+  return m ? Math.trunc(Number(m[1])) : 0;
 }
 
 /** Host uuid from /etc/machine-id (stable across reboots), formatted as a uuid. */

@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
 const STAND_IN_DIR = 'test/driver/lifecycle/stand-in';
+/** Test-only programs compiled with the sources (stand-in VM, tsvirsh wired to it). */
+const TEST_DIRS = [STAND_IN_DIR, 'test/driver/lifecycle/helpers', 'test/cli/helpers'];
 
 function listTs(dir: string, out: string[]): void {
   for (const n of readdirSync(dir)) {
@@ -30,7 +32,7 @@ export function buildLifecycle(): string {
   if (built) return built;
   const files: string[] = [];
   listTs(join(REPO_ROOT, 'src'), files);
-  listTs(join(REPO_ROOT, STAND_IN_DIR), files);
+  for (const d of TEST_DIRS) listTs(join(REPO_ROOT, d), files);
   files.sort();
   const h = createHash('sha256');
   for (const f of files) h.update(relative(REPO_ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
@@ -47,7 +49,7 @@ export function buildLifecycle(): string {
     JSON.stringify({
       extends: join(REPO_ROOT, 'tsconfig.json'),
       compilerOptions: { rootDir: REPO_ROOT, outDir: tmp, declaration: false, sourceMap: false },
-      include: [join(REPO_ROOT, 'src'), join(REPO_ROOT, STAND_IN_DIR)],
+      include: [join(REPO_ROOT, 'src'), ...TEST_DIRS.map((d) => join(REPO_ROOT, d))],
     }),
   );
   try {
@@ -78,4 +80,9 @@ export function standInPath(): string {
 
 export function tsvirshPath(): string {
   return join(buildLifecycle(), 'src', 'cli', 'tsvirsh.js');
+}
+
+/** tsvirsh wired to the test translator and the VM stand-in (test scaffolding). */
+export function tsvirshStandInPath(): string {
+  return join(buildLifecycle(), 'test', 'cli', 'helpers', 'tsvirsh-stand-in.js');
 }

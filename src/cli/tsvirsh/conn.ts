@@ -1,0 +1,129 @@
+/**
+ * The connection tsvirsh talks to: the driver API (the shape of src/rpc's DriverApi, which
+ * the bhyve driver implements), reached either in-process (embedded mode, `bhyve:///embed`)
+ * or through a daemon socket. Chooses the URI as virsh does: `-c/--connect`, then
+ * VIRSH_DEFAULT_CONNECT_URI, then LIBVIRT_DEFAULT_URI, then — tsvirt's default — the
+ * session daemon if its socket exists, else embedded mode in the per-user default root.
+ */
+
+import { existsSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { BhyveDriver, type BhyveDriverOptions, type DomainEvent, type DomainInfo, type DomainSummary } from '../../driver/driver.js';
+import type { DomainRef } from '../../driver/domain-obj.js';
+import type { HostNodeInfo } from '../../driver/host-info.js';
+import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '../../driver/uri.js';
+import { loadTranslator } from '../../driver/translator.js';
+import { VirError, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_FROM_NONE } from '../../xml/errors.js';
+
+export type { DomainRef, DomainInfo, DomainSummary, DomainEvent };
+
+/** What tsvirsh needs from a connection (a subset of DriverApi, same names and shapes). */
+export interface Conn {
+  readonly type: string;
+  readonly uri: string;
+  getVersion(): Promise<number>;
+  getHostname(): Promise<string>;
+  getCapabilities(): Promise<string>;
+  getNodeInfo(): Promise<HostNodeInfo>;
+  getDomainCapabilities?(q: { emulatorbin: string | null; arch: string | null; machine: string | null; virttype: string | null; flags: number }): Promise<string>;
+  getSecurityModel?(): Promise<{ model: string; doi: string }>;
+  listDomains(): Promise<DomainSummary[]>;
+  lookupDomainByName(name: string): Promise<DomainRef>;
+  lookupDomainByUuid(uuid: string): Promise<DomainRef>;
+  lookupDomainById(id: number): Promise<DomainRef>;
+  defineDomain(xml: string, flags: number): Promise<DomainRef>;
+  undefineDomain(dom: DomainRef, flags: number): Promise<void>;
+  createDomain(xml: string, flags: number): Promise<DomainRef>;
+  startDomain(dom: DomainRef, flags: number): Promise<DomainRef>;
+  destroyDomain(dom: DomainRef, flags: number): Promise<void>;
+  shutdownDomain(dom: DomainRef, flags: number): Promise<void>;
+  rebootDomain(dom: DomainRef, flags: number): Promise<void>;
+  resetDomain(dom: DomainRef, flags: number): Promise<void>;
+  suspendDomain(dom: DomainRef): Promise<void>;
+  resumeDomain(dom: DomainRef): Promise<void>;
+  getDomainInfo(dom: DomainRef): Promise<DomainInfo>;
+  getDomainState(dom: DomainRef, flags: number): Promise<{ state: number; reason: number }>;
+  getDomainXml(dom: DomainRef, flags: number): Promise<string>;
+  getDomainOsType(dom: DomainRef): Promise<string>;
+  getDomainAutostart(dom: DomainRef): Promise<boolean>;
+  setDomainAutostart(dom: DomainRef, autostart: boolean): Promise<void>;
+  isDomainPersistent(dom: DomainRef): Promise<boolean>;
+  hasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
+  getDomainMessages?(dom: DomainRef, flags: number): Promise<string[]>;
+  domainXmlToNative?(format: string, xml: string, flags: number): Promise<string>;
+  domainXmlFromNative?(format: string, config: string, flags: number): Promise<string>;
+  openConsole?(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex>;
+  subscribe(listener: (e: DomainEvent) => void): () => void;
+  close?(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** -c/--connect. */
+  uri?: string;
+  readonly?: boolean;
+  /** Where load problems (corrupt files) are reported. */
+  warn: (message: string) => void;
+  /** Options injected into an embedded driver (translator, VM program). */
+  overrides?: Partial<BhyveDriverOptions>;
+}
+
+/** The URI virsh would use for these options and this environment. */
+export function resolveUri(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit) return explicit;
+  if (env.VIRSH_DEFAULT_CONNECT_URI) return env.VIRSH_DEFAULT_CONNECT_URI;
+  if (env.LIBVIRT_DEFAULT_URI) return env.LIBVIRT_DEFAULT_URI;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const instance = isRoot ? 'system' : 'session';
+  if (existsSync(defaultDaemonSocket(instance, env))) return `bhyve:///${instance}`;
+  return embedUri(defaultEmbedRoot(env));
+}
+
+export async function openConnection(opts: ConnectOptions): Promise<Conn> {
+  const uri = resolveUri(opts.uri);
+  const parsed = parseBhyveUri(uri);
+  if (parsed?.kind === 'embed') {
+    const drv = await BhyveDriver.open({
+      root: parsed.root,
+      uri: parsed.uri,
+      translator: await loadTranslator(),
+      onProblem: (p) => opts.warn(`${p.path}: ${p.message}`),
+      ...opts.overrides,
+    });
+    return opts.readonly ? readOnly(drv) : drv;
+  }
+  throw new VirError(
+    VIR_ERR_NO_SUPPORT,
+    VIR_FROM_NONE,
+    `this function is not supported by the connection driver: connecting to '${uri}' needs the libvirt RPC client (tsvirtd), which this build of tsvirsh does not include; use bhyve:///embed?root=DIR`,
+  );
+}
+
+/** libvirt API names of the calls a read-only connection refuses (VIR_ERR_OPERATION_DENIED). */
+const MUTATING: Record<string, string> = {
+  defineDomain: 'virDomainDefineXMLFlags',
+  undefineDomain: 'virDomainUndefineFlags',
+  createDomain: 'virDomainCreateXML',
+  startDomain: 'virDomainCreateWithFlags',
+  destroyDomain: 'virDomainDestroyFlags',
+  shutdownDomain: 'virDomainShutdownFlags',
+  rebootDomain: 'virDomainReboot',
+  resetDomain: 'virDomainReset',
+  suspendDomain: 'virDomainSuspend',
+  resumeDomain: 'virDomainResume',
+  setDomainAutostart: 'virDomainSetAutostart',
+  openConsole: 'virDomainOpenConsole',
+};
+
+/** `-r`: the same connection with every state-changing call refused, as libvirt does. */
+function readOnly(conn: Conn): Conn {
+  return new Proxy(conn, {
+    get(target, prop, receiver) {
+      const api = typeof prop === 'string' ? MUTATING[prop] : undefined;
+      if (api) {
+        return () => Promise.reject(new VirError(VIR_ERR_OPERATION_DENIED, VIR_FROM_NONE, `operation forbidden: read only access prevents ${api}`));
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
