@@ -10,6 +10,7 @@
  */
 
 import { connect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 
 export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest line accepted from the server (the document's limit). */
@@ -170,20 +171,50 @@ export class ControlClient {
   }
 
   /**
-   * Attach to a UART's console. On success the socket itself is handed over as the raw
-   * byte stream (bytes that arrived right after the reply are pushed back into it); this
-   * client is then unusable for requests.
+   * Attach to a UART's console. On success the connection is handed over as a raw byte
+   * stream: a Duplex with ordinary stream semantics (nothing flows until it is read or
+   * piped; backpressure reaches the socket), starting with any bytes that arrived right
+   * after the reply. This client is then unusable for requests.
    */
-  async console(dev: string, opts: { replay?: boolean; force?: boolean } = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Socket> {
+  async console(dev: string, opts: { replay?: boolean; force?: boolean } = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Duplex> {
     if (this.waiters.length) throw new ControlError('protocol', 'console requested while other requests are pending');
     await this.send('console', { dev, replay: opts.replay ?? false, force: opts.force ?? false }, timeoutMs, true);
     this.sock.off('data', this.onDataBound);
     this.sock.removeAllListeners('close');
     this.sock.removeAllListeners('error');
-    this.sock.pause();
-    if (this.buf.length) this.sock.unshift(this.buf);
+    const sock = this.sock;
+    sock.pause();
+    let ended = false;
+    const stream = new Duplex({
+      read() {
+        sock.resume();
+      },
+      write(chunk: Buffer, _enc, cb) {
+        sock.write(chunk, cb);
+      },
+      final(cb) {
+        sock.end();
+        cb();
+      },
+      destroy(err, cb) {
+        sock.destroy();
+        cb(err);
+      },
+    });
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      stream.push(null);
+    };
+    sock.on('data', (b: Buffer) => {
+      if (!stream.push(b)) sock.pause();
+    });
+    sock.on('end', end);
+    sock.on('close', end);
+    sock.on('error', (e) => stream.destroy(e));
+    if (this.buf.length) stream.push(this.buf);
     this.buf = Buffer.alloc(0);
-    return this.sock;
+    return stream;
   }
 
   close(): void {

@@ -13,7 +13,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { VirError, VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_BHYVE } from '../xml/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { ControlClient, ControlError } from './control-client.js';
@@ -268,7 +268,7 @@ export async function resumeRun(ctx: RunContext, st: DomainStatus): Promise<Doma
 }
 
 /** Attach to a UART console: returns the raw byte stream. Needs no lock. */
-export async function openConsoleStream(st: DomainStatus, dev: string, opts: { force?: boolean; replay?: boolean }): Promise<Socket> {
+export async function openConsoleStream(st: DomainStatus, dev: string, opts: { force?: boolean; replay?: boolean }): Promise<Duplex> {
   requireLive(st);
   const c = await control(st);
   try {

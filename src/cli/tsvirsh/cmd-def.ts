@@ -64,6 +64,8 @@ export function parseArgs(def: CommandDef, argv: string[]): Opts {
   for (const o of def.opts) {
     const flags = o.kind === 'bool' ? `--${o.name}` : `--${o.name} <value>`;
     const opt = new Option(flags);
+    // virsh has flags named --no-X (list --no-autostart) that are not negations of --X.
+    opt.negate = false;
     attr.set(o.name, opt.attributeName());
     cmd.addOption(opt);
   }
