@@ -31,16 +31,16 @@ function uid(): number {
 }
 
 /** Default state root of embedded mode for the calling user. */
-export function defaultEmbedRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (uid() === 0) return '/var/lib/tsvirt/embed';
+export function defaultEmbedRoot(env: NodeJS.ProcessEnv = process.env, user: number = uid()): string {
+  if (user === 0) return '/var/lib/tsvirt/embed';
   const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
   return join(state, 'tsvirt', 'embed');
 }
 
 /** Default read-write socket of the daemon instance. */
-export function defaultDaemonSocket(instance: 'system' | 'session', env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDaemonSocket(instance: 'system' | 'session', env: NodeJS.ProcessEnv = process.env, user: number = uid()): string {
   if (instance === 'system') return join('/run/tsvirt', RW_SOCKET_NAME);
-  const runtime = env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : `/tmp/tsvirt-${uid()}`;
+  const runtime = env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : `/tmp/tsvirt-${user}`;
   return join(runtime, 'tsvirt', RW_SOCKET_NAME);
 }
 

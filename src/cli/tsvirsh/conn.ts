@@ -68,14 +68,13 @@ export interface ConnectOptions {
 }
 
 /** The URI virsh would use for these options and this environment. */
-export function resolveUri(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveUri(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, uid: number = typeof process.getuid === 'function' ? process.getuid() : 0): string {
   if (explicit) return explicit;
   if (env.VIRSH_DEFAULT_CONNECT_URI) return env.VIRSH_DEFAULT_CONNECT_URI;
   if (env.LIBVIRT_DEFAULT_URI) return env.LIBVIRT_DEFAULT_URI;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const instance = isRoot ? 'system' : 'session';
-  if (existsSync(defaultDaemonSocket(instance, env))) return `bhyve:///${instance}`;
-  return embedUri(defaultEmbedRoot(env));
+  const instance = uid === 0 ? 'system' : 'session';
+  if (existsSync(defaultDaemonSocket(instance, env, uid))) return `bhyve:///${instance}`;
+  return embedUri(defaultEmbedRoot(env, uid));
 }
 
 export async function openConnection(opts: ConnectOptions): Promise<Conn> {
