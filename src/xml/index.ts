@@ -11,3 +11,6 @@ export type * from './types.js';
 export * from './errors.js';
 export { parseDomainXML } from './parse.js';
 export { formatDomainXML } from './format.js';
+export { formatCapabilitiesXML, formatDomainCapabilitiesXML, bhyveDomainCapabilities, bhyveGuestCaps } from './capabilities.js';
+export type { BhyveProbe } from './capabilities.js';
+export { XmlSyntaxError } from './parse/xml-tree.js';

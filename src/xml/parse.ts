@@ -23,7 +23,7 @@ export function parseDomainXML(text: string, flags: ParseFlags = {}): DomainDef 
     const inactive = flags.inactive ?? true;
     const config = flags.config ?? NO_CONFIG;
     const doc = parseXmlDocument(text, 'domain_definition');
-    const root = new Elem(doc.root, doc.entities, doc.rootName);
+    const root = new Elem(doc.root, doc.ctx, doc.rootName);
     const ctx = { inactive };
     const def = parseDomainElement(root, doc.rootName, {
       ctx,

@@ -1,22 +1,30 @@
 /**
- * Common post-parse defaults (libvirt src/conf/domain_postparse.c and the post-parse parts
- * of domain_conf.c), run between the driver's hooks in libvirt's order (see
- * model/hooks.ts): memory totals, default boot device, per-device defaults (cdrom
- * read-only, drive addresses from target names, controller indexes), implicit controllers
- * for disk buses and virtio channels/consoles, and the console ⇄ serial[0] aliasing of HVM
- * guests. Hypervisor-neutral: anything bhyve-specific belongs in the driver's hooks.
- *
- * Errors are libvirt's: e.g. "Memory size must be specified via <memory> or in the <numa>
- * configuration" (VIR_ERR_XML_ERROR), "per-device boot elements cannot be used together
- * with os/boot elements" (VIR_ERR_CONFIG_UNSUPPORTED).
+ * Post-parse: the defaults libvirt fills between reading the XML and validating it, in
+ * libvirt's order (src/conf/domain_postparse.c virDomainDefPostParse), with the driver's
+ * hooks at libvirt's points:
+ *   1. driver `postParseBasic`;
+ *   2. controller indexes for controllers written without one (lowest unused; USB2
+ *      companions join their master's index);
+ *   3. driver `postParse`;
+ *   4. ISA serial port checks and assignment;
+ *   5. every device: driver `devicePostParse`, then the common device defaults (disk bus /
+ *      read-only cdrom / drive address, chardev ports, console target, USB companion
+ *      start ports, video heads and RAM);
+ *   6. common domain defaults (memory totals, loader type, hugepage nodesets, duplicate
+ *      controllers/panics, default boot device, timer checks, implicit devices — console
+ *      ⇄ serial[0], controllers for disk buses and virtio-serial, a video for graphics —
+ *      and the first video made primary);
+ *   7. driver `assignAddresses`.
+ * Hypervisor-neutral: anything bhyve-specific belongs in the driver's hooks.
  */
 
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
-import { domainXmlError } from './parse/values.js';
-import type { ChrDef, ControllerDef, ControllerType, DeviceRef, DiskDef, DomainDef, DomainParserConfig, ParseContext } from './types.js';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
 import { chrSourceEqual } from './domain/chardev.js';
 import { insertController } from './domain/controller.js';
 import { diskNameToIndex } from './domain/disk.js';
+import { videoDefaults } from './domain/media.js';
+import { domainXmlError } from './parse/values.js';
+import type { ChrDef, ControllerDef, ControllerType, DeviceRef, DiskDef, DomainDef, DomainParserConfig, ParseContext, VideoDef } from './types.js';
 
 /** Every device of the definition as DeviceRefs, in libvirt's iteration order. */
 export function listDevices(def: DomainDef): DeviceRef[] {
@@ -44,6 +52,68 @@ export function listDevices(def: DomainDef): DeviceRef[] {
   return out;
 }
 
+/* ------------------------------------------------------------------ controllers */
+
+const USB2 = new Set(['ehci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3']);
+const isUsb2 = (c: ControllerDef): boolean => c.type === 'usb' && c.model !== undefined && USB2.has(c.model);
+
+/** virDomainAssignControllerIndexes: lowest unused index; USB2 companions share one. */
+function assignControllerIndexes(def: DomainDef): void {
+  const list = def.devices.controllers;
+  let reinsert = false;
+  for (let outer = 0; outer < list.length; outer++) {
+    const cont = list[outer]!;
+    if (cont.index !== -1) continue;
+    let prev: ControllerDef | undefined;
+    if (outer > 0 && isUsb2(cont)) {
+      reinsert = true;
+      let p = outer - 1;
+      while (p >= 0 && list[p]!.type !== 'usb') p--;
+      prev = p >= 0 ? list[p] : undefined;
+      if (prev && !isUsb2(prev)) prev = undefined;
+      if (prev && list.some((c) => c.type === 'usb' && c.index === prev!.index && c.model === cont.model)) prev = undefined;
+      if (prev) cont.index = prev.index;
+    }
+    if (!prev) {
+      let idx = 0;
+      while (list.some((c) => c.type === cont.type && c.index === idx)) idx++;
+      cont.index = idx;
+    }
+  }
+  if (reinsert) {
+    const old = list.splice(0);
+    for (const c of old) insertController(list, c);
+  }
+}
+
+function maybeAddController(def: DomainDef, type: ControllerType, index: number): void {
+  if (def.devices.controllers.some((c) => c.type === type && c.index === index)) return;
+  insertController(def.devices.controllers, { type, index });
+}
+
+/** Controllers of `type` 0..max for every drive address on disks of `bus`. */
+function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['target']['bus']): void {
+  let max = -1;
+  for (const d of def.devices.disks) {
+    if (d.target.bus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
+  }
+  for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
+}
+
+/** virDomainDefAddImplicitControllers. */
+function addImplicitControllers(def: DomainDef): void {
+  addDiskControllers(def, 'scsi', 'scsi');
+  addDiskControllers(def, 'fdc', 'fdc');
+  addDiskControllers(def, 'ide', 'ide');
+  addDiskControllers(def, 'sata', 'sata');
+  for (const ch of [...def.devices.channels, ...def.devices.consoles]) {
+    if (ch.target.type !== 'virtio') continue;
+    maybeAddController(def, 'virtio-serial', ch.address?.type === 'virtio-serial' ? ch.address.controller : 0);
+  }
+}
+
+/* ------------------------------------------------------------------ devices */
+
 /** virDomainDiskDefAssignAddress: drive address from the target name for controller buses. */
 export function assignDiskAddress(disk: DiskDef): void {
   if (disk.address !== undefined) return;
@@ -67,6 +137,31 @@ export function assignDiskAddress(disk: DiskDef): void {
   }
 }
 
+const UHCI_STARTPORT: Record<string, number> = { 'ich9-uhci1': 0, 'ich9-uhci2': 2, 'ich9-uhci3': 4 };
+
+/** virStorageSourceNetworkDefaultPort: the port libvirt fills for a TCP host of a protocol. */
+const DEFAULT_NET_PORT: Record<string, string> = {
+  http: '80',
+  https: '443',
+  ftp: '21',
+  ftps: '990',
+  tftp: '69',
+  sheepdog: '7000',
+  nbd: '10809',
+  ssh: '22',
+  iscsi: '3260',
+  gluster: '24007',
+  vxhs: '9999',
+};
+
+/** Next port of a serial/parallel/console written without one (max of its kind + 1). */
+function assignChrPort(chr: ChrDef, all: ChrDef[]): void {
+  if (chr.target.port !== undefined) return;
+  let max = -1;
+  for (const c of all) if (c.target.port !== undefined && c.target.port > max) max = c.target.port;
+  chr.target.port = max + 1;
+}
+
 /** Common per-device defaults (virDomainDeviceDefPostParseCommon). */
 function devicePostParseCommon(dev: DeviceRef, def: DomainDef): void {
   switch (dev.kind) {
@@ -76,56 +171,62 @@ function devicePostParseCommon(dev: DeviceRef, def: DomainDef): void {
       if (disk.device === 'lun' && disk.target.bus !== 'scsi' && disk.target.bus !== 'virtio') {
         throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
       }
+      if (disk.type === 'network' && disk.source?.hosts && disk.source.protocol !== undefined) {
+        const port = DEFAULT_NET_PORT[disk.source.protocol];
+        if (port !== undefined) for (const h of disk.source.hosts) if (h.port === undefined && (h.transport ?? 'tcp') === 'tcp') h.port = port;
+      }
       assignDiskAddress(disk);
       break;
     }
     case 'controller': {
       const c = dev.def;
-      if (c.index === -1) {
-        let max = -1;
-        for (const o of def.devices.controllers) if (o.type === c.type && o.index > max) max = o.index;
-        c.index = max + 1;
+      if (c.type === 'usb' && c.model !== undefined && c.master === undefined && c.model in UHCI_STARTPORT) {
+        c.master = { startport: UHCI_STARTPORT[c.model]! };
       }
       break;
     }
+    case 'serial':
+      assignChrPort(dev.def, def.devices.serials);
+      break;
+    case 'parallel':
+      assignChrPort(dev.def, def.devices.parallels);
+      break;
+    case 'console':
+      dev.def.target.type ??= 'serial';
+      assignChrPort(dev.def, def.devices.consoles);
+      break;
+    case 'video':
+      videoDefaults(dev.def, def.type);
+      break;
     default:
       break;
   }
 }
 
-/** Adds controllers of `type` 0..max for every drive address on disks of `bus`. */
-function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['target']['bus']): void {
-  let max = -1;
-  for (const d of def.devices.disks) {
-    if (d.target.bus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
+/** virDomainChrIsaSerialDefPostParse: at most 4 ISA serial ports, each once. */
+function isaSerialPorts(def: DomainDef): void {
+  const used = [false, false, false, false];
+  let count = 0;
+  for (const s of def.devices.serials) {
+    if (s.target.type !== 'isa-serial') continue;
+    const p = s.target.port;
+    if (count++ >= 4 || (p !== undefined && p >= 4)) {
+      throw new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, "internal error: Maximum supported number of ISA serial ports is '4'");
+    }
+    if (p !== undefined) {
+      if (used[p]) throw new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, `internal error: target port '${p}' already allocated`);
+      used[p] = true;
+    }
   }
-  for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
+  for (const s of def.devices.serials) {
+    if (s.target.type !== 'isa-serial' || s.target.port !== undefined) continue;
+    const free = used.indexOf(false);
+    s.target.port = free;
+    used[free] = true;
+  }
 }
 
-function maybeAddController(def: DomainDef, type: ControllerType, index: number): void {
-  if (def.devices.controllers.some((c) => c.type === type && c.index === index)) return;
-  const c: ControllerDef = { type, index };
-  insertController(def.devices.controllers, c);
-}
-
-/** virDomainDefAddImplicitControllers. */
-function addImplicitControllers(def: DomainDef): void {
-  addDiskControllers(def, 'scsi', 'scsi');
-  addDiskControllers(def, 'fdc', 'fdc');
-  addDiskControllers(def, 'ide', 'ide');
-  addDiskControllers(def, 'sata', 'sata');
-  // virtio-serial controllers for virtio channels and consoles
-  for (const ch of def.devices.channels) {
-    if (ch.target.type !== 'virtio') continue;
-    const idx = ch.address?.type === 'virtio-serial' ? ch.address.controller : 0;
-    maybeAddController(def, 'virtio-serial', idx);
-  }
-  for (const con of def.devices.consoles) {
-    if (con.target.type !== 'virtio') continue;
-    const idx = con.address?.type === 'virtio-serial' ? con.address.controller : 0;
-    maybeAddController(def, 'virtio-serial', idx);
-  }
-}
+/* ------------------------------------------------------------------ domain */
 
 /** A console that aliases a serial port: same backend, target type serial, no own info. */
 function consoleAlias(serial: ChrDef): ChrDef {
@@ -137,77 +238,135 @@ function consoleAlias(serial: ChrDef): ChrDef {
 }
 
 /** virDomainDefAddConsoleCompat: console[0] of an HVM guest is an alias of serial[0]. */
-function consoleCompat(def: DomainDef): void {
+function consoleCompat(def: DomainDef): ChrDef | undefined {
   const d = def.devices;
   for (let i = 1; i < d.consoles.length; i++) {
     if (d.consoles[i]!.target.type === 'serial') {
       throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: Only the first console can be a serial port');
     }
   }
-  if (def.os.type !== 'hvm') return;
+  if (def.os.type !== 'hvm') return undefined;
   const c0 = d.consoles[0];
   if (c0 !== undefined && (c0.target.type === 'serial' || c0.target.type === undefined)) {
     if (d.serials.length === 0) {
       const serial: ChrDef = { ...c0, target: { port: 0 } };
       d.serials.push(serial);
       d.consoles[0] = consoleAlias(serial);
-    } else if (!chrSourceEqual(d.serials[0]!, c0)) {
-      d.consoles[0] = consoleAlias(d.serials[0]!);
-    } else {
-      c0.target = { type: 'serial', port: 0 };
+      return serial;
     }
+    if (!chrSourceEqual(d.serials[0]!, c0)) d.consoles[0] = consoleAlias(d.serials[0]!);
+    else c0.target = { type: 'serial', port: 0 };
   } else if (d.serials.length > 0 && (d.serials[0]!.target.type === undefined || d.serials[0]!.target.type === 'isa-serial')) {
     d.consoles.unshift(consoleAlias(d.serials[0]!));
   }
+  return undefined;
 }
 
-/** Domain-wide defaults (virDomainDefPostParseCommon). */
-function domainPostParseCommon(def: DomainDef): void {
-  // memory: NUMA cells define the total when present
+function timerChecks(def: DomainDef): void {
+  for (const t of def.clock.timers) {
+    if ((t.name === 'kvmclock' || t.name === 'hypervclock') && t.tickpolicy !== undefined) {
+      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer tickpolicy`);
+    }
+    if (t.tickpolicy !== 'catchup' && t.catchup && (t.catchup.threshold || t.catchup.limit || t.catchup.slew)) {
+      throw domainXmlError("setting of timer catchup policies is only supported with tickpolicy='catchup'");
+    }
+    if (t.name !== 'tsc') {
+      if (t.frequency) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer frequency`);
+      if (t.mode !== undefined) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer mode`);
+    }
+    if (t.name !== 'platform' && t.name !== 'rtc' && t.track !== undefined) {
+      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer track`);
+    }
+  }
+}
+
+/** Domain-wide defaults (virDomainDefPostParseCommon); returns devices it created. */
+function domainPostParseCommon(def: DomainDef): DeviceRef[] {
+  const created: DeviceRef[] = [];
+  // memory: NUMA cells define the total when <memory> is absent
   const cells = def.cpu?.numa?.cells;
-  if (cells && cells.length) {
-    let total = 0;
-    for (const c of cells) total += c.memory;
-    def.memory = total;
-  }
-  if (def.memory === 0) {
-    throw domainXmlError('Memory size must be specified via <memory> or in the <numa> configuration');
-  }
+  if (def.memory === 0 && cells && cells.length) def.memory = cells.reduce((a, c) => a + c.memory, 0);
+  if (def.memory === 0) throw domainXmlError('Memory size must be specified via <memory> or in the <numa> configuration');
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
+  if (def.maxMemory && def.maxMemory.size === 0 && def.maxMemory.slots > 0) {
+    throw domainXmlError('maximum memory size must be specified when specifying number of memory slots');
+  }
   if (def.maxMemory && def.maxMemory.size < def.memory) {
-    throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: maximum memory size must be equal or greater than the actual memory size');
+    throw domainXmlError('maximum memory size must be equal or greater than the actual memory size');
+  }
+  // vCPU placement 'auto' implies automatic NUMA memory placement (virDomainDefParseXML)
+  if (def.vcpu.placement === 'auto' && def.passthrough.numatune === undefined) {
+    def.passthrough.numatune = { name: 'numatune', attrs: [], children: [{ name: 'memory', attrs: [['mode', 'strict'], ['placement', 'auto']], children: [] }] };
+  }
+  // os: a loader with a path is a ROM unless said otherwise
+  if (def.os.loader?.path !== undefined && def.os.loader.type === undefined) def.os.loader.type = 'rom';
+  // memtune: without guest NUMA a hugepage nodeset of just node 0 means no nodeset
+  if (!(cells && cells.length)) for (const p of def.memoryBacking?.hugepages?.pages ?? []) if (p.nodeset === '0') delete p.nodeset;
+
+  const ctrl = new Set<string>();
+  for (const c of def.devices.controllers) {
+    if (c.type === 'usb') continue; // USB companions share their master's index
+    const key = `${c.type}/${c.index}`;
+    if (ctrl.has(key)) throw domainXmlError(`Multiple '${c.type}' controllers with index '${c.index}'`);
+    ctrl.add(key);
+  }
+  const panicModels = new Set<string>();
+  for (const p of def.devices.panics) {
+    const m = p.model ?? 'default';
+    if (panicModels.has(m)) throw domainXmlError(`Multiple panic devices with model '${m}'`);
+    panicModels.add(m);
   }
 
   // boot order: os/boot and per-device boot are exclusive; default to hd
-  const orders = new Map<number, string>();
-  for (const ref of listDevices(def)) {
-    const b = (ref.def as { boot?: { order: number } }).boot;
-    if (!b) continue;
-    if (orders.has(b.order)) throw domainXmlError(`boot order ${b.order} used for more than one device`);
-    orders.set(b.order, ref.kind);
+  if (def.os.type === 'hvm') {
+    const orders = new Set<number>();
+    for (const ref of listDevices(def)) {
+      const b = (ref.def as { boot?: { order: number } }).boot;
+      if (!b) continue;
+      if (orders.has(b.order)) {
+        throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: boot order '${b.order}' used for more than one device`);
+      }
+      orders.add(b.order);
+    }
+    if (orders.size > 0 && def.os.boots.length > 0) {
+      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
+    }
+    if (def.os.boots.length === 0 && orders.size === 0 && def.bootloader === undefined) def.os.boots.push('hd');
   }
-  if (orders.size > 0 && def.os.boots.length > 0) {
-    throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
-  }
-  if (def.os.type === 'hvm' && def.os.boots.length === 0 && orders.size === 0 && def.bootloader === undefined) {
-    def.os.boots.push('hd');
-  }
+  timerChecks(def);
 
-  consoleCompat(def);
+  // implicit devices
+  const newSerial = consoleCompat(def);
   addImplicitControllers(def);
+  const d = def.devices;
+  if (d.videos.length === 0 && d.graphics.length > 0 && !d.graphics.every((g) => g.type === 'egl-headless')) {
+    const v: VideoDef = { model: { type: 'default' } };
+    d.videos.push(v);
+  }
+  const v0 = d.videos[0];
+  if (v0 !== undefined && v0.model.type !== 'none') {
+    v0.model.primary = true;
+    created.push({ kind: 'video', def: v0 });
+  }
+  if (newSerial) created.push({ kind: 'serial', def: newSerial });
+  return created;
 }
 
-/**
- * Runs the post-parse sequence: driver basic hook, driver domain hook, per-device driver
- * hook + common device defaults, driver address assignment, common domain defaults.
- */
+/** Runs the post-parse sequence (see the module header). */
 export function postParse(def: DomainDef, config: DomainParserConfig, ctx: ParseContext): void {
   config.postParseBasic?.(def, ctx);
+  assignControllerIndexes(def);
   config.postParse?.(def, ctx);
+  isaSerialPorts(def);
   for (const dev of listDevices(def)) {
     config.devicePostParse?.(dev, def, ctx);
     devicePostParseCommon(dev, def);
   }
+  // devices added or changed by the common defaults get their device post-parse again,
+  // as libvirt re-runs it for videos[0] and serials[0]
+  for (const dev of domainPostParseCommon(def)) {
+    config.devicePostParse?.(dev, def, ctx);
+    devicePostParseCommon(dev, def);
+  }
   config.assignAddresses?.(def, ctx);
-  domainPostParseCommon(def);
 }

@@ -34,3 +34,4 @@ export type * from './model/net.js';
 export type * from './model/chardev.js';
 export type * from './model/devices.js';
 export type * from './model/hooks.js';
+export type * from './model/capabilities.js';

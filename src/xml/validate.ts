@@ -1,9 +1,10 @@
 /**
  * Common validation of a parsed definition (libvirt src/conf/domain_validate.c and
  * virDomainDefValidate): the driver's `validate`/`deviceValidate` hooks first, then the
- * hypervisor-neutral checks — unique disk targets, unique controller type+index, unique
- * audio ids and references to them, at most one `none` video, NUMA cells inside the vCPU
- * range, CPU topology equal to the vCPU count, unique serial/parallel ports.
+ * hypervisor-neutral checks — unique disk targets, unique audio ids and references to
+ * them, at most one `none` video, NUMA cells inside the vCPU range, CPU topology equal to
+ * the vCPU count. (Duplicate controllers, panics and boot orders are refused during
+ * post-parse, where libvirt refuses them.)
  *
  * Messages name the values at fault, e.g. "target 'hda' duplicated for disk sources
  * '/tmp/a.img' and '/x'" (VIR_ERR_XML_ERROR, as libvirt).
@@ -12,7 +13,7 @@
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
 import { parseCpuList } from './domain/cpu.js';
 import { listDevices } from './postparse.js';
-import type { ChrDef, DiskDef, DomainDef, DomainParserConfig, ParseContext } from './types.js';
+import type { DiskDef, DomainDef, DomainParserConfig, ParseContext } from './types.js';
 
 function diskSourceName(d: DiskDef): string {
   const s = d.source;
@@ -27,14 +28,6 @@ function unsupported(msg: string): VirError {
   return new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: ${msg}`);
 }
 
-function checkPorts(list: ChrDef[], kind: string): void {
-  const seen = new Set<number>();
-  for (const c of list) {
-    const p = c.target.port ?? 0;
-    if (seen.has(p)) throw xmlErr(`${kind} port ${p} is used by more than one device`);
-    seen.add(p);
-  }
-}
 
 /** Common (hypervisor-neutral) checks. */
 export function validateCommon(def: DomainDef): void {
@@ -44,13 +37,6 @@ export function validateCommon(def: DomainDef): void {
     const prev = targets.get(disk.target.dev);
     if (prev) throw xmlErr(`target '${disk.target.dev}' duplicated for disk sources '${diskSourceName(prev)}' and '${diskSourceName(disk)}'`);
     targets.set(disk.target.dev, disk);
-  }
-  const ctrl = new Set<string>();
-  for (const c of d.controllers) {
-    if (c.type === 'usb') continue; // USB companions share their master's index
-    const key = `${c.type}/${c.index}`;
-    if (ctrl.has(key)) throw xmlErr(`Multiple '${c.type}' controllers with index '${c.index}'`);
-    ctrl.add(key);
   }
   const audioIds = new Set<number>();
   for (const a of d.audios) {
@@ -66,9 +52,10 @@ export function validateCommon(def: DomainDef): void {
   if (d.videos.length > 1 && d.videos.some((v) => v.model.type === 'none')) {
     throw unsupported("a 'none' video type must be the only video device defined for the domain");
   }
+  for (const g of d.graphics) {
+    if (g.type === 'vnc' && g.connected !== undefined && g.connected !== 'keep') throw unsupported("VNC supports connected='keep' only");
+  }
   if (d.videos.filter((v) => v.model.primary).length > 1) throw xmlErr('Only one primary video device is supported');
-  checkPorts(d.serials, 'serial');
-  checkPorts(d.parallels, 'parallel');
 
   const vcpus = def.vcpu.count;
   if (vcpus === 0) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: Invalid number of vCPUs: 0');

@@ -90,6 +90,32 @@ function parseCell(c: Elem, nextId: number): NumaCell {
   return cell;
 }
 
+/** libvirt's distance defaults: local distance 10, a missing reverse distance mirrors. */
+const LOCAL_DISTANCE = 10;
+
+function completeDistances(cells: NumaCell[]): void {
+  if (!cells.some((c) => c.distances && c.distances.length)) return;
+  const n = cells.length;
+  const d: number[][] = cells.map(() => new Array<number>(n).fill(0));
+  cells.forEach((c, i) => {
+    for (const s of c.distances ?? []) {
+      if (s.id >= n) throw domainXmlError(`'sibling_id' attribute ${s.id} for <sibling> element doesn't match any NUMA node`);
+      if (s.value < LOCAL_DISTANCE || s.value > 255) throw domainXmlError(`'value' attribute ${s.value} for <sibling> element must be in range 10..255`);
+      if (s.id === i && s.value !== LOCAL_DISTANCE) throw domainXmlError(`'value' attribute ${s.value} for <sibling> element must be ${LOCAL_DISTANCE} for the local node`);
+      d[i]![s.id] = s.value;
+      if (!d[s.id]![i]) d[s.id]![i] = s.value;
+      if (!d[i]![i]) d[i]![i] = LOCAL_DISTANCE;
+      if (!d[s.id]![s.id]) d[s.id]![s.id] = LOCAL_DISTANCE;
+    }
+  });
+  cells.forEach((c, i) => {
+    const sib: Array<{ id: number; value: number }> = [];
+    for (let j = 0; j < n; j++) if (d[i]![j]) sib.push({ id: j, value: d[i]![j]! });
+    if (sib.length) c.distances = sib;
+    else delete c.distances;
+  });
+}
+
 /** Parses `<cpu>`. */
 export function parseCpu(el: Elem): CpuDef {
   const cpu: CpuDef = { features: [] };
@@ -160,6 +186,7 @@ export function parseCpu(el: Elem): CpuDef {
         const cells: NumaCell[] = [];
         for (const cell of c.childrenNamed('cell')) cells.push(parseCell(cell, cells.length));
         if (cells.length > 0) {
+          completeDistances(cells);
           cpu.numa = { cells };
           const ic = c.child('interconnects');
           if (ic) cpu.numa.interconnects = ic.toXmlElement();

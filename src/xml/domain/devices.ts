@@ -11,6 +11,7 @@
 
 import { configUnsupported } from '../errors.js';
 import type { Writer } from '../format/writer.js';
+import { xmlValueError } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { ChrDef, DiskDef, DomainDevices } from '../types.js';
 import { chrSourceEqual, formatChr, parseChr } from './chardev.js';
@@ -85,13 +86,6 @@ export function insertDisk(list: DiskDef[], disk: DiskDef, buses: Array<string |
   return insertAt;
 }
 
-/** Next free port for serial/parallel devices without one (max + 1). */
-function assignPort(list: ChrDef[], chr: ChrDef): void {
-  if (chr.target.port !== undefined) return;
-  let max = -1;
-  for (const c of list) if ((c.target.port ?? -1) > max) max = c.target.port!;
-  chr.target.port = max + 1;
-}
 
 /** Parses `<devices>` into `devs`. */
 export function parseDevices(el: Elem, devs: DomainDevices, ctx: ParseCtx, facts: DomainFacts): void {
@@ -125,15 +119,11 @@ export function parseDevices(el: Elem, devs: DomainDevices, ctx: ParseCtx, facts
         devs.smartcards.push(c.toXmlElement());
         break;
       case 'serial': {
-        const s = parseChr(c, 'serial', ctx);
-        assignPort(devs.serials, s);
-        devs.serials.push(s);
+        devs.serials.push(parseChr(c, 'serial', ctx));
         break;
       }
       case 'parallel': {
-        const p = parseChr(c, 'parallel', ctx);
-        assignPort(devs.parallels, p);
-        devs.parallels.push(p);
+        devs.parallels.push(parseChr(c, 'parallel', ctx));
         break;
       }
       case 'console': {
@@ -160,9 +150,15 @@ export function parseDevices(el: Elem, devs: DomainDevices, ctx: ParseCtx, facts
       case 'audio':
         devs.audios.push(parseAudio(c));
         break;
-      case 'video':
-        devs.videos.push(parseVideo(c, ctx, facts));
+      case 'video': {
+        const v = parseVideo(c, ctx, facts);
+        // libvirt puts the primary video first
+        if (v.model.primary) {
+          if (devs.videos[0]?.model.primary) throw xmlValueError('Only one primary video device is supported');
+          devs.videos.unshift(v);
+        } else devs.videos.push(v);
         break;
+      }
       case 'hostdev':
         devs.hostdevs.push(parseHostdev(c, ctx));
         break;

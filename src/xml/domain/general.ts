@@ -14,6 +14,7 @@
 import { attr, type Writer } from '../format/writer.js';
 import { domainXmlError, enumAttr, enumSet, intAttr, parseSizeKiB, uintAttr, uintAttrReq, xmlValueError, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
+import { canonicalCpuList } from './cpu.js';
 import type { ClockDef, FeaturesDef, MemoryBackingDef, PmDef, StateFeature, SysinfoDef, TimerDef, XmlElement } from '../types.js';
 
 /* ------------------------------------------------------------------ memory backing */
@@ -33,7 +34,7 @@ export function parseMemoryBacking(el: Elem): MemoryBackingDef {
           if (sz === undefined) throw domainXmlError(`hugepage size can't be zero`);
           const page: { size?: number; nodeset?: string } = { size: parseSizeKiB(sz, p.attr('unit'), './hugepages/page/@size') };
           const ns = p.attr('nodeset');
-          if (ns !== undefined) page.nodeset = ns;
+          if (ns !== undefined) page.nodeset = canonicalCpuList(ns, "hugepage 'nodeset'");
           pages.push(page);
         }
         mb.hugepages = { pages };

@@ -24,6 +24,8 @@ const LISTEN_TYPES = enumSet('address', 'network', 'socket', 'none');
 const SHARE = enumSet('allow-exclusive', 'force-shared', 'ignore');
 const CONNECTED_VNC = enumSet('keep', 'disconnect', 'fail');
 const DEFAULT_MODE = enumSet('any', 'secure', 'insecure');
+const SPICE_CHILD_ORDER = ['channel', 'image', 'jpeg', 'zlib', 'playback', 'streaming', 'mouse', 'clipboard', 'filetransfer', 'gl'];
+const RDP_ATTR_ORDER = ['port', 'autoport', 'replaceUser', 'multiUser'];
 const VALID_TO = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$/;
 
 function parseListens(el: Elem, type: string): GraphicsListen[] {
@@ -141,13 +143,25 @@ export function parseGraphics(el: Elem, ctx: ParseCtx): GraphicsDef {
     const conn = enumAttr<NonNullable<SpiceGraphics['connected']>>(el, 'connected', CONNECTED_VNC);
     if (conn !== undefined) g.connected = conn;
     for (const c of el.children()) {
-      if (c.name !== 'listen' && c.name !== 'address' && c.name !== 'alias') g.children.push(c.toXmlElement());
+      if (SPICE_CHILD_ORDER.includes(c.name)) g.children.push(c.toXmlElement());
     }
+    // libvirt writes the children in its own order, channels first
+    g.children.sort((a, b) => SPICE_CHILD_ORDER.indexOf(a.name) - SPICE_CHILD_ORDER.indexOf(b.name));
     if (listens.length === 0) listens.push({ type: 'address' });
     parseDeviceInfo(el, g, ctx, {});
     return g;
   }
   const g: OtherGraphics = { type, attrs: el.attrs().filter(([k]) => k !== 'type'), listens, children: [] };
+  if (type === 'rdp') {
+    // rdp: port always written (0 = none), listen attribute folded into the listens
+    const la = mergeListenAttr(el, listens);
+    const attrs = g.attrs.filter(([k]) => RDP_ATTR_ORDER.includes(k));
+    if (!attrs.some(([k]) => k === 'port')) attrs.unshift(['port', '0']);
+    attrs.sort((a, b) => RDP_ATTR_ORDER.indexOf(a[0]) - RDP_ATTR_ORDER.indexOf(b[0]));
+    if (la !== undefined) attrs.push(['listen', la]);
+    g.attrs = attrs;
+    if (listens.length === 0) listens.push({ type: 'address' });
+  }
   for (const c of el.children()) if (c.name !== 'listen' && c.name !== 'alias' && c.name !== 'address') g.children.push(c.toXmlElement());
   parseDeviceInfo(el, g, ctx, {});
   return g;

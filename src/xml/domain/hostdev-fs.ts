@@ -166,8 +166,9 @@ export function parseFilesystem(el: Elem, ctx: ParseCtx): FilesystemDef {
   for (const k of ['fmode', 'dmode'] as const) {
     const v = el.attr(k);
     if (v !== undefined) {
-      if (!/^0?[0-7]{3}$/.test(v)) throw xmlValueError(`invalid ${k}: '${v}'`);
-      fs[k] = v;
+      if (!/^[0-7]{1,4}$/.test(v) || parseInt(v, 8) > 0o777) throw xmlValueError(`invalid ${k}: '${v}'`);
+      // libvirt stores the mode and writes it as %04o
+      fs[k] = parseInt(v, 8).toString(8).padStart(4, '0');
     }
   }
   let target: string | undefined;

@@ -27,6 +27,16 @@ export interface DomainFacts {
 const VIDEO_TYPES = enumSet('default', 'vga', 'cirrus', 'vmvga', 'xen', 'vbox', 'qxl', 'parallels', 'virtio', 'gop', 'none', 'bochs', 'ramfb');
 const VGACONF = enumSet('io', 'on', 'off');
 
+/** Common video defaults (after the driver chose the model): heads 1, the model's RAM. */
+export function videoDefaults(v: VideoDef, virtType: DomainVirtType): void {
+  if (v.model.type === 'none') return;
+  v.model.heads ??= 1;
+  if (v.model.vram === undefined) {
+    const ram = videoDefaultRAM(virtType, v.model.type);
+    if (ram) v.model.vram = ram;
+  }
+}
+
 /** virDomainVideoDefaultRAM (KiB). */
 export function videoDefaultRAM(virtType: DomainVirtType, type: VideoDef['model']['type']): number {
   switch (type) {
@@ -82,13 +92,7 @@ export function parseVideo(el: Elem, ctx: ParseCtx, facts: DomainFacts): VideoDe
       v.driver = d;
     }
   }
-  if (v.model.type !== 'none') {
-    v.model.heads ??= 1;
-    if (v.model.vram === undefined) {
-      const ram = videoDefaultRAM(facts.virtType, v.model.type);
-      if (ram) v.model.vram = ram;
-    }
-  }
+  void facts;
   parseDeviceInfo(el, v, ctx, {});
   return v;
 }

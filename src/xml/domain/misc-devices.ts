@@ -49,7 +49,8 @@ export function parseRng(el: Elem, ctx: ParseCtx): RngDef {
   let backend: RngDef['backend'];
   if (bm === 'random') {
     const path = be.text();
-    backend = path.trim() !== '' ? { model: 'random', device: path } : { model: 'random' };
+    // libvirt reads /dev/random when no device is named
+    backend = { model: 'random', device: path.trim() !== '' ? path : '/dev/random' };
   } else if (bm === 'egd') {
     if (be.attr('type') === undefined) throw domainXmlError(`missing EGD backend type`);
     backend = { model: 'egd', ...parseChrSource(be, ctx) };

@@ -73,8 +73,9 @@ export class Writer {
   }
 
   /**
-   * Writes an element whose children are produced by `body`: `<name attrs/>` when the body
-   * writes nothing, else open/body/close (libvirt's virXMLFormatElement).
+   * Writes an element whose children are produced by `body`, like libvirt's
+   * virXMLFormatElement: nothing at all when there are neither attributes nor children,
+   * `<name attrs/>` when only attributes, else open/body/close.
    */
   elem(name: string, attrs: string, body: (w: Writer) => void): void {
     const mark = this.out;
@@ -85,7 +86,7 @@ export class Writer {
     body(this);
     this.depth--;
     if (this.out.length === before) {
-      this.out = mark + start + '/>\n';
+      this.out = attrs === '' ? mark : mark + start + '/>\n';
     } else {
       this.out += indent(this.depth) + '</' + name + '>\n';
     }

@@ -149,7 +149,7 @@ export function unitScale(suffix: string | undefined, defaultScale: number, wher
   if (lower === 'b' || lower === 'byte' || lower === 'bytes') return 1;
   let base: number;
   if (suffix.length === 1 || suffix.slice(1).toLowerCase() === 'ib') base = 1024;
-  else if (suffix.length === 2 && suffix[1] === 'B') base = 1000;
+  else if (suffix.length === 2 && (suffix[1] === 'B' || suffix[1] === 'b')) base = 1000;
   else throw new VirError(VIR_ERR_INVALID_ARG, VIR_FROM_NONE, `invalid argument: unknown suffix '${suffix}' in ${where}`);
   const exp = 'kmgtpe'.indexOf(lower[0]!);
   if (exp < 0) throw new VirError(VIR_ERR_INVALID_ARG, VIR_FROM_NONE, `invalid argument: unknown suffix '${suffix}' in ${where}`);

@@ -6,8 +6,8 @@
  * - refuses input that is too large, entity declarations that are external, parametric or
  *   recursive (no "billion laughs": an entity value may not reference another entity),
  *   undefined entity references and invalid character references — each with line/column;
- * - checks well-formedness with fast-xml-parser's validator (line/column on failure) and
- *   that there is exactly one root element;
+ * - checks well-formedness in one linear pass (wellformed.ts; line/column on failure),
+ *   including exactly one root element — fast-xml-parser itself is lenient;
  * - parses with `preserveOrder` (document order matters for `<metadata>`, disks, boot
  *   entries, verbatim elements) and entity processing off: entities are decoded here, only
  *   in the values actually read, after the guard has proven every reference valid.
@@ -15,18 +15,17 @@
  * Errors: malformed XML → VIR_ERR_XML_DETAIL in VIR_FROM_DOMAIN with libvirt's message shape
  * "(domain_definition):LINE:COL: what\n<source line>\n----^" (libvirt prints the same minus
  * the column), carrying `line`/`column`.
- * Time: every pass is linear in the input; nesting is capped (MAX_DEPTH) so the recursive
- * walks that follow have bounded stack.
+ * Time: every pass is linear in the input; nesting is capped (wellformed.ts MAX_DEPTH)
+ * so the recursive walks that follow have bounded stack.
  */
 
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
+import { MAX_DEPTH, type WellFormedInfo, checkWellFormed } from './wellformed.js';
 import { VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, VirError } from '../errors.js';
 import type { XmlElement } from '../types.js';
 
 /** Largest document accepted (libvirt's own limit for XML files is 10 MiB, VIR_XML_MAX). */
 export const MAX_DOCUMENT_CHARS = 10 * 1024 * 1024;
-/** Deepest element nesting accepted (libxml2's default is 256). */
-export const MAX_DEPTH = 256;
 /** Internal entities accepted in a DOCTYPE, and the size of each value. */
 const MAX_ENTITIES = 64;
 const MAX_ENTITY_VALUE = 4096;
@@ -61,6 +60,8 @@ const parser = new XMLParser({
   htmlEntities: false,
   jPath: false,
   maxNestedTags: MAX_DEPTH,
+  // CDATA stays a separate node: its text is literal, never entity-decoded
+  cdataPropName: '#cdata',
 });
 
 /** Entities every XML document has. */
@@ -70,7 +71,17 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '
 export interface XmlDocument {
   root: FxNode;
   rootName: string;
+  /** How values are decoded (shared by every Elem of the document). */
+  ctx: DocContext;
+}
+
+/** Per-document decoding facts: declared entities, and whether any decoding is needed. */
+export interface DocContext {
   entities: Record<string, string> | null;
+  /** The text has a '&' somewhere: values may hold references. */
+  hasRefs: boolean;
+  /** Some attribute value holds tab/newline/CR (XML attribute normalisation needed). */
+  attrWhitespace: boolean;
 }
 
 function lineCol(text: string, index: number): [number, number] {
@@ -179,8 +190,36 @@ function stripDoctype(text: string, at: number, docName: string): { text: string
  * to a legal XML character. Linear: one indexOf walk.
  */
 function checkReferences(text: string, entities: Record<string, string> | null, docName: string): void {
+  // '&' inside CDATA sections, comments and processing instructions is literal
+  const skips: Array<[number, number]> = [];
+  for (let m = text.indexOf('<!', 0); m !== -1; m = text.indexOf('<!', m + 2)) {
+    if (text.startsWith('<![CDATA[', m)) {
+      const e = text.indexOf(']]>', m + 9);
+      if (e === -1) break;
+      skips.push([m, e + 3]);
+      m = e;
+    } else if (text.startsWith('<!--', m)) {
+      const e = text.indexOf('-->', m + 4);
+      if (e === -1) break;
+      skips.push([m, e + 3]);
+      m = e;
+    }
+  }
+  for (let m = text.indexOf('<?', 0); m !== -1; m = text.indexOf('<?', m + 2)) {
+    const e = text.indexOf('?>', m + 2);
+    if (e === -1) break;
+    skips.push([m, e + 2]);
+    m = e;
+  }
+  skips.sort((a, b) => a[0] - b[0]);
+  let k = 0;
   let i = text.indexOf('&');
   while (i !== -1) {
+    while (k < skips.length && skips[k]![1] <= i) k++;
+    if (k < skips.length && skips[k]![0] <= i) {
+      i = text.indexOf('&', skips[k]![1]);
+      continue;
+    }
     const semi = text.indexOf(';', i + 1);
     if (semi < 0 || semi - i > 40) failAt(text, i, "'&' must start an entity or character reference (write &amp;)", docName);
     const ref = text.slice(i + 1, semi);
@@ -200,7 +239,7 @@ function checkReferences(text: string, entities: Record<string, string> | null, 
 /** Rejects control characters that are not XML characters (libxml2 does the same). */
 function checkChars(text: string, docName: string): void {
   // Fast path: a single regex test over the whole text.
-  const bad = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.exec(text);
+  const bad = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(text);
   if (bad) failAt(text, bad.index, `invalid character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} in document`, docName);
 }
 
@@ -226,10 +265,9 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
   if (text.indexOf('<!ENTITY') !== -1) failAt(text, text.indexOf('<!ENTITY'), 'entity declaration outside a DOCTYPE', docName);
   if (text.indexOf('&') !== -1) checkReferences(text, entities, docName);
 
-  const v = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (v !== true) {
-    throw new XmlSyntaxError(v.err.msg, text, v.err.line, v.err.col, docName);
-  }
+  const info: WellFormedInfo = { attrWhitespace: false };
+  const wf = checkWellFormed(text, info);
+  if (wf !== null) failAt(text, wf.index, wf.message, docName);
   let nodes: FxNode[];
   try {
     nodes = parser.parse(text) as FxNode[];
@@ -250,23 +288,25 @@ export function parseXmlDocument(text: string, docName: string): XmlDocument {
     rootName = name;
   }
   if (root === null) throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(${docName}):1:1: Document is empty`);
-  checkDepth(root, 1, text, docName);
-  return { root, rootName, entities };
-}
-
-function checkDepth(node: FxNode, depth: number, text: string, docName: string): void {
-  if (depth > MAX_DEPTH) throw new VirError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, `(${docName}): elements nested deeper than ${MAX_DEPTH} levels`);
-  const kids = node[tagOf(node)];
-  if (!Array.isArray(kids)) return;
-  for (const k of kids as FxNode[]) if (!('#text' in k)) checkDepth(k, depth + 1, text, docName);
+  return { root, rootName, ctx: { entities, hasRefs: text.indexOf('&') !== -1, attrWhitespace: info.attrWhitespace } };
 }
 
 /* ------------------------------------------------------------------ accessors */
+
+
 
 /** Element name of a node (`#text` for text nodes). */
 export function tagOf(n: FxNode): string {
   for (const k in n) return k;
   return '';
+}
+
+/** The literal text of a CDATA node (`{'#cdata': [{'#text': ...}]}`). */
+function cdataText(node: FxNode): string {
+  const inner = node['#cdata'] as FxNode[] | undefined;
+  let s = '';
+  if (Array.isArray(inner)) for (const t of inner) if (typeof t['#text'] === 'string') s += t['#text'];
+  return s;
 }
 
 /** Decodes entity and character references (input already proven valid by the guard). */
@@ -290,12 +330,16 @@ export function decodeEntities(s: string, entities: Record<string, string> | nul
 export class Elem {
   readonly name: string;
   private readonly raw: FxNode;
-  private readonly ents: Record<string, string> | null;
+  private readonly doc: DocContext;
 
-  constructor(raw: FxNode, ents: Record<string, string> | null, name?: string) {
+  constructor(raw: FxNode, doc: DocContext, name?: string) {
     this.raw = raw;
-    this.ents = ents;
+    this.doc = doc;
     this.name = name ?? tagOf(raw);
+  }
+
+  private get ents(): Record<string, string> | null {
+    return this.doc.entities;
   }
 
   /** Raw attribute map (undecoded values), or undefined when there are none. */
@@ -309,9 +353,13 @@ export class Elem {
     if (m === undefined) return undefined;
     const v = m[name];
     if (v === undefined) return undefined;
-    let s = v.indexOf('&') === -1 ? v : decodeEntities(v, this.ents);
-    if (/[\t\n\r]/.test(v)) s = s.replace(/[\t\n\r]/g, ' ');
-    return s;
+    const d = this.doc;
+    if (!d.hasRefs && !d.attrWhitespace) return v;
+    // '<' in attribute values was refused by the well-formedness scan. Literal tab/newline/CR
+    // become spaces (XML attribute-value normalisation) before references are decoded, so
+    // '&#10;' still yields a newline.
+    const n = d.attrWhitespace && /[\t\n\r]/.test(v) ? v.replace(/[\t\n\r]/g, ' ') : v;
+    return n.indexOf('&') === -1 ? n : decodeEntities(n, d.entities);
   }
 
   /** All attributes in document order (decoded). */
@@ -339,7 +387,7 @@ export class Elem {
     const out: Elem[] = [];
     for (const k of this.kids) {
       const t = tagOf(k);
-      if (t !== '#text') out.push(new Elem(k, this.ents, t));
+      if (t !== '#text' && t !== '#cdata') out.push(new Elem(k, this.doc, t));
     }
     return out;
   }
@@ -347,7 +395,7 @@ export class Elem {
   /** First child element with that name. */
   child(name: string): Elem | undefined {
     for (const k of this.kids) {
-      if (name in k) return new Elem(k, this.ents, name);
+      if (name in k) return new Elem(k, this.doc, name);
     }
     return undefined;
   }
@@ -355,7 +403,7 @@ export class Elem {
   /** All child elements with that name. */
   childrenNamed(name: string): Elem[] {
     const out: Elem[] = [];
-    for (const k of this.kids) if (name in k) out.push(new Elem(k, this.ents, name));
+    for (const k of this.kids) if (name in k) out.push(new Elem(k, this.doc, name));
     return out;
   }
 
@@ -364,15 +412,18 @@ export class Elem {
     const kids = this.kids;
     if (kids.length === 0) return '';
     if (kids.length === 1) {
-      const t = kids[0]!['#text'];
-      return typeof t === 'string' ? decodeEntities(t, this.ents) : '';
+      const k0 = kids[0]!;
+      const t = k0['#text'];
+      if (typeof t === 'string') return this.doc.hasRefs ? decodeEntities(t, this.ents) : t;
+      return '#cdata' in k0 ? cdataText(k0) : '';
     }
     let s = '';
     for (const k of kids) {
       const t = k['#text'];
-      if (typeof t === 'string') s += t;
+      if (typeof t === 'string') s += this.doc.hasRefs ? decodeEntities(t, this.ents) : t;
+      else if ('#cdata' in k) s += cdataText(k);
     }
-    return decodeEntities(s, this.ents);
+    return s;
   }
 
   /** Full text content including descendants (XPath string()). */
@@ -381,12 +432,13 @@ export class Elem {
     const walk = (kids: FxNode[]): void => {
       for (const k of kids) {
         const t = tagOf(k);
-        if (t === '#text') s += k['#text'] as string;
+        if (t === '#text') s += decodeEntities(k['#text'] as string, this.ents);
+        else if (t === '#cdata') s += cdataText(k);
         else walk(k[t] as FxNode[]);
       }
     };
     walk(this.kids);
-    return decodeEntities(s, this.ents);
+    return s;
   }
 
   /** The element kept verbatim (blank text between child elements dropped, like libvirt). */
@@ -394,15 +446,18 @@ export class Elem {
     const children: Array<XmlElement | string> = [];
     const kids = this.kids;
     let hasElem = false;
-    for (const k of kids) if (!('#text' in k)) hasElem = true;
+    for (const k of kids) if (!('#text' in k) && !('#cdata' in k)) hasElem = true;
     for (const k of kids) {
       const t = tagOf(k);
-      if (t === '#text') {
-        const s = decodeEntities(k['#text'] as string, this.ents);
+      if (t === '#text' || t === '#cdata') {
+        const s = t === '#cdata' ? cdataText(k) : decodeEntities(k['#text'] as string, this.ents);
         if (hasElem && s.trim() === '') continue;
-        if (s !== '') children.push(s);
+        if (s === '') continue;
+        const last = children[children.length - 1];
+        if (typeof last === 'string') children[children.length - 1] = last + s;
+        else children.push(s);
       } else {
-        children.push(new Elem(k, this.ents, t).toXmlElement());
+        children.push(new Elem(k, this.doc, t).toXmlElement());
       }
     }
     return { name: this.name, attrs: this.attrs(), children };

@@ -1,0 +1,145 @@
+/**
+ * What the host's bhyve can do, as the driver sees it: capability flags (libvirt's
+ * `BHYVE_CAP_*` / `BHYVE_GRUB_CAP_*`, bhyve_capabilities.h, plus the extensions tsbhyve
+ * adds), the host architecture, firmware and NVRAM directories, program paths and the
+ * bhyveload timeout — everything `domainToBhyveArgv` takes from its `opts`.
+ *
+ * libvirt probes its flags by running the bhyve binary; tsvirt knows what tsbhyve does,
+ * so `TSBHYVE_CAPS` is a constant. `LIBVIRT_TEST_CAPS` is the set libvirt's
+ * bhyvexml2argvtest starts from, so every libvirt case can be replayed with its own flags.
+ * Gating works as in libvirt: a feature whose flag is off is refused with
+ * VIR_ERR_CONFIG_UNSUPPORTED (command.ts / devices.ts), never silently dropped.
+ */
+
+/** libvirt's bhyve capability flags and tsbhyve's extensions. */
+export const BHYVE_CAP_NAMES = [
+  // libvirt (src/bhyve/bhyve_capabilities.h)
+  'RTC_UTC',
+  'AHCI32SLOT',
+  'NET_E1000',
+  'LPC_BOOTROM',
+  'FBUF',
+  'XHCI',
+  'CPUTOPOLOGY',
+  'SOUND_HDA',
+  'VNC_PASSWORD',
+  'VIRTIO_9P',
+  'VIRTIO_RND',
+  'NVME',
+  // tsbhyve extensions (not in libvirt; gate output libvirt's bhyve would never produce)
+  /** `-U uuid` is emitted so the guest's SMBIOS UUID is the domain's. */
+  'UUID',
+  /** `<os><kernel>` direct boot through tsbhyve's `boot.*` keys (`-f kexec|multiboot`). */
+  'DIRECT_BOOT',
+  /** `vmm.backend` chosen from the domain type (kvm / qemu → soft / bhyve → auto). */
+  'VMM_BACKEND',
+  /** Serial backends beyond nmdm and tcp: stdio, file, unix socket, pty. */
+  'SERIAL_BACKENDS',
+  /** `-l tpm,...` (TPM passthrough or swtpm socket). */
+  'TPM',
+] as const;
+
+export type BhyveCap = (typeof BHYVE_CAP_NAMES)[number];
+
+/** grub-bhyve capability flags (BHYVE_GRUB_CAP_*). */
+export type GrubCap = 'CONSDEV';
+
+/** Host architectures bhyve runs on. */
+export type BhyveArch = 'x86_64' | 'aarch64';
+
+/** The flags libvirt's bhyvexml2argvtest starts with (CASES.md "Defaults in force"). */
+export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = [
+  'RTC_UTC',
+  'AHCI32SLOT',
+  'NET_E1000',
+  'LPC_BOOTROM',
+  'FBUF',
+  'XHCI',
+  'CPUTOPOLOGY',
+  'SOUND_HDA',
+  'VNC_PASSWORD',
+  'VIRTIO_9P',
+  'VIRTIO_RND',
+  'NVME',
+];
+
+/** What tsbhyve implements: every libvirt flag plus tsvirt's extensions. */
+export const TSBHYVE_CAPS: readonly BhyveCap[] = BHYVE_CAP_NAMES;
+
+/** Paths of the programs the driver names in argv[0]. */
+export interface ProgramPaths {
+  /** The hypervisor (libvirt: /usr/sbin/bhyve; tsvirt passes tsbhyve's path). */
+  bhyve: string;
+  bhyveload: string;
+  /** coreutils timeout(1), used to bound bhyveload when a timeout is configured. */
+  timeout: string;
+}
+
+export const DEFAULT_PROGRAM_PATHS: ProgramPaths = {
+  bhyve: '/usr/sbin/bhyve',
+  bhyveload: '/usr/sbin/bhyveload',
+  timeout: 'timeout',
+};
+
+/** The host as the translation needs it. Every field has a default (see `resolveHost`). */
+export interface BhyveHost {
+  arch: BhyveArch;
+  caps: ReadonlySet<BhyveCap>;
+  grubCaps: ReadonlySet<GrubCap>;
+  /** Where `<os firmware='efi'>` looks for a UEFI image (libvirt bhyve.conf firmware_dir). */
+  firmwareDir: string;
+  /** Where per-domain UEFI variable stores live (`NAME_VARS.fd`). */
+  nvramDir: string;
+  /** bhyveload timeout in seconds (0: none) and the extra grace before SIGKILL. */
+  bhyveloadTimeout: number;
+  bhyveloadTimeoutKill: number;
+  paths: ProgramPaths;
+}
+
+/** Partial host description accepted from callers. */
+export interface BhyveHostOptions {
+  arch?: BhyveArch;
+  caps?: Iterable<BhyveCap>;
+  grubCaps?: Iterable<GrubCap>;
+  firmwareDir?: string;
+  nvramDir?: string;
+  bhyveloadTimeout?: number;
+  bhyveloadTimeoutKill?: number;
+  paths?: Partial<ProgramPaths>;
+}
+
+/** Fills the defaults: a tsbhyve host on x86_64 with FreeBSD's usual directories. */
+export function resolveHost(opts: BhyveHostOptions = {}): BhyveHost {
+  return {
+    arch: opts.arch ?? 'x86_64',
+    caps: new Set(opts.caps ?? TSBHYVE_CAPS),
+    grubCaps: new Set(opts.grubCaps ?? ['CONSDEV']),
+    firmwareDir: opts.firmwareDir ?? '/usr/local/share/uefi-firmware',
+    nvramDir: opts.nvramDir ?? '/var/lib/libvirt/bhyve/nvram',
+    bhyveloadTimeout: opts.bhyveloadTimeout ?? 0,
+    bhyveloadTimeoutKill: opts.bhyveloadTimeoutKill ?? 0,
+    paths: { ...DEFAULT_PROGRAM_PATHS, ...opts.paths },
+  };
+}
+
+/** True when the host's bhyve has `cap`. */
+export function hasCap(host: BhyveHost, cap: BhyveCap): boolean {
+  return host.caps.has(cap);
+}
+
+/** x86 family check (libvirt ARCH_IS_X86). */
+export function isX86(arch: string | undefined): boolean {
+  return arch === 'x86_64' || arch === 'i686';
+}
+
+/** ARM family check (libvirt ARCH_IS_ARM). */
+export function isArm(arch: string | undefined): boolean {
+  return arch === 'aarch64' || arch === 'armv7l' || arch === 'armv6l';
+}
+
+/**
+ * Domain types a tsvirt host accepts (its capabilities XML lists them as guest domain
+ * types): `bhyve` runs on the `auto` vmm backend, `kvm` on KVM, `qemu` on the soft CPU
+ * (compat.ts explains the mapping for XML written for QEMU/KVM).
+ */
+export const SUPPORTED_DOMAIN_TYPES = ['bhyve', 'kvm', 'qemu'] as const;
