@@ -63,7 +63,7 @@ import {
   type DomainState,
 } from './domain-state.js';
 import { EventLog, type DomainEventRecord } from './events.js';
-import { capabilitiesXml } from './host-caps.js';
+import { capabilitiesXml, domainCapabilitiesXml, type DomainCapsQuery } from './host-caps.js';
 import { bootId, hostName, nodeInfo, versionNumber, type HostNodeInfo } from './host-info.js';
 import { allocateId } from './ids.js';
 import { assignLiveAliases } from './live-aliases.js';
@@ -76,6 +76,7 @@ import * as run from './runner.js';
 import { StateStore, checkDomainName } from './store.js';
 import { domainLockKey } from './supervisor.js';
 import { embedUri, parseBhyveUri } from './uri.js';
+import { setUpTaps, tearDownTaps, type NetEndpoint } from './net.js';
 
 export type { DomainRef } from './domain-obj.js';
 
@@ -85,7 +86,7 @@ export interface Translator {
    * Translate a domain (the live definition, with its id) into the `-k` config file text.
    * Returns the completed live definition (addresses assigned) and the changes it made.
    */
-  toConfig(def: DomainDef): { config: string; liveDef: DomainDef; warnings: string[] };
+  toConfig(def: DomainDef): { config: string; liveDef: DomainDef; warnings: string[]; interfaces?: NetEndpoint[]; env?: Record<string, string> };
   /** domxml-to-native bhyve-argv: the bhyve (and loader) command lines as text. */
   toNative?(def: DomainDef): string;
   /** domxml-from-native bhyve-argv. */
@@ -255,6 +256,11 @@ export class BhyveDriver {
 
   async getCapabilities(): Promise<string> {
     return capabilitiesXml(this.ctx.emulator[this.ctx.emulator.length - 1]!);
+  }
+
+  async getDomainCapabilities(query: DomainCapsQuery & { flags: number }): Promise<string> {
+    checkFlags(query.flags, 0, 'bhyveConnectGetDomainCapabilities');
+    return domainCapabilitiesXml(this.ctx.emulator[this.ctx.emulator.length - 1]!, query);
   }
 
   async getNodeInfo(): Promise<HostNodeInfo> {
@@ -432,23 +438,35 @@ export class BhyveDriver {
     const id = await allocateId(this.store.idSeqPath(), this.locks, (n) => used.has(n));
     const live = structuredClone(def);
     live.id = id;
-    const tr = this.translator.toConfig(live);
-    const liveDef = tr.liveDef;
-    liveDef.id = id;
-    assignLiveAliases(liveDef);
-    const liveXml = formatDomainXML(liveDef, { inactive: false, secure: true });
-    const st = await run.startRun(this.ctx, {
-      name: def.name,
-      uuid: def.uuid,
-      id,
-      configText: tr.config,
-      liveXml,
-      actions: { on_poweroff: def.on_poweroff, on_reboot: def.on_reboot, on_crash: def.on_crash },
-      transient,
-      paused,
-      messages: tr.warnings,
+    const translator = this.translator;
+    // Tap names are chosen during translation and created right after, under one lock.
+    const { tr, taps } = await this.withLock('net', 'allocate taps', async () => {
+      const t = translator.toConfig(live);
+      return { tr: t, taps: await setUpTaps(t.interfaces ?? []) };
     });
-    return { name: st.name, uuid: st.uuid, id };
+    try {
+      const liveDef = tr.liveDef;
+      liveDef.id = id;
+      assignLiveAliases(liveDef);
+      const liveXml = formatDomainXML(liveDef, { inactive: false, secure: true });
+      const st = await run.startRun(this.ctx, {
+        taps,
+        env: tr.env ?? {},
+        name: def.name,
+        uuid: def.uuid,
+        id,
+        configText: tr.config,
+        liveXml,
+        actions: { on_poweroff: def.on_poweroff, on_reboot: def.on_reboot, on_crash: def.on_crash },
+        transient,
+        paused,
+        messages: tr.warnings,
+      });
+      return { name: st.name, uuid: st.uuid, id };
+    } catch (err) {
+      await tearDownTaps(taps);
+      throw err;
+    }
   }
 
   async startDomain(ref: DomainRef, flags: number): Promise<DomainRef> {

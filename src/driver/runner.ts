@@ -74,6 +74,10 @@ export interface StartRequest {
   paused: boolean;
   /** Warnings of the translation, kept for virDomainGetMessages. */
   messages?: string[];
+  /** Tap devices created for this run (deleted when it ends). */
+  taps?: string[];
+  /** Environment of the VM process (`<bhyve:env>`). */
+  env?: Record<string, string>;
 }
 
 const KILL_TIMEOUT_MS = 15_000;
@@ -111,6 +115,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     controlSocket,
     startingBy: me,
     messages: req.messages?.length ? req.messages : undefined,
+    taps: req.taps?.length ? req.taps : undefined,
   };
   // Record the intent first: if this process dies from here on, whoever looks next (the
   // supervisor, or a driver reconciling) sees an unfinished start and rolls it back.
@@ -125,7 +130,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     uuid: req.uuid,
     argv: [...ctx.emulator, '-k', confPath, '-o', `tsvirt.control.path=${controlSocket}`, ...(req.paused ? ['-o', 'tsvirt.control.start_paused=true'] : [])],
     cwd: store.runDir,
-    env: {},
+    env: req.env ?? {},
     actions: req.actions,
     controlSocket,
     logPath: store.logPath(req.name),

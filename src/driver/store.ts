@@ -61,6 +61,8 @@ export interface DomainStatus {
   paused?: boolean;
   /** What the driver changed or noticed when starting (virDomainGetMessages). */
   messages?: string[];
+  /** Tap devices created for the current run, deleted when it ends. */
+  taps?: string[];
 }
 
 export type StatusRead =
@@ -332,6 +334,10 @@ function validateStatus(v: unknown, fileName: string): DomainStatus | string {
   if (o.messages !== undefined) {
     if (!Array.isArray(o.messages) || o.messages.length > 256 || !o.messages.every((x) => typeof x === 'string')) return 'invalid messages';
     s.messages = o.messages as string[];
+  }
+  if (o.taps !== undefined) {
+    if (!Array.isArray(o.taps) || o.taps.length > 64 || !o.taps.every((x) => typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x))) return 'invalid taps';
+    s.taps = o.taps as string[];
   }
   if (o.startedAt !== undefined) {
     if (typeof o.startedAt !== 'number') return 'invalid startedAt';

@@ -26,6 +26,7 @@ import { LockSpace } from './lock.js';
 import { StateStore, type DomainStatus } from './store.js';
 import { EventLog, type DomainEventRecord } from './events.js';
 import { launchPath, readLaunch, type LaunchRecord } from './launch.js';
+import { tearDownTaps } from './net.js';
 import { decideExit, describeExit, type ExitOutcome, type VmExit } from './monitor.js';
 import { killAndWait, logLine, sleep, spawnVm, waitReady, writePidfile, type SpawnedVm, type SupervisorReport } from './process.js';
 import { identityAlive, selfIdentity, type ProcessIdentity } from './proc-identity.js';
@@ -241,6 +242,7 @@ export async function writeStopped(store: StateStore, status: DomainStatus, reas
   }
   await store.removeRunFiles(status.name, launch?.controlSocket ?? status.controlSocket);
   await rm(launchPath(store.runDir, status.name), { force: true });
+  if (status.taps?.length) await tearDownTaps(status.taps);
 }
 
 async function pollUntilGone(id: ProcessIdentity): Promise<VmExit> {

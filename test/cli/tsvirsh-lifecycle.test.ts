@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLifecycle, tsvirshStandInPath } from '../driver/lifecycle/helpers/build.js';
-import { standInDomain } from '../driver/lifecycle/helpers/test-translator.js';
+import { standInDomain } from '../driver/lifecycle/helpers/stand-in-domain.js';
 import { waitFor, sleep } from '../driver/lifecycle/helpers/wait.js';
+import { removeRoot } from '../driver/lifecycle/helpers/cleanup.js';
 import { onPty, run, start, virsh, VIRSH, type Result } from './helpers/run.js';
 
 let root: string;
@@ -32,17 +33,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // Stop whatever is still running under this root, then remove it.
-  for (const f of readdirSync(join(root, 'run')).filter((x) => x.endsWith('.status.json'))) {
-    try {
-      const st = JSON.parse(readFileSync(join(root, 'run', f), 'utf8')) as { vm?: { pid: number }; supervisor?: { pid: number } };
-      for (const p of [st.vm?.pid, st.supervisor?.pid]) if (p) process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-  await sleep(200);
-  rmSync(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  await removeRoot(root); // stops whatever still runs under this root
   rmSync(xmlDir, { recursive: true, force: true });
 });
 
@@ -100,7 +91,7 @@ describe('tsvirsh lifecycle (VM stand-in)', { timeout: 90_000 }, () => {
     expect(info).toContain(`Id:             ${id}\n`);
     expect(info).toContain('State:          running\n');
     expect(info).toMatch(/CPU time:       \d+\.\ds\n/);
-    expect(info).toContain('Messages:       test translator: no devices translated\n');
+    expect(info).not.toContain('Messages:');
     expect(await state('vm1')).toBe('running (booted)');
     expect((await tsv(['domid', 'vm1'])).stdout).toBe(`${id}\n\n`);
 

@@ -84,7 +84,7 @@ export async function openConnection(opts: ConnectOptions): Promise<Conn> {
     const drv = await BhyveDriver.open({
       root: parsed.root,
       uri: parsed.uri,
-      translator: await loadTranslator(),
+      translator: await loadTranslator(parsed.root),
       onProblem: (p) => opts.warn(`${p.path}: ${p.message}`),
       ...opts.overrides,
     });

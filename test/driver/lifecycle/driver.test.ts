@@ -3,7 +3,7 @@
  * VM stand-in (test scaffolding) as VM program, and a test translator until the real
  * translation is merged.
  */
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,8 +13,10 @@ import * as S from '../../../src/driver/domain-state.js';
 import { identityAlive } from '../../../src/driver/proc-identity.js';
 import { isVirError, VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID } from '../../../src/xml/errors.js';
 import { buildLifecycle, standInPath, supervisorEntry } from './helpers/build.js';
-import { standInDomain, testTranslator } from './helpers/test-translator.js';
+import { standInDomain } from './helpers/stand-in-domain.js';
+import { bhyveTranslator } from '../../../src/driver/translator.js';
 import { waitFor } from './helpers/wait.js';
+import { removeRoot } from './helpers/cleanup.js';
 
 let root: string;
 let drv: BhyveDriver;
@@ -27,7 +29,7 @@ async function open(extra: Partial<Parameters<typeof BhyveDriver.open>[0]> = {})
     root,
     emulator: [process.execPath, standInPath()],
     supervisorEntry: supervisorEntry(),
-    translator: testTranslator,
+    translator: bhyveTranslator({ root }),
     onProblem: (p) => problems.push(p),
     readyTimeoutMs: 10_000,
     ...extra,
@@ -43,11 +45,8 @@ beforeEach(async () => {
   drv = await open();
 });
 afterEach(async () => {
-  for (const d of await drv.loadDomains()) {
-    for (const p of [d.status?.vm, d.status?.supervisor]) if (p && identityAlive(p)) process.kill(p.pid, 'SIGKILL');
-  }
   await drv.close();
-  rmSync(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  await removeRoot(root);
 });
 
 function code(e: unknown): number {
@@ -108,7 +107,7 @@ describe('BhyveDriver', () => {
     const info = await drv.getDomainInfo(ref);
     expect(info).toMatchObject({ state: S.VIR_DOMAIN_RUNNING, maxMemKiB: 131072n, memoryKiB: 131072n, nrVirtCpu: 1 });
     expect(info.cpuTimeNs).toBeGreaterThan(0n);
-    expect(await drv.getDomainMessages(ref, 0)).toEqual(['test translator: no devices translated']);
+    expect(await drv.getDomainMessages(ref, 0)).toEqual([]);
     await expect(drv.startDomain(ref, 0)).rejects.toMatchObject({ code: VIR_ERR_OPERATION_INVALID, message: 'Requested operation is not valid: domain is already running' });
     await drv.destroyDomain(ref, 0);
     expect(await drv.getDomainState(ref, 0)).toEqual({ state: S.VIR_DOMAIN_SHUTOFF, reason: S.VIR_DOMAIN_SHUTOFF_DESTROYED });
@@ -116,6 +115,29 @@ describe('BhyveDriver', () => {
     const again = await drv.startDomain(ref, 0);
     expect(again.id).toBeGreaterThan(started.id);
     await drv.destroyDomain(ref, 0);
+  });
+
+  it('keeps the changes the translation made to a QEMU/KVM domain as its messages', async () => {
+    const xml = standInDomain('kvm1', U2, { type: 'kvm' })
+      .replace("<type arch='x86_64'>hvm</type>", "<type arch='x86_64' machine='pc-q35-7.2'>hvm</type>")
+      .replace('<devices>', "<devices>\n    <controller type='pci' index='1' model='pcie-root-port'/>");
+    const ref = await drv.createDomain(xml, 0);
+    expect(await drv.getDomainMessages(ref, 0)).toEqual([
+      "machine type 'pc-q35-7.2' has no bhyve equivalent: the guest gets bhyve's host bridge, LPC and one PCI bus",
+      '1 controller(s) removed (bhyve has one PCI bus): pci pcie-root-port 1',
+    ]);
+    // The live XML shows what runs; nothing was persisted (transient domain).
+    expect(await drv.getDomainXml(ref, 0)).not.toContain('pcie-root-port');
+    await drv.destroyDomain(ref, 0);
+  });
+
+  it('refuses at start a domain that would need a host boot loader (tsvirt runs none)', async () => {
+    const xml = standInDomain('noboot', U2)
+      .replace(/<kernel>.*<\/kernel>/, '')
+      .replace('<devices>', "<devices>\n    <disk type='file' device='disk'><source file='/var/tmp/noboot.img'/><target dev='vda' bus='virtio'/></disk>");
+    const ref = await drv.defineDomain(xml, 0);
+    await expect(drv.startDomain(ref, 0)).rejects.toThrow(/would boot through the host boot loader '\/usr\/sbin\/bhyveload'/);
+    expect(await drv.getDomainState(ref, 0)).toEqual({ state: S.VIR_DOMAIN_SHUTOFF, reason: S.VIR_DOMAIN_SHUTOFF_UNKNOWN });
   });
 
   it('operations on an inactive domain fail like libvirt', async () => {

@@ -24,6 +24,7 @@ import * as S from '../../../src/driver/domain-state.js';
 import { identityAlive } from '../../../src/driver/proc-identity.js';
 import { standInPath, supervisorEntry, buildLifecycle } from './helpers/build.js';
 import { waitFor, sleep } from './helpers/wait.js';
+import { removeRoot } from './helpers/cleanup.js';
 import type { LifecycleActions } from '../../../src/driver/monitor.js';
 
 let root: string;
@@ -57,13 +58,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await stopFollow();
-  // Kill whatever a failed test left running.
-  for (const name of await ctx.store.listStatusNames()) {
-    const r = await ctx.store.readStatus(name);
-    if (r.kind !== 'ok') continue;
-    for (const p of [r.status.vm, r.status.supervisor]) if (p && identityAlive(p)) process.kill(p.pid, 'SIGKILL');
-  }
-  rmSync(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  await removeRoot(root); // kills whatever a failed test left running
 });
 
 afterAll(() => undefined);
@@ -391,7 +386,7 @@ process.stdout.write(JSON.stringify(r) + '\\n', () => process.kill(process.pid, 
     const final = await waitState('half', S.VIR_DOMAIN_SHUTOFF, S.VIR_DOMAIN_SHUTOFF_FAILED);
     expect(final.vm).toBeUndefined();
     await waitFor('VM killed', () => !identityAlive(report.vm));
-    expect(existsSync(ctx.store.confPath('half'))).toBe(false);
+    await waitFor('run files removed', () => !existsSync(ctx.store.confPath('half')));
   });
 
   it('a start whose starter died before any VM existed is rolled back by the next reconcile', async () => {
