@@ -1,7 +1,188 @@
 #!/usr/bin/env node
 /**
- * Entry point of `tsvirtd`. The command is assembled by its own issue; until it lands this
- * entry point says so and exits with a failure status rather than pretending to work.
+ * `tsvirtd`: the tsvirt daemon. Serves libvirt's remote protocol on `<socket-dir>/tsvirt-sock`
+ * (read-write) and `<socket-dir>/tsvirt-sock-ro` (read-only) so that `virsh -c
+ * 'bhyve+unix:///system?socket=<socket-dir>/tsvirt-sock'` and python3-libvirt work against
+ * it, and with `--dbus ADDRESS` the org.libvirt D-Bus API.
+ *
+ * Drivers: `--driver bhyve` (the default) is the bhyve driver, which is not part of this
+ * build yet: the daemon says so and exits with status 1. `--driver test` serves the
+ * in-memory TEST driver (no guests run) for testing clients against the protocol.
+ *
+ * Modes: `--foreground` runs in this process, logging JSON lines to stderr; without it the
+ * daemon re-executes itself detached (log in `<state-dir>/tsvirtd.log`) and the parent exits
+ * once the sockets are listening. SIGTERM/SIGINT stop cleanly: listeners closed, clients
+ * disconnected, socket files and pidfile removed, guests left running.
  */
-process.stderr.write('tsvirtd: not yet available in this build of tsvirt\n');
-process.exitCode = 1;
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger, type LogLevel } from '../rpc/log.js';
+import { RpcServer } from '../rpc/server/server.js';
+import { TestDriver } from '../rpc/test-driver.js';
+import type { DriverApi } from '../rpc/driver-api.js';
+
+interface Opts {
+  foreground?: boolean;
+  socketDir: string;
+  stateDir: string;
+  driver: 'bhyve' | 'test';
+  dbus?: string;
+  logLevel: LogLevel;
+  logFormat: 'json' | 'text';
+  rwPerms: number;
+  roPerms: number;
+  keepaliveInterval: number;
+  keepaliveCount: number;
+}
+
+function defaultDirs(): { socketDir: string; stateDir: string } {
+  const root = (process.geteuid?.() ?? 0) === 0;
+  if (root) return { socketDir: '/run/tsvirt', stateDir: '/var/lib/tsvirt' };
+  const runtime = process.env.XDG_RUNTIME_DIR ?? `/tmp/tsvirt-${process.geteuid?.() ?? 'user'}`;
+  const data = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local', 'share');
+  return { socketDir: join(runtime, 'tsvirt'), stateDir: join(data, 'tsvirt') };
+}
+
+function octal(v: string): number {
+  if (!/^0?[0-7]{3}$/.test(v)) throw new InvalidArgumentError('expected an octal mode such as 0600');
+  return parseInt(v, 8);
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+async function startDbus(address: string, driver: DriverApi, log: ReturnType<typeof createLogger>): Promise<{ stop(): Promise<void> }> {
+  const { startDbusService } = await import('../dbus/service.js');
+  return startDbusService({ address, driver, log });
+}
+
+async function main(): Promise<void> {
+  const dirs = defaultDirs();
+  const program = new Command('tsvirtd')
+    .description('tsvirt daemon: libvirt remote protocol and org.libvirt D-Bus API on local sockets')
+    .option('-f, --foreground', 'run in the foreground (default: detach)')
+    .option('--socket-dir <dir>', 'directory of tsvirt-sock and tsvirt-sock-ro', dirs.socketDir)
+    .option('--state-dir <dir>', 'directory of the daemon state, pidfile and log', dirs.stateDir)
+    .addOption(new Option('--driver <name>', 'hypervisor driver').choices(['bhyve', 'test']).default('bhyve'))
+    .option('--dbus <address>', "also serve org.libvirt on this D-Bus address ('session', 'system' or an address)")
+    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'text']).default('json'))
+    .addOption(new Option('--rw-perms <mode>', 'mode of the read-write socket').argParser(octal).default(0o600, '0600'))
+    .addOption(new Option('--ro-perms <mode>', 'mode of the read-only socket').argParser(octal).default(0o666, '0666'))
+    .option('--keepalive-interval <seconds>', 'seconds of client silence before a keepalive ping (0: off)', positiveInt, 5)
+    .option('--keepalive-count <n>', 'unanswered pings before a client is dropped', positiveInt, 5)
+    .showHelpAfterError();
+  program.parse();
+  const opts = program.opts<Opts>();
+
+  if (opts.driver === 'bhyve') {
+    process.stderr.write(
+      'tsvirtd: the bhyve driver is not yet available in this build of tsvirt; ' +
+        "use '--driver test' to serve the in-memory TEST driver (no guests run)\n",
+    );
+    process.exitCode = 1;
+    return;
+  }
+
+  if (!opts.foreground) {
+    detach(opts);
+    return;
+  }
+
+  // A log reader that went away (closed pipe) must not take the daemon down with it.
+  process.stderr.on('error', () => {});
+  const log = createLogger({ level: opts.logLevel, format: opts.logFormat });
+  const driver: DriverApi = new TestDriver();
+  log.log('warn', 'serving the in-memory TEST driver: no guests run', { driver: driver.type });
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o755 });
+  const pidfile = join(opts.stateDir, 'tsvirtd.pid');
+
+  let server: RpcServer;
+  try {
+    server = await RpcServer.start({
+      driver,
+      socketDir: opts.socketDir,
+      log,
+      rwMode: opts.rwPerms,
+      roMode: opts.roPerms,
+      limits: { keepaliveIntervalMs: opts.keepaliveInterval * 1000, keepaliveCount: opts.keepaliveCount },
+    });
+  } catch (e) {
+    log.log('error', 'cannot listen', { error: (e as Error).message });
+    process.exitCode = 1;
+    return;
+  }
+  let dbus: { stop(): Promise<void> } | null = null;
+  if (opts.dbus) {
+    try {
+      dbus = await startDbus(opts.dbus, driver, log);
+    } catch (e) {
+      log.log('error', 'cannot serve D-Bus', { address: opts.dbus, error: (e as Error).message });
+      await server.stop();
+      process.exitCode = 1;
+      return;
+    }
+  }
+  writeFileSync(pidfile, `${process.pid}\n`);
+  log.log('info', 'ready', { pid: process.pid, socketDir: opts.socketDir, stateDir: opts.stateDir });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.log('info', 'shutting down', { signal });
+    // Shutdown must end even if a peer (the D-Bus daemon, a client) no longer answers.
+    setTimeout(() => {
+      log.log('error', 'shutdown did not finish in time: exiting', {});
+      process.exit(1);
+    }, 10_000).unref();
+    void (async () => {
+      await dbus?.stop().catch((e: Error) => log.log('warn', 'D-Bus stop failed', { error: e.message }));
+      await server.stop();
+      await driver.close?.();
+      rmSync(pidfile, { force: true });
+      log.log('info', 'exit', {});
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Re-executes this program detached with --foreground, logging to <state-dir>/tsvirtd.log. */
+function detach(opts: Opts): void {
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o755 });
+  const logPath = join(opts.stateDir, 'tsvirtd.log');
+  const fd = openSync(logPath, 'a', 0o600);
+  const self = fileURLToPath(import.meta.url);
+  const userArgs = process.argv.slice(2);
+  // Built: node <this .js>. From source under a TypeScript runner (tests): that runner again.
+  const args = self.endsWith('.ts')
+    ? [process.argv[1] as string, self, '--', ...userArgs, '--foreground']
+    : [...process.execArgv, self, ...userArgs, '--foreground'];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
+  const sock = join(opts.socketDir, 'tsvirt-sock');
+  const deadline = Date.now() + 10_000;
+  const poll = setInterval(() => {
+    if (existsSync(join(opts.stateDir, 'tsvirtd.pid')) && existsSync(sock)) {
+      clearInterval(poll);
+      child.unref();
+      process.stdout.write(`tsvirtd: started, pid ${child.pid}, log ${logPath}\n`);
+    } else if (child.exitCode !== null || Date.now() > deadline) {
+      clearInterval(poll);
+      process.stderr.write(`tsvirtd: daemon failed to start; see ${logPath}\n`);
+      process.exitCode = 1;
+    }
+  }, 50);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`tsvirtd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
