@@ -60,15 +60,16 @@ describe('tsvirsh connections', () => {
   it('refuses malformed bhyve URIs with a libvirt-style error', async () => {
     const rel = await tsv(['-c', 'bhyve:///embed?root=relative/dir', 'list']);
     expect(rel.status).toBe(1);
-    expect(rel.stderr).toContain("error: invalid argument: URI 'bhyve:///embed?root=relative/dir' has a relative root 'relative/dir'; it must be absolute");
+    expect(rel.stderr).toBe("error: failed to connect to the hypervisor\nerror: invalid argument: URI 'bhyve:///embed?root=relative/dir' has a relative root 'relative/dir'; it must be absolute\n");
     const remote = await tsv(['-c', 'bhyve://otherhost/system', 'list']);
     expect(remote.stderr).toContain('names a remote host');
   });
 
-  it('explains that daemon URIs need the RPC client when it is not part of the build', async () => {
-    const r = await tsv(['-c', 'bhyve:///session', 'list']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: this function is not supported by the connection driver: connecting to 'bhyve:\/\/\/session'/m);
+  it('reports a daemon that is not there as virsh does', async () => {
+    const r = await tsv(['-c', `bhyve+unix:///system?socket=${dir}/nonexistent/sock`, 'list']);
+    expect([r.stdout, r.stderr, r.status]).toEqual(['', `error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir}/nonexistent/sock': No such file or directory\n`, 1]);
+    const s = await tsv(['-c', 'bhyve:///session', 'list']);
+    expect(s.stderr).toBe(`error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir}/runtime/tsvirt/tsvirt-sock': No such file or directory\n`);
   });
 });
 

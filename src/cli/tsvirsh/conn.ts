@@ -13,7 +13,8 @@ import type { DomainRef } from '../../driver/domain-obj.js';
 import type { HostNodeInfo } from '../../driver/host-info.js';
 import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '../../driver/uri.js';
 import { loadTranslator } from '../../driver/translator.js';
-import { VirError, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_FROM_NONE } from '../../xml/errors.js';
+import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, VIR_FROM_RPC, VIR_FROM_URI } from '../../xml/errors.js';
+import { RemoteDriver } from '../../rpc/remote-driver.js';
 
 export type { DomainRef, DomainInfo, DomainSummary, DomainEvent };
 
@@ -77,6 +78,32 @@ export function resolveUri(explicit: string | undefined, env: NodeJS.ProcessEnv 
   return embedUri(defaultEmbedRoot(env, uid));
 }
 
+/**
+ * Where a daemon URI is served: `?socket=` when given, tsvirtd's default sockets for
+ * bhyve:///system|session, libvirt's for other drivers (qemu:///system, test:///default
+ * through libvirtd); and the name sent in CONNECT_OPEN (no transport, no socket).
+ */
+export function remoteTarget(uri: string, env: NodeJS.ProcessEnv = process.env): { socket: string; name: string } {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw new VirError(VIR_ERR_INVALID_ARG, VIR_FROM_URI, `invalid argument: cannot parse URI '${uri}'`);
+  }
+  const [driver, transport] = u.protocol.replace(/:$/, '').split('+', 2) as [string, string | undefined];
+  if ((transport !== undefined && transport !== 'unix') || u.host !== '') {
+    throw new VirError(VIR_ERR_NO_SUPPORT, VIR_FROM_NONE, `this function is not supported by the connection driver: URI '${uri}' needs a remote transport; tsvirsh connects to local unix sockets only`);
+  }
+  const socket = u.searchParams.get('socket');
+  u.searchParams.delete('socket');
+  const name = `${driver}://${u.pathname}${u.searchParams.toString() ? `?${u.searchParams}` : ''}`;
+  if (socket) return { socket, name };
+  const session = u.pathname.replace(/\/+$/, '') === '/session';
+  if (driver === 'bhyve') return { socket: defaultDaemonSocket(session ? 'session' : 'system', env), name };
+  const runtime = env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.() ?? 0}`;
+  return { socket: session ? `${runtime}/libvirt/libvirt-sock` : '/var/run/libvirt/libvirt-sock', name };
+}
+
 export async function openConnection(opts: ConnectOptions): Promise<Conn> {
   const uri = resolveUri(opts.uri);
   const parsed = parseBhyveUri(uri);
@@ -90,11 +117,27 @@ export async function openConnection(opts: ConnectOptions): Promise<Conn> {
     });
     return opts.readonly ? readOnly(drv) : drv;
   }
-  throw new VirError(
-    VIR_ERR_NO_SUPPORT,
-    VIR_FROM_NONE,
-    `this function is not supported by the connection driver: connecting to '${uri}' needs the libvirt RPC client (tsvirtd), which this build of tsvirsh does not include; use bhyve:///embed?root=DIR`,
-  );
+  const target = remoteTarget(uri);
+  let remote: RemoteDriver;
+  try {
+    remote = await RemoteDriver.connect(target.socket, target.name, { readOnly: opts.readonly });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') {
+      throw new VirError(VIR_ERR_SYSTEM_ERROR, VIR_FROM_RPC, `Failed to connect socket to '${target.socket}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'ECONNREFUSED' ? 'Connection refused' : code === 'EACCES' ? 'Permission denied' : code}`);
+    }
+    throw e;
+  }
+  // The compiler checks that the remote driver offers everything tsvirsh uses.
+  const methods: Omit<Conn, 'uri'> = remote;
+  // The daemon's URI (what `tsvirsh uri` prints) is the one it opened.
+  return new Proxy(methods as Conn, {
+    get(target, prop, receiver) {
+      if (prop === 'uri') return remote.connectedUri;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(remote) : v;
+    },
+  });
 }
 
 /** libvirt API names of the calls a read-only connection refuses (VIR_ERR_OPERATION_DENIED). */

@@ -73,7 +73,14 @@ export class Ctl {
 
   /** The connection, opened on first use. */
   async getConn(): Promise<Conn> {
-    if (!this.conn) this.conn = await openConnection({ uri: this.uri, readonly: this.readonly, warn: (m) => this.warn(m), overrides: this.overrides });
+    if (!this.conn) {
+      try {
+        this.conn = await openConnection({ uri: this.uri, readonly: this.readonly, warn: (m) => this.warn(m), overrides: this.overrides });
+      } catch (e) {
+        this.error('failed to connect to the hypervisor');
+        throw e;
+      }
+    }
     return this.conn;
   }
 

@@ -79,6 +79,16 @@ export async function runCommands(ctl: Ctl, commands: string[][]): Promise<boole
     if (!p) return false;
     parsed.push(p);
   }
+  // Like virsh, connect before running anything that needs the connection: a connection
+  // failure ends the run before any command prints.
+  if (parsed.some((p) => !p.def.noConnect && p.opts !== 'help')) {
+    try {
+      await ctl.getConn();
+    } catch (e) {
+      ctl.report(e);
+      return false;
+    }
+  }
   let ok = true;
   for (const p of parsed) {
     ok = await runParsed(ctl, p);

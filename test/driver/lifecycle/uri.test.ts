@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '../../../src/driver/uri.js';
-import { resolveUri } from '../../../src/cli/tsvirsh/conn.js';
+import { remoteTarget, resolveUri } from '../../../src/cli/tsvirsh/conn.js';
 
 describe('bhyve URIs', () => {
   it.each([
@@ -66,5 +66,22 @@ describe('default connection', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('daemon targets', () => {
+  it.each([
+    ['bhyve+unix:///system?socket=/x/s', { socket: '/x/s', name: 'bhyve:///system' }],
+    ['bhyve:///system', { socket: '/run/tsvirt/tsvirt-sock', name: 'bhyve:///system' }],
+    ['bhyve:///session', { socket: '/run/user/7/tsvirt/tsvirt-sock', name: 'bhyve:///session' }],
+    ['qemu:///system', { socket: '/var/run/libvirt/libvirt-sock', name: 'qemu:///system' }],
+    ['test+unix:///default?socket=/tmp/l.sock', { socket: '/tmp/l.sock', name: 'test:///default' }],
+    ['qemu:///session', { socket: '/run/user/7/libvirt/libvirt-sock', name: 'qemu:///session' }],
+  ])('%s', (uri, want) => {
+    expect(remoteTarget(uri, { XDG_RUNTIME_DIR: '/run/user/7' })).toEqual(want);
+  });
+  it('refuses remote transports', () => {
+    expect(() => remoteTarget('qemu+ssh://host/system')).toThrow(/needs a remote transport/);
+    expect(() => remoteTarget('qemu+tcp:///system')).toThrow(/needs a remote transport/);
   });
 });
