@@ -113,6 +113,12 @@ export interface BhyveDriverOptions {
   autostart?: boolean;
   lockTimeoutMs?: number;
   readyTimeoutMs?: number;
+  /**
+   * A long-lived driver (tsvirtd) re-checks active domains this often, so a VM whose
+   * supervisor was killed is adopted, or recorded stopped, without waiting for a restart.
+   * Embedded tsvirsh processes reconcile when they open, which is enough for them.
+   */
+  reconcileEveryMs?: number;
 }
 
 /** virDomainInfo, as DriverApi's DomainInfo. */
@@ -189,6 +195,7 @@ export class BhyveDriver {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   private stopFollowing: Promise<() => Promise<void>> | undefined;
   private readonly reported = new Set<string>();
+  private reconcileTimer: NodeJS.Timeout | undefined;
 
   private constructor(opts: BhyveDriverOptions) {
     const root = resolve(opts.root);
@@ -227,6 +234,10 @@ export class BhyveDriver {
     await sweepTempFiles(d.store.runDir, pidAlive);
     await d.reconcileAll();
     if (opts.autostart ?? true) await d.autostartOnce();
+    if (opts.reconcileEveryMs) {
+      d.reconcileTimer = setInterval(() => void d.reconcileAll().catch(() => undefined), opts.reconcileEveryMs);
+      d.reconcileTimer.unref();
+    }
     return d;
   }
 
@@ -696,6 +707,7 @@ export class BhyveDriver {
   }
 
   async close(): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     const stop = await this.stopFollowing;
     this.stopFollowing = undefined;
     await stop?.();

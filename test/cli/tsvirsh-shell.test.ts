@@ -3,7 +3,7 @@
  * per-user default root), the interactive shell, command strings, read-only mode and
  * timing, through the real tsvirsh program.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,9 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   delete e.VIRSH_DEFAULT_CONNECT_URI;
   delete e.LIBVIRT_DEFAULT_URI;
   delete e.XDG_STATE_HOME;
-  return { ...e, ...extra };
+  const out = { ...e, ...extra };
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete out[k];
+  return out;
 }
 
 /** As root the default root is /var/lib/tsvirt/embed: these tests must not touch it. */
@@ -117,6 +119,40 @@ describe('tsvirsh command forms', () => {
     expect(r.stdout).toContain(prompt);
     expect(r.stdout).toContain('shut off');
     expect(r.status).toBe(0);
+  });
+
+  it('edit: $EDITOR changes the definition; an unchanged file is reported as such; a broken edit fails', async () => {
+    const e = (editor: string) => env({ EDITOR: editor, VISUAL: undefined });
+    const same = await tsv(['-c', uri(), 'edit minimal'], e('true'));
+    expect(same.stdout).toBe("Domain 'minimal' XML configuration not changed.\n\n");
+    const edited = await tsv(['-c', uri(), 'edit minimal'], e("sed -i -e 's/262144/131072/g'"));
+    expect(edited.stdout).toBe("Domain 'minimal' XML configuration edited.\n\n");
+    expect((await tsv(['-c', uri(), 'dumpxml minimal'])).stdout).toContain("<memory unit='KiB'>131072</memory>");
+    const broken = await tsv(['-c', uri(), 'edit minimal'], e("sed -i -e 's/<name>/<nme>/'"));
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/^error: /);
+    expect((await tsv(['-c', uri(), 'dumpxml minimal'])).stdout).toContain('<name>minimal</name>');
+  });
+
+  it('domxml-to-native and domxml-from-native with the bhyve translation', async () => {
+    const kernel = join(dir, 'kernel.bin');
+    const b = Buffer.alloc(64);
+    b.writeUInt32LE(0x1badb002, 0);
+    b.writeUInt32LE(0, 4);
+    b.writeUInt32LE((0x100000000 - 0x1badb002) >>> 0, 8);
+    writeFileSync(kernel, b);
+    const xml = join(dir, 'native.xml');
+    writeFileSync(xml, `<domain type='bhyve'><name>native</name><uuid>5d3c4b52-9a6e-4c1e-8f7d-2b6a1e0c9d42</uuid><memory unit='MiB'>64</memory><os><type>hvm</type><kernel>${kernel}</kernel></os><devices><serial type='tcp'><source mode='bind' host='127.0.0.1' service='4444'/><target port='0'/></serial></devices></domain>`);
+    const to = await tsv(['-c', uri(), `domxml-to-native bhyve-argv --xml ${xml}`]);
+    expect(to.status).toBe(0);
+    expect(to.stdout).toMatch(/^\/usr\/sbin\/bhyve -c 1 -m 64 .*-l com1,tcp=127\.0\.0\.1:4444 .*native\n\n$/);
+    const argv = join(dir, 'native.args');
+    writeFileSync(argv, to.stdout.trim());
+    const from = await tsv(['-c', uri(), `domxml-from-native bhyve-argv ${argv}`]);
+    expect(from.status).toBe(0);
+    expect(from.stdout).toContain('<name>native</name>');
+    const bad = await tsv(['-c', uri(), `domxml-to-native qemu-argv --xml ${xml}`]);
+    expect([bad.stderr, bad.status]).toEqual(['error: invalid argument: unsupported config type qemu-argv\n', 1]);
   });
 
   it('console needs a terminal, like virsh', async () => {
