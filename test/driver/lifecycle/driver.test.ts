@@ -245,6 +245,23 @@ describe('BhyveDriver', () => {
     await d2.close();
   });
 
+  it('a long-lived driver re-attaches a VM whose supervisor died, without being reopened', async () => {
+    const d2 = await open({ reconcileEveryMs: 200 });
+    try {
+      const ref = await d2.startDomain(await d2.defineDomain(standInDomain('vm1', U1), 0), 0);
+      const st = (await d2.loadDomains())[0]!.status!;
+      process.kill(st.supervisor!.pid, 'SIGKILL');
+      const adopted = await waitFor('adoption', async () => {
+        const cur = (await d2.loadDomains())[0]!.status!;
+        return cur.supervisor && cur.supervisor.pid !== st.supervisor!.pid && identityAlive(cur.supervisor) ? cur : undefined;
+      });
+      expect(adopted.vm).toEqual(st.vm);
+      await d2.destroyDomain(ref, 0);
+    } finally {
+      await d2.close();
+    }
+  });
+
   it('matches its own URI only', async () => {
     expect(drv.matchUri(null)).toBe(drv.uri);
     expect(drv.matchUri(`bhyve:///embed?root=${root}`)).toBe(drv.uri);
