@@ -223,6 +223,7 @@ async function startVm(
   const r = await waitReady(launch, vm);
   switch (r.kind) {
     case 'ready':
+      log(`VM process ${vm.identity.pid} is up (${r.state})`);
       return { vm, state: r.state };
     case 'exited':
       return `VM process exited during startup (${describeExit(r.exit)})`;
