@@ -234,16 +234,20 @@ async function startVm(
   }
 }
 
-/** Record a stop: transient domains disappear, persistent ones keep a shutoff record. */
+/**
+ * Record a stop: the run's files and taps go first, then the status (transient domains
+ * disappear, persistent ones keep a shutoff record) — whoever sees the shutoff state also
+ * finds the run cleaned up.
+ */
 export async function writeStopped(store: StateStore, status: DomainStatus, reason: number, launch?: LaunchRecord): Promise<void> {
+  await store.removeRunFiles(status.name, launch?.controlSocket ?? status.controlSocket);
+  await rm(launchPath(store.runDir, status.name), { force: true });
+  if (status.taps?.length) await tearDownTaps(status.taps);
   if (status.transient) {
     await store.removeStatus(status.name);
   } else {
     await store.writeStatus({ name: status.name, uuid: status.uuid, state: VIR_DOMAIN_SHUTOFF, reason });
   }
-  await store.removeRunFiles(status.name, launch?.controlSocket ?? status.controlSocket);
-  await rm(launchPath(store.runDir, status.name), { force: true });
-  if (status.taps?.length) await tearDownTaps(status.taps);
 }
 
 async function pollUntilGone(id: ProcessIdentity): Promise<VmExit> {

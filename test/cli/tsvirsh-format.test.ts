@@ -13,10 +13,10 @@ import { run, virsh, VIRSH, type Result } from './helpers/run.js';
 const FIXTURE = join(process.cwd(), 'fixtures', 'domains', 'minimal.xml');
 let root: string;
 
-beforeAll(() => {
-  buildLifecycle();
+beforeAll(async () => {
+  await buildLifecycle();
   root = mkdtempSync(join(tmpdir(), 'tsvirsh-fmt-'));
-});
+}, 600_000);
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 function tsvirsh(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {

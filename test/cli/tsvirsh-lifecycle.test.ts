@@ -26,11 +26,11 @@ let root: string;
 let xmlDir: string;
 let n = 0;
 
-beforeAll(() => {
-  buildLifecycle();
+beforeAll(async () => {
+  await buildLifecycle();
   root = mkdtempSync(join(tmpdir(), 'tsvirsh-life-'));
   xmlDir = mkdtempSync(join(tmpdir(), 'tsvirsh-xml-'));
-});
+}, 600_000);
 
 afterAll(async () => {
   await removeRoot(root); // stops whatever still runs under this root

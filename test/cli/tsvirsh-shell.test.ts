@@ -13,10 +13,10 @@ import { onPty, run } from './helpers/run.js';
 let dir: string;
 const FIXTURE = join(process.cwd(), 'fixtures', 'domains', 'minimal.xml');
 
-beforeAll(() => {
-  buildLifecycle();
+beforeAll(async () => {
+  await buildLifecycle();
   dir = mkdtempSync(join(tmpdir(), 'tsvirsh-shell-'));
-});
+}, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
 
 /** An environment with no daemon socket and a private home. */

@@ -21,7 +21,7 @@ import { removeRoot } from '../driver/lifecycle/helpers/cleanup.js';
 import { waitFor } from '../driver/lifecycle/helpers/wait.js';
 import { onPty, run, type Result } from './helpers/run.js';
 
-const build = buildLifecycle();
+const build = await buildLifecycle();
 const TSBHYVE = join(build, 'src', 'cli', 'tsbhyve.js');
 const guest = buildGuest();
 const work = mkdtempSync(join(tmpdir(), 'tsvirt-e2e-'));

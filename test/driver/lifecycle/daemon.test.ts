@@ -26,7 +26,7 @@ let server: RpcServer;
 let uri: string;
 
 beforeAll(async () => {
-  buildLifecycle();
+  await buildLifecycle();
   dir = mkdtempSync(join(tmpdir(), 'tsvirt-daemon-'));
   const root = join(dir, 'state');
   drv = await BhyveDriver.open({
@@ -42,7 +42,7 @@ beforeAll(async () => {
   server = await RpcServer.start({ driver: api, socketDir: join(dir, 'sock'), peerCred: null });
   uri = `bhyve+unix:///system?socket=${join(dir, 'sock', 'tsvirt-sock')}`;
   writeFileSync(join(dir, 'vm.xml'), standInDomain('viavirsh', '44444444-4444-4444-8444-444444444444'));
-});
+}, 600_000);
 
 afterAll(async () => {
   await server?.stop();

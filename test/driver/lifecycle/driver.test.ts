@@ -36,9 +36,9 @@ async function open(extra: Partial<Parameters<typeof BhyveDriver.open>[0]> = {})
   });
 }
 
-beforeAll(() => {
-  buildLifecycle();
-});
+beforeAll(async () => {
+  await buildLifecycle();
+}, 600_000);
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'tsvirt-drv-'));
   problems = [];

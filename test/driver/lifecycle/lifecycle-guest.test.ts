@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildGuest } from './helpers/guest.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -48,7 +48,6 @@ function qemu(append: string) {
 }
 
 describe.skipIf(!QEMU || 'missing' in built)(`lifecycle guest on QEMU (TCG)${'missing' in built ? `: ${built.missing}` : ''}`, () => {
-  beforeAll(() => undefined);
 
   it.each([
     ['poweroff', 'guest: powering off'],

@@ -14,10 +14,10 @@ import { buildLifecycle } from './helpers/build.js';
 
 let root: string;
 let lockJs: string;
-beforeAll(() => {
+beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tsvirt-lock-'));
-  lockJs = pathToFileURL(join(buildLifecycle(), 'src', 'driver', 'lock.js')).href;
-});
+  lockJs = pathToFileURL(join(await buildLifecycle(), 'src', 'driver', 'lock.js')).href;
+}, 600_000);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A child process that takes `key` and holds it until killed; resolves once held. */

@@ -68,7 +68,7 @@ describe.skipIf(why !== undefined)(`tap devices${why ? ` — skipped: ${why}` : 
   });
 
   it('a started domain gets its tap; destroy removes it', async () => {
-    buildLifecycle();
+    await buildLifecycle();
     const root = mkdtempSync(join(tmpdir(), 'tsvirt-net-'));
     const drv = await BhyveDriver.open({ root, emulator: [process.execPath, standInPath()], supervisorEntry: supervisorEntry(), translator: bhyveTranslator({ root }), autostart: false });
     try {

@@ -33,9 +33,9 @@ let events: DomainEventRecord[];
 let stopFollow: () => Promise<void>;
 let uuidSeq = 0;
 
-beforeAll(() => {
-  buildLifecycle();
-});
+beforeAll(async () => {
+  await buildLifecycle();
+}, 600_000);
 
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'tsvirt-sup-'));
@@ -358,7 +358,7 @@ describe('supervision with the VM stand-in', () => {
     // A separate process does what startRun does up to the supervisor's report, then dies
     // by SIGKILL instead of committing. The supervisor must roll the start back.
     const u = uuid();
-    const build = buildLifecycle();
+    const build = await buildLifecycle();
     const mod = (p: string) => pathToFileURL(join(build, 'src', 'driver', p)).href;
     const code = `
 import { StateStore } from '${mod('store.js')}';
