@@ -8,9 +8,9 @@
  * ends.
  */
 
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runSupervisor } from './supervisor.js';
-import type { SupervisorReport } from './process.js';
+import { logLine, type SupervisorReport } from './process.js';
 
 function parseArgs(argv: string[]): { root: string; name: string; runId: string; adopt: boolean } | string {
   let root: string | undefined;
@@ -54,6 +54,8 @@ if (typeof args === 'string') {
       report({ ready: false, error: 'supervisor ended before the VM was up' });
     },
     (err: unknown) => {
+      // Its stderr goes nowhere (it outlives its starter): the domain log keeps the reason.
+      logLine(join(args.root, 'log', `${args.name}.log`), `tsvirt supervisor: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       report({ ready: false, error: `supervisor failed: ${(err as Error).message}` });
       process.exitCode = 1;
     },
