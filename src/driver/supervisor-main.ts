@@ -10,6 +10,7 @@
 
 import { join, resolve } from 'node:path';
 import { runSupervisor } from './supervisor.js';
+import { checkDomainName } from './store.js';
 import { logLine, type SupervisorReport } from './process.js';
 
 function parseArgs(argv: string[]): { root: string; name: string; runId: string; adopt: boolean } | string {
@@ -26,6 +27,8 @@ function parseArgs(argv: string[]): { root: string; name: string; runId: string;
     else return `unknown argument ${a}`;
   }
   if (!root || !name || !runId) return 'usage: supervisor-main --root DIR --name NAME --run RUNID [--adopt]';
+  const bad = checkDomainName(name);
+  if (bad) return bad;
   return { root: resolve(root), name, runId, adopt };
 }
 
