@@ -721,7 +721,9 @@ export class BhyveDriver {
     const domains = await this.loadDomains();
     for (const d of domains) {
       if (!d.active || !d.status) continue;
-      const lock = await this.locks.tryAcquire(domainLockKey(d.uuid), 'reconcile');
+      // A short wait covers brief holders (a supervisor checking its start, an event
+      // append); a long operation in progress reconciles its domain itself.
+      const lock = await this.locks.acquire(domainLockKey(d.uuid), { purpose: 'reconcile', timeoutMs: 1000 }).catch(() => undefined);
       if (!lock) continue;
       try {
         const cur = await this.store.readStatus(d.name);

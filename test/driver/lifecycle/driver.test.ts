@@ -241,6 +241,7 @@ describe('BhyveDriver', () => {
     process.kill(st.vm!.pid, 'SIGKILL');
     await waitFor('both gone', () => !identityAlive(st.supervisor) && !identityAlive(st.vm));
     const d2 = await open();
+    expect(problems).toEqual([]);
     expect(await d2.getDomainState(ref, 0)).toEqual({ state: S.VIR_DOMAIN_SHUTOFF, reason: S.VIR_DOMAIN_SHUTOFF_UNKNOWN });
     await d2.close();
   });
