@@ -46,6 +46,11 @@ export const BHYVE_CAP_NAMES = [
   'SERIAL_BACKENDS',
   /** `<interface type='udp'>` → tsbhyve's unprivileged `udp:HOST:PORT,local=` backend. */
   'NET_UDP',
+  /**
+   * `<serial type='pty'>` → tsbhyve's console served on its control socket
+   * (`lpc.comN.path=tsvirt-console`, docs/control-socket.md), which `virsh console` reaches.
+   */
+  'CONSOLE_SOCKET',
 ] as const;
 
 export type BhyveCap = (typeof BHYVE_CAP_NAMES)[number];
@@ -97,6 +102,7 @@ export const TSBHYVE_CAPS: readonly BhyveCap[] = [
   'VMM_BACKEND',
   'SERIAL_BACKENDS',
   'NET_UDP',
+  'CONSOLE_SOCKET',
 ];
 
 /** Every flag: FreeBSD's bhyve device set plus tsvirt's extensions (tests use it). */

@@ -247,6 +247,10 @@ export function serialBackend(chr: DomainDef['devices']['serials'][number]): str
       return `unix=${src.path}`;
     case 'null':
       return undefined;
+    case 'pty':
+      // Only reachable with the CONSOLE_SOCKET capability (checked in domain.ts): tsbhyve
+      // serves this UART on its control socket, where `console` attaches.
+      return 'tsvirt-console';
     default:
       throw unsupported(`serial type '${chr.type}' is not supported`);
   }

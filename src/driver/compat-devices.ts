@@ -227,9 +227,16 @@ function adaptNets(def: DomainDef, host: BhyveHost, warn: Warn): void {
 function adaptChardevs(def: DomainDef, host: BhyveHost, warn: Warn, channelDir: string): void {
   const d = def.devices;
   const extra = hasCap(host, 'SERIAL_BACKENDS');
-  const serialOk = (c: ChrDef): boolean => c.type === 'nmdm' || c.type === 'tcp' || (extra && ['stdio', 'file', 'unix', 'null'].includes(c.type));
+  const consoleSocket = hasCap(host, 'CONSOLE_SOCKET');
+  const serialOk = (c: ChrDef): boolean =>
+    c.type === 'nmdm' || c.type === 'tcp' || (consoleSocket && c.type === 'pty') || (extra && ['stdio', 'file', 'unix', 'null'].includes(c.type));
   for (const s of d.serials) {
-    if (s.type === 'pty' || s.type === 'vc') {
+    if (consoleSocket && s.type === 'vc') {
+      // A virtual console has no meaning without a display: serve it like a pty.
+      s.type = 'pty';
+      warn(`serial port ${s.target.port ?? 0}: vc mapped to a pty console (tsvirsh console)`);
+    }
+    if (!consoleSocket && (s.type === 'pty' || s.type === 'vc')) {
       // bhyve has no pseudo-terminal backend: a listening socket (tsbhyve) or an nmdm pair.
       const port = s.target.port ?? 0;
       if (extra) {

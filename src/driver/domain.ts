@@ -140,6 +140,7 @@ export function bhyveDevicePostParse(dev: DeviceRef, def: DomainDef, host: Bhyve
 /** Serial backends bhyve's `-l comN,` takes; tsbhyve adds more (SERIAL_BACKENDS). */
 function serialTypeSupported(type: string, host: BhyveHost): boolean {
   if (type === 'nmdm' || type === 'tcp') return true;
+  if (type === 'pty' && hasCap(host, 'CONSOLE_SOCKET')) return true;
   return hasCap(host, 'SERIAL_BACKENDS') && ['stdio', 'file', 'unix', 'null'].includes(type);
 }
 
@@ -166,7 +167,7 @@ export function bhyveDeviceValidate(dev: DeviceRef, host: BhyveHost): void {
       if (!serialTypeSupported(chr.type, host)) {
         throw unsupported(
           hasCap(host, 'SERIAL_BACKENDS')
-            ? `serial type '${chr.type}' is not supported (nmdm, tcp, stdio, file, unix, null are)`
+            ? `serial type '${chr.type}' is not supported (${hasCap(host, 'CONSOLE_SOCKET') ? 'pty, ' : ''}nmdm, tcp, stdio, file, unix, null are)`
             : "Only 'nmdm' and 'tcp' console types are supported",
         );
       }

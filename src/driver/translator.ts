@@ -8,9 +8,6 @@
  * - a domain that would need a host boot loader (bhyveload, grub-bhyve) is refused at
  *   start: tsbhyve loads kernels itself (`<os><kernel>`) or runs UEFI firmware
  *   (`<os><loader>`), and there is no bhyveload on Linux;
- * - serial ports of type `pty` get the control-socket console backend
- *   (`lpc.comN.path=tsvirt-console`, docs/control-socket.md §3), which is how `virsh
- *   console` reaches a tsvirt guest;
  * - NVRAM files live under the state root (`ROOT/nvram`), not in a system directory;
  * - tap devices get host-unique names chosen by the networking glue (net.ts).
  */
@@ -31,9 +28,6 @@ import {
 } from './index.js';
 import type { Translator } from './driver.js';
 import { tapNamer } from './net.js';
-
-/** Backend value of a UART whose console is served on the control socket. */
-export const CONSOLE_BACKEND = 'tsvirt-console';
 
 export interface TranslatorOptions {
   /** State root: NVRAM files go to ROOT/nvram. */
@@ -60,7 +54,7 @@ export function bhyveTranslator(opts: TranslatorOptions): Translator {
         );
       }
       const plan = buildPlan(live.def, live.host, tOpts, live.warnings);
-      const keys = planToConfigKeys(plan).map(([k, v]): [string, string] => (/^lpc\.com[1-4]\.path$/.test(k) && v === 'pty' ? [k, CONSOLE_BACKEND] : [k, v]));
+      const keys = planToConfigKeys(plan);
       return {
         config: formatConfigFile(keys, `bhyve configuration of domain '${def.name}' (tsvirt)`),
         liveDef: live.def,

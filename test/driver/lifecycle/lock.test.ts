@@ -74,7 +74,7 @@ describe('LockSpace', () => {
   it('times out with VIR_ERR_OPERATION_TIMEOUT naming the holder', async () => {
     const child = await holder('k4');
     try {
-      const err = await new LockSpace(root).acquire('k4', { timeoutMs: 200 }).catch((e: unknown) => e);
+      const err = await new LockSpace(root).acquire('k4', { timeoutMs: 2000 }).catch((e: unknown) => e);
       expect(isVirError(err)).toBe(true);
       expect((err as { code: number }).code).toBe(VIR_ERR_OPERATION_TIMEOUT);
       expect((err as Error).message).toContain(`held by pid ${child.pid} for 'holding'`);
