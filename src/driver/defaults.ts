@@ -14,7 +14,7 @@
 import type { DomainDef } from '../xml/types.js';
 import { assignPciAddresses, assignVirtioSerialAddresses } from './address.js';
 import type { BhyveHost } from './capabilities.js';
-import { maybeAddController } from './controllers.js';
+import { maybeAddController } from '../xml/domain/controller.js';
 import { assignDiskDriveAddress, bhyveDevicePostParse, bhyvePostParse, diskBus } from './domain.js';
 
 /** virDomainDefAddDiskControllersForType for the buses bhyve has controllers for. */
@@ -48,7 +48,6 @@ export function addImplicitVideo(def: DomainDef): void {
 
 /** The addressing half of post-parse (the `assignAddresses` hook). */
 export function assignBhyveAddresses(def: DomainDef): void {
-  addImplicitDiskControllers(def);
   assignPciAddresses(def);
   assignVirtioSerialAddresses(def);
 }
@@ -74,5 +73,6 @@ export function completeBhyveDefinition(def: DomainDef, host: BhyveHost): void {
   for (const s of d.serials) bhyveDevicePostParse({ kind: 'serial', def: s }, def, host);
   for (const s of d.consoles) bhyveDevicePostParse({ kind: 'console', def: s }, def, host);
   addImplicitVideo(def);
+  addImplicitDiskControllers(def);
   assignBhyveAddresses(def);
 }

@@ -14,10 +14,9 @@
 
 import type { ChrDef, ControllerDef, DeviceRef, DiskBus, DiskDef, DomainDef } from '../xml/types.js';
 import { type BhyveHost, hasCap, isX86 } from './capabilities.js';
-import { addController, maybeAddController } from './controllers.js';
+import { addController, maybeAddController } from '../xml/domain/controller.js';
 import { parseDiskName } from './disk-name.js';
 import { unsupported, xmlError } from './errors.js';
-import { parseBlkiotune, parseMemtune } from './tunables.js';
 
 /** bhyve supports 16 ports per virtio-console device. */
 export const VIRTIO_CONSOLE_MAX_PORTS = 16;
@@ -230,7 +229,7 @@ export function bhyveValidate(def: DomainDef, host: BhyveHost): void {
       if (!cell.cpus) throw unsupported(`NUMA domain id ${i}: empty cpusets are not allowed`);
     });
   }
-  const blkio = parseBlkiotune(def.passthrough.blkiotune);
+  const blkio = def.blkiotune ?? { devices: [] };
   if (blkio.devices.length > 1) throw unsupported('Per device I/O tuning is not supported');
   const blkdev = blkio.devices[0];
   if (blkdev) {
@@ -239,7 +238,7 @@ export function bhyveValidate(def: DomainDef, host: BhyveHost): void {
       throw unsupported("The 'weight' I/O tuning setting does not make sense with '*'");
     }
   }
-  const mem = parseMemtune(def.passthrough.memtune);
+  const mem = def.memtune ?? {};
   if (mem.soft_limit !== undefined || mem.swap_hard_limit !== undefined || (mem.min_guarantee ?? 0) > 0) {
     throw unsupported("Only 'hard_limit' memory tuning parameter is supported by bhyve");
   }

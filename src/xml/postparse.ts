@@ -20,7 +20,7 @@
 
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
 import { chrSourceEqual } from './domain/chardev.js';
-import { insertController } from './domain/controller.js';
+import { findUnusedControllerIndex, insertController, maybeAddController } from './domain/controller.js';
 import { diskNameToIndex } from './domain/disk.js';
 import { videoDefaults } from './domain/media.js';
 import { domainXmlError } from './parse/values.js';
@@ -74,21 +74,12 @@ function assignControllerIndexes(def: DomainDef): void {
       if (prev && list.some((c) => c.type === 'usb' && c.index === prev!.index && c.model === cont.model)) prev = undefined;
       if (prev) cont.index = prev.index;
     }
-    if (!prev) {
-      let idx = 0;
-      while (list.some((c) => c.type === cont.type && c.index === idx)) idx++;
-      cont.index = idx;
-    }
+    if (!prev) cont.index = findUnusedControllerIndex(list, cont.type);
   }
   if (reinsert) {
     const old = list.splice(0);
     for (const c of old) insertController(list, c);
   }
-}
-
-function maybeAddController(def: DomainDef, type: ControllerType, index: number): void {
-  if (def.devices.controllers.some((c) => c.type === type && c.index === index)) return;
-  insertController(def.devices.controllers, { type, index });
 }
 
 /** Controllers of `type` 0..max for every drive address on disks of `bus`. */
@@ -100,12 +91,17 @@ function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['
   for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
 }
 
-/** virDomainDefAddImplicitControllers. */
+/**
+ * virDomainDefAddImplicitControllers: disk controllers named by drive addresses (NVMe as
+ * libvirt does since it has the nvme bus), then virtio-serial for virtio channels and
+ * consoles, each appended in that order.
+ */
 function addImplicitControllers(def: DomainDef): void {
   addDiskControllers(def, 'scsi', 'scsi');
   addDiskControllers(def, 'fdc', 'fdc');
   addDiskControllers(def, 'ide', 'ide');
   addDiskControllers(def, 'sata', 'sata');
+  addDiskControllers(def, 'nvme', 'nvme');
   for (const ch of [...def.devices.channels, ...def.devices.consoles]) {
     if (ch.target.type !== 'virtio') continue;
     maybeAddController(def, 'virtio-serial', ch.address?.type === 'virtio-serial' ? ch.address.controller : 0);

@@ -2,7 +2,7 @@
  * Common validation of a parsed definition (libvirt src/conf/domain_validate.c and
  * virDomainDefValidate): the driver's `validate`/`deviceValidate` hooks first, then the
  * hypervisor-neutral checks — unique disk targets, unique audio ids and references to
- * them, at most one `none` video, NUMA cells inside the vCPU range, CPU topology equal to
+ * them, at most one `none` video, video driver backend and virtio options, NUMA cells inside the vCPU range, CPU topology equal to
  * the vCPU count. (Duplicate controllers, panics and boot orders are refused during
  * post-parse, where libvirt refuses them.)
  *
@@ -13,7 +13,7 @@
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
 import { parseCpuList } from './domain/cpu.js';
 import { listDevices } from './postparse.js';
-import type { DiskDef, DomainDef, DomainParserConfig, ParseContext } from './types.js';
+import type { DiskDef, DomainDef, DomainParserConfig, ParseContext, VideoDef } from './types.js';
 
 function diskSourceName(d: DiskDef): string {
   const s = d.source;
@@ -28,6 +28,24 @@ function unsupported(msg: string): VirError {
   return new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: ${msg}`);
 }
 
+const VIRTIO_OPTION_NAMES = [
+  ['iommu', 'iommu driver option'],
+  ['ats', 'ats driver option'],
+  ['packed', 'packed driver option'],
+  ['page_per_vq', 'page_per_vq option'],
+] as const;
+
+/** virDomainVideoDefValidate, the `<driver>` part: backend and virtio options. */
+function validateVideoDriver(v: VideoDef): void {
+  const drv = v.driver;
+  if (!drv) return;
+  if (drv.name === 'vhostuser' && v.model.type !== 'virtio') throw unsupported("'vhostuser' driver is only supported with 'virtio' device");
+  if (v.model.type === 'virtio') return;
+  // virDomainCheckVirtioOptionsAreAbsent
+  for (const [k, what] of VIRTIO_OPTION_NAMES) {
+    if (drv[k] !== undefined) throw unsupported(`${what} is only supported for virtio devices`);
+  }
+}
 
 /** Common (hypervisor-neutral) checks. */
 export function validateCommon(def: DomainDef): void {
@@ -56,6 +74,7 @@ export function validateCommon(def: DomainDef): void {
     if (g.type === 'vnc' && g.connected !== undefined && g.connected !== 'keep') throw unsupported("VNC supports connected='keep' only");
   }
   if (d.videos.filter((v) => v.model.primary).length > 1) throw xmlErr('Only one primary video device is supported');
+  for (const v of d.videos) validateVideoDriver(v);
 
   const vcpus = def.vcpu.count;
   if (vcpus === 0) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: Invalid number of vCPUs: 0');

@@ -45,6 +45,7 @@ import {
   parseSysinfo,
 } from './general.js';
 import { formatBootloader, formatOs, parseOs } from './os.js';
+import { formatBlkiotune, formatMemtune, parseBlkiotune, parseMemtune } from './tunables.js';
 import { BHYVE_NS_PREFIX, BHYVE_NS_URI, formatBhyveNamespace, parseBhyveNamespace } from '../ns/bhyve.js';
 
 const VIRT_TYPES: ReadonlySet<string> = new Set([
@@ -55,7 +56,7 @@ const CRASH: ReadonlySet<string> = new Set(['destroy', 'restart', 'rename-restar
 const LOCKFAILURE: ReadonlySet<string> = new Set(['poweroff', 'restart', 'pause', 'ignore']);
 
 /** Passthrough elements keyed by element name → property of DomainDef.passthrough. */
-const PASSTHROUGH = new Set(['blkiotune', 'memtune', 'vcpus', 'cputune', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
+const PASSTHROUGH = new Set(['vcpus', 'cputune', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
 
 /** Namespace declarations in scope of an element: prefix ('' = default) → URI. */
 type NsScope = Map<string, string>;
@@ -262,6 +263,10 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
       def.dumpCore = dc;
     }
   }
+  const blkio = first.get('blkiotune');
+  if (blkio) def.blkiotune = parseBlkiotune(blkio);
+  const memtune = first.get('memtune');
+  if (memtune) def.memtune = parseMemtune(memtune);
   const mb = first.get('memoryBacking');
   if (mb) def.memoryBacking = parseMemoryBacking(mb);
   const iot = first.get('iothreads');
@@ -340,8 +345,8 @@ export function writeDomain(w: Writer, def: DomainDef, ctx: FormatCtx, namespace
   w.textElem('memory', `${attr('dumpCore', def.dumpCore)} unit='KiB'`, String(def.memory));
   w.textElem('currentMemory', " unit='KiB'", String(def.currentMemory));
   const p = def.passthrough;
-  if (p.blkiotune) w.raw(p.blkiotune);
-  if (p.memtune) w.raw(p.memtune);
+  if (def.blkiotune) formatBlkiotune(w, def.blkiotune);
+  if (def.memtune) formatMemtune(w, def.memtune);
   if (def.memoryBacking) formatMemoryBacking(w, def.memoryBacking);
   const v = def.vcpu;
   w.textElem('vcpu', ` placement='${v.placement}'${attr('cpuset', v.cpuset)}${v.current !== undefined && v.current < v.count ? ` current='${v.current}'` : ''}`, String(v.count));

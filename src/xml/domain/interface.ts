@@ -9,9 +9,9 @@
  * from inactive definitions. Spec: docs/formatdomain.rst "Network interfaces".
  */
 
-import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { internalError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, generateMac, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
+import { domainXmlError, enumAttr, enumSet, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { InterfaceDef, InterfaceDriver, InterfaceSource, InterfaceType, PciAddress, UsbAddress } from '../types.js';
 import { formatAddress, formatDeviceInfo, parseAddress, parseDeviceInfo } from './address.js';
@@ -226,7 +226,10 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
     }
   }
   if (iface.mac === undefined || iface.mac.address === '') {
-    iface.mac = { ...(iface.mac ?? {}), address: generateMac() };
+    const generated = ctx.generateMac();
+    const address = parseMac(generated);
+    if (address === null) throw internalError(`generated MAC address '${generated.slice(0, 64)}' is not a MAC address`);
+    iface.mac = { ...(iface.mac ?? {}), address };
   }
   switch (type) {
     case 'network':

@@ -13,27 +13,20 @@
 import { attr, type Writer } from '../format/writer.js';
 import { domainXmlError, enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
-import type { MemballoonDef, PanicDef, RngDef, TpmDef, WatchdogDef } from '../types.js';
+import type { MemballoonDef, PanicDef, RngDef, TpmDef, VirtioOptions, WatchdogDef } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
 import { formatChrSource, parseChrSource } from './chardev.js';
 import type { FormatCtx, ParseCtx } from './context.js';
-
-type VirtioOptions = { iommu?: 'on' | 'off'; ats?: 'on' | 'off'; packed?: 'on' | 'off'; page_per_vq?: 'on' | 'off' };
+import { parseVirtioOptions, virtioOptionsAttrs } from './virtio-options.js';
 
 function parseVirtioDriver(el: Elem): VirtioOptions | undefined {
   const d = el.child('driver');
-  if (!d) return undefined;
-  const o: VirtioOptions = {};
-  for (const k of ['iommu', 'ats', 'packed', 'page_per_vq'] as const) {
-    const v = onOffAttr(d, k);
-    if (v !== undefined) o[k] = v;
-  }
-  return o;
+  return d ? parseVirtioOptions(d, {}) : undefined;
 }
 
 function formatVirtioDriver(w: Writer, d: VirtioOptions | undefined): void {
   if (!d) return;
-  const a = attr('iommu', d.iommu) + attr('ats', d.ats) + attr('packed', d.packed) + attr('page_per_vq', d.page_per_vq);
+  const a = virtioOptionsAttrs(d);
   if (a !== '') w.empty('driver', a);
 }
 

@@ -1,6 +1,7 @@
 /**
  * `<os>`, `<bootloader>`, `<bootloader_args>`: parse and format (libvirt
  * virDomainDefParseBootOptions / virDomainDefFormatInternal's os block).
+ * `<bootloader_args>` is written only with a `<bootloader>`, as libvirt does.
  *
  * Written in libvirt's order: type, firmware features, init*, loader, nvram, kernel,
  * initrd, cmdline, dtb, root, acpi tables, boot devs, bootmenu, bios, smbios.
@@ -164,9 +165,15 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
   return os;
 }
 
-/** Writes `<bootloader>`/`<bootloader_args>` (before `<os>`). */
+/**
+ * Writes `<bootloader>`/`<bootloader_args>` (before `<os>`). As libvirt
+ * (virDomainDefFormatInternal), the arguments are written only together with a
+ * bootloader: without one they stay in the model (the bhyve driver hands them to
+ * bhyveload) but are not part of the formatted definition.
+ */
 export function formatBootloader(w: Writer, bootloader: string | undefined, args: string | undefined): void {
-  if (bootloader !== undefined) w.textElem('bootloader', '', bootloader);
+  if (bootloader === undefined) return;
+  w.textElem('bootloader', '', bootloader);
   if (args !== undefined) w.textElem('bootloader_args', '', args);
 }
 

@@ -20,6 +20,7 @@ import {
   VIR_FROM_XML,
   VirError,
 } from '../errors.js';
+import { randomBytes } from 'node:crypto';
 import type { Elem } from './xml-tree.js';
 
 /** XML error in domain VIR_FROM_XML, as libvirt's virxml.c helpers report it. */
@@ -250,11 +251,11 @@ export function parseMac(s: string): string | null {
   return out;
 }
 
-/** Random unicast MAC in libvirt's 52:54:00 prefix (virMacAddrGenerate). */
-export function generateMac(random: () => number = Math.random): string {
-  const b = (): string =>
-    Math.floor(random() * 256)
-      .toString(16)
-      .padStart(2, '0');
-  return `52:54:00:${b()}:${b()}:${b()}`;
+/**
+ * Random unicast MAC in libvirt's 52:54:00 prefix (virMacAddrGenerate, which draws from
+ * the crypto library's random source; so does this).
+ */
+export function generateMac(): string {
+  const b = randomBytes(3);
+  return `52:54:00:${b.toString('hex', 0, 1)}:${b.toString('hex', 1, 2)}:${b.toString('hex', 2, 3)}`;
 }
