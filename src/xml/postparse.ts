@@ -234,28 +234,27 @@ function consoleAlias(serial: ChrDef): ChrDef {
 }
 
 /** virDomainDefAddConsoleCompat: console[0] of an HVM guest is an alias of serial[0]. */
-function consoleCompat(def: DomainDef): ChrDef | undefined {
+function consoleCompat(def: DomainDef): void {
   const d = def.devices;
   for (let i = 1; i < d.consoles.length; i++) {
     if (d.consoles[i]!.target.type === 'serial') {
       throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: Only the first console can be a serial port');
     }
   }
-  if (def.os.type !== 'hvm') return undefined;
+  if (def.os.type !== 'hvm') return;
   const c0 = d.consoles[0];
   if (c0 !== undefined && (c0.target.type === 'serial' || c0.target.type === undefined)) {
     if (d.serials.length === 0) {
       const serial: ChrDef = { ...c0, target: { port: 0 } };
       d.serials.push(serial);
       d.consoles[0] = consoleAlias(serial);
-      return serial;
+      return;
     }
     if (!chrSourceEqual(d.serials[0]!, c0)) d.consoles[0] = consoleAlias(d.serials[0]!);
     else c0.target = { type: 'serial', port: 0 };
   } else if (d.serials.length > 0 && (d.serials[0]!.target.type === undefined || d.serials[0]!.target.type === 'isa-serial')) {
     d.consoles.unshift(consoleAlias(d.serials[0]!));
   }
-  return undefined;
 }
 
 function timerChecks(def: DomainDef): void {
@@ -276,7 +275,10 @@ function timerChecks(def: DomainDef): void {
   }
 }
 
-/** Domain-wide defaults (virDomainDefPostParseCommon); returns devices it created. */
+/**
+ * Domain-wide defaults (virDomainDefPostParseCommon); returns the devices whose device
+ * post-parse libvirt runs again afterwards (they may have been created here).
+ */
 function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   const created: DeviceRef[] = [];
   // memory: NUMA cells define the total when <memory> is absent
@@ -332,7 +334,7 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   timerChecks(def);
 
   // implicit devices
-  const newSerial = consoleCompat(def);
+  consoleCompat(def);
   addImplicitControllers(def);
   const d = def.devices;
   if (d.videos.length === 0 && d.graphics.length > 0 && !d.graphics.every((g) => g.type === 'egl-headless')) {
@@ -344,7 +346,10 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
     v0.model.primary = true;
     created.push({ kind: 'video', def: v0 });
   }
-  if (newSerial) created.push({ kind: 'serial', def: newSerial });
+  // serials[0] may be the console's new alias; SCSI controllers without a model may be
+  // implicit ones (virDomainDefPostParseCommon runs the device post-parse on both again)
+  if (d.serials[0] !== undefined) created.push({ kind: 'serial', def: d.serials[0] });
+  for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) created.push({ kind: 'controller', def: c });
   return created;
 }
 
@@ -358,8 +363,8 @@ export function postParse(def: DomainDef, config: DomainParserConfig, ctx: Parse
     config.devicePostParse?.(dev, def, ctx);
     devicePostParseCommon(dev, def);
   }
-  // devices added or changed by the common defaults get their device post-parse again,
-  // as libvirt re-runs it for videos[0] and serials[0]
+  // devices the common defaults may have added get their device post-parse again, as
+  // libvirt re-runs it for videos[0], serials[0] and model-less SCSI controllers
   for (const dev of domainPostParseCommon(def)) {
     config.devicePostParse?.(dev, def, ctx);
     devicePostParseCommon(dev, def);
