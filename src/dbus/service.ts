@@ -19,7 +19,7 @@ import type { DomainEvent, DomainRef, DriverApi } from '../rpc/driver-api.js';
 import { listFilter } from '../rpc/server/dispatch.js';
 import { PROTOCOL_LIBVIRT_VERSION } from '../rpc/server/server.js';
 import { normalizeUuid } from '../rpc/uuid.js';
-import { toVirErrorFields, virErr } from '../rpc/virerror.js';
+import { toVirError, virErr } from '../xml/errors.js';
 import type { Logger } from '../rpc/log.js';
 import { silentLogger } from '../rpc/log.js';
 import {
@@ -302,7 +302,7 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
           name = e.dbusName;
           text = e.message;
         } else {
-          const f = toVirErrorFields(e);
+          const f = toVirError(e);
           text = f.message;
           if (f.code === 1) log.log('error', 'D-Bus call failed unexpectedly', { member: msg.member, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         }

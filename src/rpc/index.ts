@@ -7,7 +7,7 @@ export * from './driver-api.js';
 export { RpcServer, RW_SOCKET_NAME, RO_SOCKET_NAME, PROTOCOL_LIBVIRT_VERSION, type RpcServerOptions } from './server/server.js';
 export { RpcClient, RemoteCallError, ConnectionClosedError, type RpcClientOptions } from './client.js';
 export { RemoteProcs, type ProcedureDef, type ArgsOf, type RetOf } from './protocol/remote-procedures.js';
-export { VIR_ERR, VIR_FROM, VirRpcError, virErr, toVirErrorFields, type VirErrorFields } from './virerror.js';
+export { VIR_ERR, VIR_FROM, VirError, virErr, toVirError, isVirError, formatVirMessage, type VirErrorName, type VirFromName } from '../xml/errors.js';
 export { TestDriver } from './test-driver.js';
 export { RemoteDriver } from './remote-driver.js';
 export { uuidToBytes, uuidToString, normalizeUuid } from './uuid.js';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { normalizeUuid } from './uuid.js';
-import { virErr } from './virerror.js';
+import { virErr } from '../xml/errors.js';
 
 export type XmlNode = Record<string, unknown>;
 

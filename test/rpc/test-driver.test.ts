@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TestDriver } from '../../src/rpc/test-driver.js';
 import { DomainState, type DomainEvent } from '../../src/rpc/driver-api.js';
-import { VIR_ERR } from '../../src/rpc/protocol/error-codes.js';
+import { VIR_ERR } from '../../src/xml/errors.js';
 import { DOMAIN_XML } from './harness.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
