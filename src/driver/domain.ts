@@ -15,24 +15,15 @@
 import type { ChrDef, ControllerDef, DeviceRef, DiskBus, DiskDef, DomainDef } from '../xml/types.js';
 import { type BhyveHost, hasCap, isX86 } from './capabilities.js';
 import { addController, maybeAddController } from '../xml/domain/controller.js';
-import { parseDiskName } from './disk-name.js';
+import { busFromTargetName, parseDiskName } from '../xml/domain/disk.js';
 import { unsupported, xmlError } from './errors.js';
 
 /** bhyve supports 16 ports per virtio-console device. */
 export const VIRTIO_CONSOLE_MAX_PORTS = 16;
 
-/** The disk's bus, derived from the target name as libvirt's parser does when absent. */
-export function diskBus(disk: DiskDef): DiskBus | undefined {
-  if (disk.target.bus) return disk.target.bus;
-  const dev = disk.target.dev;
-  if (dev.startsWith('hd')) return 'ide';
-  if (dev.startsWith('sd')) return 'scsi';
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('xvd')) return 'xen';
-  if (dev.startsWith('ubd')) return 'uml';
-  if (dev.startsWith('fd')) return 'fdc';
-  if (dev.startsWith('nvme')) return 'nvme';
-  return undefined;
+/** The disk's bus; derived as libvirt's post-parse does when absent (not parsed from XML). */
+export function diskBus(disk: DiskDef): DiskBus {
+  return disk.target.bus ?? busFromTargetName(disk.target.dev, disk.device);
 }
 
 /** Whether a domain is handled with bhyve semantics at parse time (see compat.ts). */

@@ -37,7 +37,7 @@ import {
 import { REMOTE_AUTH_NONE, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remoteError } from './protocol/remote-types.js';
 import { xvoid } from './xdr-codec.js';
 import { XdrDecodeError } from './xdr.js';
-import { uuidToString } from './uuid.js';
+import { uuidToString } from '../xml/uuid.js';
 import type { DomainEvent } from './driver-api.js';
 import { VIR_ERR_AUTH_FAILED, VIR_ERR_ERROR, VirError } from '../xml/errors.js';
 

@@ -10,5 +10,5 @@ export { RemoteProcs, type ProcedureDef, type ArgsOf, type RetOf } from './proto
 export { VIR_ERR, VIR_FROM, VirError, virErr, toVirError, isVirError, formatVirMessage, type VirErrorName, type VirFromName } from '../xml/errors.js';
 export { TestDriver } from './test-driver.js';
 export { RemoteDriver } from './remote-driver.js';
-export { uuidToBytes, uuidToString, normalizeUuid } from './uuid.js';
+export { uuidToBytes, uuidToString, parseUuid } from '../xml/uuid.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { normalizeUuid } from './uuid.js';
+import { parseUuid } from '../xml/uuid.js';
 import { virErr } from '../xml/errors.js';
 
 export type XmlNode = Record<string, unknown>;
@@ -108,7 +108,7 @@ export function parseDomainXml(xml: string): ParsedDef {
     uuid = randomUUID();
     kids.splice(kids.indexOf(findChild(kids, 'name') as XmlNode) + 1, 0, { uuid: [{ '#text': uuid }] });
   } else {
-    const n = normalizeUuid(uuidText);
+    const n = parseUuid(uuidText);
     if (n === null) throw xmlError(`malformed uuid element`);
     uuid = n;
   }

@@ -21,6 +21,7 @@ import {
   VirError,
 } from '../errors.js';
 import { randomBytes } from 'node:crypto';
+import { parseUuid } from '../uuid.js';
 import type { Elem } from './xml-tree.js';
 
 /** XML error in domain VIR_FROM_XML, as libvirt's virxml.c helpers report it. */
@@ -197,30 +198,6 @@ export function sizeElemKiB(el: Elem, where: string): number {
 }
 
 /* ------------------------------------------------------------------ identifiers */
-
-const HEX = /^[0-9a-fA-F]$/;
-
-/** virUUIDParse: hex pairs, '-' or ' ' allowed between them, surrounding blanks ignored. */
-export function parseUuid(s: string): string | null {
-  let i = 0;
-  const n = s.length;
-  while (i < n && /\s/.test(s[i]!)) i++;
-  let hex = '';
-  while (hex.length < 32) {
-    if (i >= n) return null;
-    const c = s[i]!;
-    if (c === '-' || c === ' ') {
-      i++;
-      continue;
-    }
-    if (!HEX.test(c) || i + 1 >= n || !HEX.test(s[i + 1]!)) return null;
-    hex += c + s[i + 1];
-    i += 2;
-  }
-  for (; i < n; i++) if (!/\s/.test(s[i]!)) return null;
-  hex = hex.toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /** Parses a UUID element value or throws libvirt's "malformed uuid element". */
 export function uuidOrThrow(s: string, what = 'uuid'): string {
