@@ -6,40 +6,16 @@
  * Malformed values are VirErrors naming the element; nothing here throws anything else.
  */
 
+import { parseCpuList } from '../xml/domain/cpu.js';
 import type { XmlElement } from '../xml/types.js';
 import { xmlError } from './errors.js';
 
-/** Highest CPU number accepted in a cpuset (guards against absurd ranges). */
-const MAX_CPU_ID = 16383;
-
-/** virBitmapParse: `0-3,^2,8` → sorted CPU numbers. */
+/** virBitmapParse (the XML layer's parseCpuList): `0-3,^2,8` → sorted CPU numbers. */
 export function parseCpuset(text: string, what: string): number[] {
-  const set = new Set<number>();
-  const excluded = new Set<number>();
-  const parts = text.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.every((p) => p === '')) throw xmlError(`Invalid value '${text}' for ${what}: empty cpuset`);
-  for (const part of parts) {
-    let m: RegExpExecArray | null;
-    if ((m = /^\^(\d+)$/.exec(part))) {
-      excluded.add(checkCpu(Number(m[1]), text, what));
-    } else if ((m = /^(\d+)$/.exec(part))) {
-      set.add(checkCpu(Number(m[1]), text, what));
-    } else if ((m = /^(\d+)\s*-\s*(\d+)$/.exec(part))) {
-      const lo = checkCpu(Number(m[1]), text, what);
-      const hi = checkCpu(Number(m[2]), text, what);
-      if (hi < lo) throw xmlError(`Invalid value '${text}' for ${what}: range ${part} is reversed`);
-      for (let c = lo; c <= hi; c++) set.add(c);
-    } else {
-      throw xmlError(`Invalid value '${text}' for ${what}`);
-    }
-  }
-  for (const c of excluded) set.delete(c);
-  return [...set].sort((a, b) => a - b);
-}
-
-function checkCpu(n: number, text: string, what: string): number {
-  if (!Number.isSafeInteger(n) || n > MAX_CPU_ID) throw xmlError(`Invalid value '${text}' for ${what}: CPU ${n} out of range`);
-  return n;
+  const cpus = parseCpuList(text);
+  if (cpus === null) throw xmlError(`Invalid value '${text.slice(0, 64)}' for ${what}`);
+  if (cpus.length === 0) throw xmlError(`Invalid value '${text.slice(0, 64)}' for ${what}: empty cpuset`);
+  return cpus;
 }
 
 function attr(el: XmlElement, name: string): string | undefined {

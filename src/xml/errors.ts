@@ -19,6 +19,7 @@ import {
   VIR_ERR_ERROR,
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_INVALID_ARG,
+  VIR_ERR_OPERATION_FAILED,
   VIR_ERR_XML_DETAIL,
   VIR_ERR_XML_ERROR,
   VIR_FROM,
@@ -154,8 +155,8 @@ export function xmlSyntaxError(message: string): VirError {
 }
 
 /** Well-formed but wrong content (missing element, bad value): VIR_ERR_XML_ERROR, domain conf. */
-export function xmlError(message: string): VirError {
-  return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: ${message}`);
+export function xmlError(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
+  return new VirError(VIR_ERR_XML_ERROR, domain, `XML error: ${message}`);
 }
 
 /** A value that is syntactically off in an attribute/element: VIR_ERR_XML_DETAIL. */
@@ -171,6 +172,11 @@ export function configUnsupported(message: string, domain: number = VIR_FROM_DOM
 /** An invalid argument to an API (flags, options): VIR_ERR_INVALID_ARG. */
 export function invalidArg(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
   return new VirError(VIR_ERR_INVALID_ARG, domain, `invalid argument: ${message}`);
+}
+
+/** An operation that could not be carried out: VIR_ERR_OPERATION_FAILED. */
+export function operationFailed(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
+  return new VirError(VIR_ERR_OPERATION_FAILED, domain, `operation failed: ${message}`);
 }
 
 /** An internal inconsistency (a bug, never user input): VIR_ERR_INTERNAL_ERROR. */

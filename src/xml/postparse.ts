@@ -18,12 +18,12 @@
  * Hypervisor-neutral: anything bhyve-specific belongs in the driver's hooks.
  */
 
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
+import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError, xmlError, configUnsupported } from './errors.js';
 import { chrSourceEqual } from './domain/chardev.js';
 import { findUnusedControllerIndex, insertController, maybeAddController } from './domain/controller.js';
 import { diskNameToIndex } from './domain/disk.js';
 import { videoDefaults } from './domain/media.js';
-import { domainXmlError } from './parse/values.js';
+
 import type { ChrDef, ControllerDef, ControllerType, DeviceRef, DiskDef, DomainDef, DomainParserConfig, ParseContext, VideoDef } from './types.js';
 
 /** Every device of the definition as DeviceRefs, in libvirt's iteration order. */
@@ -116,7 +116,7 @@ export function assignDiskAddress(disk: DiskDef): void {
   const bus = disk.target.bus;
   if (bus !== 'scsi' && bus !== 'ide' && bus !== 'sata' && bus !== 'fdc') return;
   const idx = diskNameToIndex(disk.target.dev);
-  if (idx < 0) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: Unknown disk name '${disk.target.dev}' and no address specified`);
+  if (idx < 0) throw xmlError(`Unknown disk name '${disk.target.dev}' and no address specified`);
   switch (bus) {
     case 'scsi':
       disk.address = { type: 'drive', controller: Math.floor(idx / 7), bus: 0, target: 0, unit: idx % 7 };
@@ -165,7 +165,7 @@ function devicePostParseCommon(dev: DeviceRef, def: DomainDef): void {
       const disk = dev.def;
       if (disk.device === 'cdrom') disk.readonly = true;
       if (disk.device === 'lun' && disk.target.bus !== 'scsi' && disk.target.bus !== 'virtio') {
-        throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
+        throw xmlError(`disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
       }
       if (disk.type === 'network' && disk.source?.hosts && disk.source.protocol !== undefined) {
         const port = DEFAULT_NET_PORT[disk.source.protocol];
@@ -238,7 +238,7 @@ function consoleCompat(def: DomainDef): void {
   const d = def.devices;
   for (let i = 1; i < d.consoles.length; i++) {
     if (d.consoles[i]!.target.type === 'serial') {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: Only the first console can be a serial port');
+      throw configUnsupported('Only the first console can be a serial port');
     }
   }
   if (def.os.type !== 'hvm') return;
@@ -260,17 +260,17 @@ function consoleCompat(def: DomainDef): void {
 function timerChecks(def: DomainDef): void {
   for (const t of def.clock.timers) {
     if ((t.name === 'kvmclock' || t.name === 'hypervclock') && t.tickpolicy !== undefined) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer tickpolicy`);
+      throw configUnsupported(`timer ${t.name} doesn't support setting of timer tickpolicy`);
     }
     if (t.tickpolicy !== 'catchup' && t.catchup && (t.catchup.threshold || t.catchup.limit || t.catchup.slew)) {
-      throw domainXmlError("setting of timer catchup policies is only supported with tickpolicy='catchup'");
+      throw xmlError("setting of timer catchup policies is only supported with tickpolicy='catchup'");
     }
     if (t.name !== 'tsc') {
-      if (t.frequency) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer frequency`);
-      if (t.mode !== undefined) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer mode`);
+      if (t.frequency) throw configUnsupported(`timer ${t.name} doesn't support setting of timer frequency`);
+      if (t.mode !== undefined) throw configUnsupported(`timer ${t.name} doesn't support setting of timer mode`);
     }
     if (t.name !== 'platform' && t.name !== 'rtc' && t.track !== undefined) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer track`);
+      throw configUnsupported(`timer ${t.name} doesn't support setting of timer track`);
     }
   }
 }
@@ -284,13 +284,13 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   // memory: NUMA cells define the total when <memory> is absent
   const cells = def.cpu?.numa?.cells;
   if (def.memory === 0 && cells && cells.length) def.memory = cells.reduce((a, c) => a + c.memory, 0);
-  if (def.memory === 0) throw domainXmlError('Memory size must be specified via <memory> or in the <numa> configuration');
+  if (def.memory === 0) throw xmlError('Memory size must be specified via <memory> or in the <numa> configuration');
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
   if (def.maxMemory && def.maxMemory.size === 0 && def.maxMemory.slots > 0) {
-    throw domainXmlError('maximum memory size must be specified when specifying number of memory slots');
+    throw xmlError('maximum memory size must be specified when specifying number of memory slots');
   }
   if (def.maxMemory && def.maxMemory.size < def.memory) {
-    throw domainXmlError('maximum memory size must be equal or greater than the actual memory size');
+    throw xmlError('maximum memory size must be equal or greater than the actual memory size');
   }
   // vCPU placement 'auto' implies automatic NUMA memory placement (virDomainDefParseXML)
   if (def.vcpu.placement === 'auto' && def.passthrough.numatune === undefined) {
@@ -305,13 +305,13 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   for (const c of def.devices.controllers) {
     if (c.type === 'usb') continue; // USB companions share their master's index
     const key = `${c.type}/${c.index}`;
-    if (ctrl.has(key)) throw domainXmlError(`Multiple '${c.type}' controllers with index '${c.index}'`);
+    if (ctrl.has(key)) throw xmlError(`Multiple '${c.type}' controllers with index '${c.index}'`);
     ctrl.add(key);
   }
   const panicModels = new Set<string>();
   for (const p of def.devices.panics) {
     const m = p.model ?? 'default';
-    if (panicModels.has(m)) throw domainXmlError(`Multiple panic devices with model '${m}'`);
+    if (panicModels.has(m)) throw xmlError(`Multiple panic devices with model '${m}'`);
     panicModels.add(m);
   }
 
@@ -322,12 +322,12 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
       const b = (ref.def as { boot?: { order: number } }).boot;
       if (!b) continue;
       if (orders.has(b.order)) {
-        throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: boot order '${b.order}' used for more than one device`);
+        throw configUnsupported(`boot order '${b.order}' used for more than one device`);
       }
       orders.add(b.order);
     }
     if (orders.size > 0 && def.os.boots.length > 0) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
+      throw configUnsupported('per-device boot elements cannot be used together with os/boot elements');
     }
     if (def.os.boots.length === 0 && orders.size === 0 && def.bootloader === undefined) def.os.boots.push('hd');
   }

@@ -9,9 +9,9 @@
  * from inactive definitions. Spec: docs/formatdomain.rst "Network interfaces".
  */
 
-import { internalError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { internalError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError, xmlError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
+import { enumAttr, enumSet, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { InterfaceDef, InterfaceDriver, InterfaceSource, InterfaceType, PciAddress, UsbAddress } from '../types.js';
 import { formatAddress, formatDeviceInfo, parseAddress, parseDeviceInfo } from './address.js';
@@ -100,8 +100,8 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
           const raw = c.attr('address');
           if (raw !== undefined) {
             const mac = parseMac(raw);
-            if (mac === null) throw domainXmlError(`unable to parse mac address '${raw}'`);
-            if (parseInt(mac.slice(0, 2), 16) & 1) throw domainXmlError(`expected unicast mac address, found multicast '${raw}'`);
+            if (mac === null) throw xmlError(`unable to parse mac address '${raw}'`);
+            if (parseInt(mac.slice(0, 2), 16) & 1) throw xmlError(`expected unicast mac address, found multicast '${raw}'`);
             iface.mac = { address: mac };
           } else iface.mac = { address: '' };
           const mt = enumAttr<'generated' | 'static'>(c, 'type', MAC_TYPES);
@@ -158,7 +158,7 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
         if (iface.model === undefined) {
           const m = c.attr('type');
           if (m !== undefined) {
-            if (!/^[a-zA-Z0-9_-]+$/.test(m)) throw domainXmlError(`Model name contains invalid characters: '${m}'`);
+            if (!/^[a-zA-Z0-9_-]+$/.test(m)) throw xmlError(`Model name contains invalid characters: '${m}'`);
             iface.model = m;
           }
         }
@@ -183,7 +183,7 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
         const sb = c.child('sndbuf');
         if (sb) {
           const n = Number(sb.text().trim());
-          if (!Number.isSafeInteger(n) || n < 0) throw domainXmlError(`sndbuf must be a positive integer`);
+          if (!Number.isSafeInteger(n) || n < 0) throw xmlError(`sndbuf must be a positive integer`);
           iface.tune = { sndbuf: n };
         }
         break;

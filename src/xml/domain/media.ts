@@ -11,7 +11,8 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { AudioDef, AudioIO, DomainVirtType, InputDef, OsType, SoundDef, VideoDef, VideoDriver } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
@@ -168,7 +169,7 @@ export function parseInput(el: Elem, ctx: ParseCtx, facts: DomainFacts): InputDe
     if (dev !== undefined) s.dev = dev;
     const grab = src.attr('grab');
     if (grab !== undefined) {
-      if (grab !== 'all') throw domainXmlError(`Invalid value for attribute 'grab' in element 'source': '${grab}'.`);
+      if (grab !== 'all') throw xmlError(`Invalid value for attribute 'grab' in element 'source': '${grab}'.`);
       s.grab = 'all';
     }
     const gt = enumAttr<string>(src, 'grabToggle', GRAB_TOGGLE);
@@ -177,8 +178,8 @@ export function parseInput(el: Elem, ctx: ParseCtx, facts: DomainFacts): InputDe
     if (rep !== undefined) s.repeat = rep;
     input.source = s;
   }
-  if (type === 'passthrough' && input.source?.evdev === undefined) throw domainXmlError(`Missing evdev path for input device passthrough`);
-  if (type === 'evdev' && input.source?.dev === undefined) throw domainXmlError(`Missing evdev path for input device`);
+  if (type === 'passthrough' && input.source?.evdev === undefined) throw xmlError(`Missing evdev path for input device passthrough`);
+  if (type === 'evdev' && input.source?.dev === undefined) throw xmlError(`Missing evdev path for input device`);
   const drv = el.child('driver');
   if (drv) input.driver = parseVirtioOptions(drv, {});
   parseDeviceInfo(el, input, ctx, {});
@@ -263,7 +264,7 @@ function parseAudioIO(c: Elem): AudioIO {
 /** Parses one `<audio>`. */
 export function parseAudio(el: Elem): AudioDef {
   const id = uintAttrReq(el, 'id');
-  if (id === 0) throw domainXmlError(`audio id must be a positive integer`);
+  if (id === 0) throw xmlError(`audio id must be a positive integer`);
   const type = enumAttrReq<AudioDef['type']>(el, 'type', AUDIO_TYPES);
   const a: AudioDef = { id, type };
   const tp = uintAttr(el, 'timerPeriod');

@@ -16,7 +16,7 @@
  * Spec: docs/formatdomain.rst "Block I/O Tuning", "Memory Tuning".
  */
 
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OVERFLOW, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { VIR_ERR_OVERFLOW, VIR_FROM_DOMAIN, VirError, configUnsupported } from '../errors.js';
 import type { Writer } from '../format/writer.js';
 import { parseSizeKiB, parseUnsigned, UINT_MAX, ULLONG_SAFE } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
@@ -34,14 +34,10 @@ const DEVICE_NUMBERS = [
   ['write_iops_sec', 'write iops sec', UINT_MAX],
 ] as const;
 
-function unsupported(message: string): VirError {
-  return new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: ${message}`);
-}
-
 /** virDomainBlkioDeviceParseXML: the first of each child counts; path is required. */
 function parseBlkioDevice(el: Elem): BlkioDeviceDef {
   const path = el.child('path')?.text() ?? '';
-  if (path === '') throw unsupported('missing per-device path');
+  if (path === '') throw configUnsupported('missing per-device path');
   const dev: BlkioDeviceDef = { path };
   for (const [name, word, max] of DEVICE_NUMBERS) {
     const c = el.child(name);
@@ -49,7 +45,7 @@ function parseBlkioDevice(el: Elem): BlkioDeviceDef {
     const text = c.text();
     if (text === '') continue;
     const n = parseUnsigned(text, 10, max);
-    if (Number.isNaN(n)) throw unsupported(`could not parse ${word} ${text.slice(0, 64)}`);
+    if (Number.isNaN(n)) throw configUnsupported(`could not parse ${word} ${text.slice(0, 64)}`);
     if (n !== 0) dev[name] = n;
   }
   return dev;

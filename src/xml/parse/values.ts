@@ -11,6 +11,7 @@
  */
 
 import {
+  xmlError,
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_INVALID_ARG,
   VIR_ERR_OVERFLOW,
@@ -27,11 +28,6 @@ import type { Elem } from './xml-tree.js';
 /** XML error in domain VIR_FROM_XML, as libvirt's virxml.c helpers report it. */
 export function xmlValueError(message: string): VirError {
   return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_XML, `XML error: ${message}`);
-}
-
-/** XML error in domain VIR_FROM_DOMAIN (domain_conf.c reports). */
-export function domainXmlError(message: string): VirError {
-  return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: ${message}`);
 }
 
 /** Reads an enumerated attribute; undefined when absent. */
@@ -133,7 +129,7 @@ export function intAttr(el: Elem, name: string, min = -0x80000000, max = 0x7ffff
 export function uintText(el: Elem, what: string, max: number = UINT_MAX): number {
   const v = el.text();
   const n = parseUnsigned(v, 10, max);
-  if (Number.isNaN(n)) throw domainXmlError(`${what} must be an integer: '${v.trim().slice(0, 64)}'`);
+  if (Number.isNaN(n)) throw xmlError(`${what} must be an integer: '${v.trim().slice(0, 64)}'`);
   return n;
 }
 
