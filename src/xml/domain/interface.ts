@@ -16,6 +16,7 @@ import type { Elem } from '../parse/xml-tree.js';
 import type { InterfaceDef, InterfaceDriver, InterfaceSource, InterfaceType, PciAddress, UsbAddress } from '../types.js';
 import { formatAddress, formatDeviceInfo, parseAddress, parseDeviceInfo } from './address.js';
 import type { FormatCtx, ParseCtx } from './context.js';
+import { parseVirtioOptions, virtioOptionsAttrs } from './virtio-options.js';
 
 const TYPES = enumSet('user', 'ethernet', 'vhostuser', 'server', 'client', 'mcast', 'network', 'bridge', 'internal', 'direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds');
 const DIRECT_MODES = enumSet('vepa', 'private', 'bridge', 'passthrough');
@@ -64,10 +65,11 @@ function parseDriver(c: Elem): InterfaceDriver {
   if (name !== undefined) d.name = name;
   const tx = enumAttr<'iothread' | 'timer'>(c, 'txmode', TXMODES);
   if (tx !== undefined) d.txmode = tx;
-  for (const k of ['ioeventfd', 'event_idx', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq'] as const) {
+  for (const k of ['ioeventfd', 'event_idx', 'rss', 'rss_hash_report'] as const) {
     const v = onOffAttr(c, k);
     if (v !== undefined) d[k] = v;
   }
+  parseVirtioOptions(c, d);
   for (const k of ['queues', 'rx_queue_size', 'tx_queue_size'] as const) {
     const v = uintAttr(c, k);
     if (v !== undefined) d[k] = v;
@@ -332,10 +334,7 @@ export function formatInterface(w: Writer, iface: InterfaceDef, ctx: FormatCtx):
       attr('tx_queue_size', d.tx_queue_size) +
       attr('rss', d.rss) +
       attr('rss_hash_report', d.rss_hash_report) +
-      attr('iommu', d.iommu) +
-      attr('ats', d.ats) +
-      attr('packed', d.packed) +
-      attr('page_per_vq', d.page_per_vq);
+      virtioOptionsAttrs(d);
     if (d.host || d.guest) {
       w.open('driver', a);
       if (d.host) w.raw(d.host);
