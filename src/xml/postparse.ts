@@ -21,7 +21,7 @@
 import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError, xmlError, configUnsupported } from './errors.js';
 import { chrSourceEqual } from './domain/chardev.js';
 import { findUnusedControllerIndex, insertController, maybeAddController } from './domain/controller.js';
-import { diskNameToIndex } from './domain/disk.js';
+import { busFromTargetName, diskNameToIndex } from './domain/disk.js';
 import { videoDefaults } from './domain/media.js';
 
 import type { ChrDef, ControllerDef, ControllerType, DeviceRef, DiskDef, DomainDef, DomainParserConfig, ParseContext, VideoDef } from './types.js';
@@ -86,7 +86,8 @@ function assignControllerIndexes(def: DomainDef): void {
 function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['target']['bus']): void {
   let max = -1;
   for (const d of def.devices.disks) {
-    if (d.target.bus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
+    const diskBus = d.target.bus ?? busFromTargetName(d.target.dev, d.device);
+    if (diskBus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
   }
   for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
 }
@@ -96,7 +97,7 @@ function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['
  * libvirt does since it has the nvme bus), then virtio-serial for virtio channels and
  * consoles, each appended in that order.
  */
-function addImplicitControllers(def: DomainDef): void {
+export function addImplicitControllers(def: DomainDef): void {
   addDiskControllers(def, 'scsi', 'scsi');
   addDiskControllers(def, 'fdc', 'fdc');
   addDiskControllers(def, 'ide', 'ide');
