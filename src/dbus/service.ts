@@ -18,8 +18,8 @@ import dbus from 'dbus-next';
 import type { DomainEvent, DomainRef, DriverApi } from '../rpc/driver-api.js';
 import { listFilter } from '../rpc/server/dispatch.js';
 import { PROTOCOL_LIBVIRT_VERSION } from '../rpc/server/server.js';
-import { normalizeUuid } from '../rpc/uuid.js';
-import { toVirErrorFields, virErr } from '../rpc/virerror.js';
+import { parseUuid } from '../xml/uuid.js';
+import { toVirError, virErr } from '../xml/errors.js';
 import type { Logger } from '../rpc/log.js';
 import { silentLogger } from '../rpc/log.js';
 import {
@@ -118,7 +118,7 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
     DomainCreateXML: async ([xml, flags]) => ({ signature: 'o', body: [pathOf(await driver.createDomain(xml as string, flags as number))] }),
     DomainLookupByName: async ([name]) => ({ signature: 'o', body: [pathOf(await driver.lookupDomainByName(name as string))] }),
     DomainLookupByUUID: async ([uuid]) => {
-      const n = normalizeUuid(uuid as string);
+      const n = parseUuid(uuid as string);
       if (n === null) throw virErr('VIR_ERR_INVALID_ARG', 'VIR_FROM_NONE', `Invalid UUID '${uuid as string}'`);
       return { signature: 'o', body: [pathOf(await driver.lookupDomainByUuid(n))] };
     },
@@ -302,7 +302,7 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
           name = e.dbusName;
           text = e.message;
         } else {
-          const f = toVirErrorFields(e);
+          const f = toVirError(e);
           text = f.message;
           if (f.code === 1) log.log('error', 'D-Bus call failed unexpectedly', { member: msg.member, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         }

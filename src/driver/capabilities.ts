@@ -16,7 +16,7 @@
  * probe because every bhyve it supports has them (tsbhyve does not yet), then tsvirt's
  * extensions (output libvirt's bhyve driver never produces).
  */
-export const BHYVE_CAP_NAMES = [
+const LIBVIRT_CAPS = [
   // libvirt (src/bhyve/bhyve_capabilities.h)
   'RTC_UTC',
   'AHCI32SLOT',
@@ -35,6 +35,10 @@ export const BHYVE_CAP_NAMES = [
   'PASSTHRU',
   'NET_SLIRP',
   'TPM',
+] as const;
+
+export const BHYVE_CAP_NAMES = [
+  ...LIBVIRT_CAPS,
   // tsvirt extensions
   /** `-U uuid` is emitted so the guest's SMBIOS UUID is the domain's. */
   'UUID',
@@ -65,24 +69,7 @@ export type BhyveArch = 'x86_64' | 'aarch64';
  * The host libvirt's bhyvexml2argvtest starts with (CASES.md "Defaults in force"), plus the
  * devices libvirt assumes every bhyve has.
  */
-export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = [
-  'RTC_UTC',
-  'AHCI32SLOT',
-  'NET_E1000',
-  'LPC_BOOTROM',
-  'FBUF',
-  'XHCI',
-  'CPUTOPOLOGY',
-  'SOUND_HDA',
-  'VNC_PASSWORD',
-  'VIRTIO_9P',
-  'VIRTIO_RND',
-  'NVME',
-  'VIRTIO_SCSI',
-  'PASSTHRU',
-  'NET_SLIRP',
-  'TPM',
-];
+export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = LIBVIRT_CAPS;
 
 /**
  * What tsbhyve runs today (docs/tsbhyve-config.md on branch emu: hostbridge, lpc, ahci,

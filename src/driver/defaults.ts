@@ -2,8 +2,8 @@
  * Completing a bhyve definition before translation: what libvirt's common post-parse and
  * the bhyve hooks would have filled in, applied again so that any DomainDef — parsed with
  * the hooks, built by hand, or made from a bhyve command line — reaches the builders whole:
- * implicit controllers (pci-root, ISA, virtio-serial, and the SATA/NVMe/SCSI controllers
- * the disks' drive addresses name, as virDomainDefAddDiskControllersForType adds them),
+ * implicit controllers (pci-root, ISA, virtio-serial, and the disk and virtio-serial
+ * controllers the XML layer's virDomainDefAddImplicitControllers adds),
  * drive addresses, serial port numbers, nmdm paths, video models, then PCI and
  * virtio-serial addresses.
  *
@@ -11,34 +11,11 @@
  * Mutates its argument (callers pass the live copy).
  */
 
+import { addImplicitControllers } from '../xml/postparse.js';
 import type { DomainDef } from '../xml/types.js';
 import { assignPciAddresses, assignVirtioSerialAddresses } from './address.js';
 import type { BhyveHost } from './capabilities.js';
-import { maybeAddController } from './controllers.js';
-import { assignDiskDriveAddress, bhyveDevicePostParse, bhyvePostParse, diskBus } from './domain.js';
-
-/** virDomainDefAddDiskControllersForType for the buses bhyve has controllers for. */
-export function addImplicitDiskControllers(def: DomainDef): void {
-  for (const [bus, type] of [
-    ['scsi', 'scsi'],
-    ['sata', 'sata'],
-    ['nvme', 'nvme'],
-  ] as const) {
-    let max = -1;
-    for (const d of def.devices.disks) {
-      if (diskBus(d) !== bus || d.address?.type !== 'drive') continue;
-      max = Math.max(max, d.address.controller);
-    }
-    for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
-  }
-  // virDomainDefMaybeAddVirtioSerialController: one for every controller a channel names.
-  for (const chr of def.devices.channels) {
-    if (chr.target.type !== 'virtio') continue;
-    const idx = chr.address?.type === 'virtio-serial' ? chr.address.controller : 0;
-    const added = maybeAddController(def, 'virtio-serial', idx);
-    if (added) added.ports = 16;
-  }
-}
+import { assignDiskDriveAddress, bhyveDevicePostParse, bhyvePostParse } from './domain.js';
 
 /** virDomainDefAddImplicitVideo with bhyve's default model: graphics need a framebuffer. */
 export function addImplicitVideo(def: DomainDef): void {
@@ -48,7 +25,6 @@ export function addImplicitVideo(def: DomainDef): void {
 
 /** The addressing half of post-parse (the `assignAddresses` hook). */
 export function assignBhyveAddresses(def: DomainDef): void {
-  addImplicitDiskControllers(def);
   assignPciAddresses(def);
   assignVirtioSerialAddresses(def);
 }
@@ -74,5 +50,8 @@ export function completeBhyveDefinition(def: DomainDef, host: BhyveHost): void {
   for (const s of d.serials) bhyveDevicePostParse({ kind: 'serial', def: s }, def, host);
   for (const s of d.consoles) bhyveDevicePostParse({ kind: 'console', def: s }, def, host);
   addImplicitVideo(def);
+  // virDomainDefAddImplicitControllers, then this driver's controller defaults on them
+  addImplicitControllers(def);
+  for (const c of d.controllers) bhyveDevicePostParse({ kind: 'controller', def: c }, def, host);
   assignBhyveAddresses(def);
 }

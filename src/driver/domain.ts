@@ -14,26 +14,16 @@
 
 import type { ChrDef, ControllerDef, DeviceRef, DiskBus, DiskDef, DomainDef } from '../xml/types.js';
 import { type BhyveHost, hasCap, isX86 } from './capabilities.js';
-import { addController, maybeAddController } from './controllers.js';
-import { parseDiskName } from './disk-name.js';
+import { addController, maybeAddController } from '../xml/domain/controller.js';
+import { busFromTargetName, parseDiskName } from '../xml/domain/disk.js';
 import { unsupported, xmlError } from './errors.js';
-import { parseBlkiotune, parseMemtune } from './tunables.js';
 
 /** bhyve supports 16 ports per virtio-console device. */
 export const VIRTIO_CONSOLE_MAX_PORTS = 16;
 
-/** The disk's bus, derived from the target name as libvirt's parser does when absent. */
-export function diskBus(disk: DiskDef): DiskBus | undefined {
-  if (disk.target.bus) return disk.target.bus;
-  const dev = disk.target.dev;
-  if (dev.startsWith('hd')) return 'ide';
-  if (dev.startsWith('sd')) return 'scsi';
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('xvd')) return 'xen';
-  if (dev.startsWith('ubd')) return 'uml';
-  if (dev.startsWith('fd')) return 'fdc';
-  if (dev.startsWith('nvme')) return 'nvme';
-  return undefined;
+/** The disk's bus; derived as libvirt's post-parse does when absent (not parsed from XML). */
+export function diskBus(disk: DiskDef): DiskBus {
+  return disk.target.bus ?? busFromTargetName(disk.target.dev, disk.device);
 }
 
 /** Whether a domain is handled with bhyve semantics at parse time (see compat.ts). */
@@ -231,7 +221,7 @@ export function bhyveValidate(def: DomainDef, host: BhyveHost): void {
       if (!cell.cpus) throw unsupported(`NUMA domain id ${i}: empty cpusets are not allowed`);
     });
   }
-  const blkio = parseBlkiotune(def.passthrough.blkiotune);
+  const blkio = def.blkiotune ?? { devices: [] };
   if (blkio.devices.length > 1) throw unsupported('Per device I/O tuning is not supported');
   const blkdev = blkio.devices[0];
   if (blkdev) {
@@ -240,7 +230,7 @@ export function bhyveValidate(def: DomainDef, host: BhyveHost): void {
       throw unsupported("The 'weight' I/O tuning setting does not make sense with '*'");
     }
   }
-  const mem = parseMemtune(def.passthrough.memtune);
+  const mem = def.memtune ?? {};
   if (mem.soft_limit !== undefined || mem.swap_hard_limit !== undefined || (mem.min_guarantee ?? 0) > 0) {
     throw unsupported("Only 'hard_limit' memory tuning parameter is supported by bhyve");
   }

@@ -6,14 +6,14 @@
  * wrote, and compat.ts maps them onto bhyve when they start. Any other domain type is
  * refused with VIR_ERR_CONFIG_UNSUPPORTED.
  *
- * libvirt runs implicit-device creation before address assignment; the XML layer runs it
- * after, so the `assignAddresses` hook adds the implicit video and disk controllers
- * itself (idempotent: the common step then finds them present).
+ * The XML layer calls these at libvirt's points: implicit devices (disk controllers, the
+ * video for graphics, with this driver's device post-parse turning its model into gop)
+ * exist before `assignAddresses` hands out PCI slots.
  */
 
 import type { DomainParserConfig } from '../xml/types.js';
 import { type BhyveHostOptions, resolveHost, SUPPORTED_DOMAIN_TYPES } from './capabilities.js';
-import { addImplicitVideo, assignBhyveAddresses } from './defaults.js';
+import { assignBhyveAddresses } from './defaults.js';
 import { bhyveDevicePostParse, bhyveDeviceValidate, bhyvePostParse, bhyveValidate, isBhyveTyped } from './domain.js';
 import { unsupported } from './errors.js';
 import { defaultListDir, fillFirmware, type ListDir } from './firmware.js';
@@ -21,6 +21,8 @@ import { defaultListDir, fillFirmware, type ListDir } from './firmware.js';
 export interface ParserConfigOptions extends BhyveHostOptions {
   /** Directory listing for firmware autoselection (default: the real directory). */
   listDir?: ListDir;
+  /** MAC for interfaces written without one (default: random 52:54:00:xx:xx:xx). */
+  generateMac?: () => string;
 }
 
 export function createBhyveParserConfig(opts: ParserConfigOptions = {}): DomainParserConfig {
@@ -28,6 +30,7 @@ export function createBhyveParserConfig(opts: ParserConfigOptions = {}): DomainP
   const listDir = opts.listDir ?? defaultListDir;
   return {
     defaultArch: host.arch,
+    ...(opts.generateMac ? { generateMac: opts.generateMac } : {}),
     postParse(def) {
       if (!(SUPPORTED_DOMAIN_TYPES as readonly string[]).includes(def.type)) {
         throw unsupported(`domain type '${def.type}' is not supported by the bhyve driver (bhyve, kvm, qemu are)`);
@@ -48,10 +51,7 @@ export function createBhyveParserConfig(opts: ParserConfigOptions = {}): DomainP
       if (isBhyveTyped(def)) bhyveDevicePostParse(dev, def, host);
     },
     assignAddresses(def) {
-      if (!isBhyveTyped(def)) return;
-      // libvirt adds the implicit video (and its post-parse: gop) before addresses.
-      addImplicitVideo(def);
-      assignBhyveAddresses(def);
+      if (isBhyveTyped(def)) assignBhyveAddresses(def);
     },
     validate(def) {
       if (isBhyveTyped(def)) bhyveValidate(def, host);

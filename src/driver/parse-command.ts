@@ -16,7 +16,9 @@
  * Failures are VirErrors. Input is untrusted: no crash, no unbounded work.
  */
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { generateMac } from '../xml/parse/values.js';
+import { parseUuid } from '../xml/uuid.js';
 import type { DomainDef, XmlElement } from '../xml/types.js';
 import { invalidArg, operationFailed } from './errors.js';
 import { isBhyveloadProgram, parseMemsizeKiB, splitNativeCommandLine } from './native-cmdline.js';
@@ -34,20 +36,6 @@ export interface ArgvToDomainOptions {
   generateUuid?: () => string;
   /** MAC for interfaces without `mac=` (default: random 52:54:00:xx:xx:xx). */
   generateMac?: () => string;
-}
-
-function randomMac(): string {
-  const b = randomBytes(3);
-  return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
-}
-
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-/** virUUIDParse, canonical lowercase form. */
-function parseUuid(text: string): string | undefined {
-  if (!UUID_RE.test(text)) return undefined;
-  const h = text.replace(/-/g, '').toLowerCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function setMemory(def: DomainDef, arg: string): void {
@@ -321,7 +309,7 @@ export function bhyveArgvToDomain(bhyveArgv: readonly string[], loaderArgv?: rea
     def,
     mode: opts.mode ?? 'tsvirt',
     warnings: opts.warnings ?? [],
-    generateMac: opts.generateMac ?? randomMac,
+    generateMac: opts.generateMac ?? generateMac,
     counters: { virtio: 0, sata: 0, nvme: 0 },
     passthrough: [],
   };

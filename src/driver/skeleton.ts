@@ -5,6 +5,7 @@
  * starts from it; so do tests that build definitions by hand.
  */
 
+import { emptyDevices } from '../xml/domain/devices.js';
 import type { DomainDef } from '../xml/types.js';
 
 export function emptyDomainDef(name = ''): DomainDef {
@@ -20,34 +21,7 @@ export function emptyDomainDef(name = ''): DomainDef {
     on_poweroff: 'destroy',
     on_reboot: 'destroy',
     on_crash: 'destroy',
-    devices: {
-      disks: [],
-      controllers: [],
-      leases: [],
-      filesystems: [],
-      interfaces: [],
-      smartcards: [],
-      serials: [],
-      parallels: [],
-      consoles: [],
-      channels: [],
-      inputs: [],
-      tpms: [],
-      graphics: [],
-      sounds: [],
-      audios: [],
-      videos: [],
-      hostdevs: [],
-      redirdevs: [],
-      redirfilters: [],
-      hubs: [],
-      watchdogs: [],
-      rngs: [],
-      panics: [],
-      shmems: [],
-      memories: [],
-      cryptos: [],
-    },
+    devices: emptyDevices(),
     passthrough: {},
   };
 }

@@ -37,19 +37,17 @@ import {
 import { REMOTE_AUTH_NONE, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remoteError } from './protocol/remote-types.js';
 import { xvoid } from './xdr-codec.js';
 import { XdrDecodeError } from './xdr.js';
-import { uuidToString } from './uuid.js';
+import { uuidToString } from '../xml/uuid.js';
 import type { DomainEvent } from './driver-api.js';
-import { VIR_ERR } from './protocol/error-codes.js';
+import { VIR_ERR_AUTH_FAILED, VIR_ERR_ERROR, VirError } from '../xml/errors.js';
 
-/** An error reply from the server: libvirt's code, domain and message. */
-export class RemoteCallError extends Error {
-  constructor(
-    readonly code: number,
-    readonly domain: number,
-    message: string,
-    readonly level = 2,
-  ) {
-    super(message);
+/**
+ * An error reply from the server: a VirError (libvirt's code, domain, level and message as
+ * the server sent them) that says where it came from.
+ */
+export class RemoteCallError extends VirError {
+  constructor(code: number, domain: number, message: string, level: number = VIR_ERR_ERROR) {
+    super(code, domain, message, level);
     this.name = 'RemoteCallError';
   }
 }
@@ -107,7 +105,7 @@ export class RpcClient {
   async open(uri: string | null, flags = 0): Promise<void> {
     const { types } = await this.call(RemoteProcs.AUTH_LIST, undefined);
     if (!types.includes(REMOTE_AUTH_NONE)) {
-      throw new RemoteCallError(VIR_ERR.VIR_ERR_AUTH_FAILED, 0, `authentication failed: unsupported auth types ${types.join(',')}`);
+      throw new RemoteCallError(VIR_ERR_AUTH_FAILED, 0, `authentication failed: unsupported auth types ${types.join(',')}`);
     }
     await this.call(RemoteProcs.CONNECT_SUPPORTS_FEATURE, { feature: VirDrvFeature.PROGRAM_KEEPALIVE });
     await this.call(RemoteProcs.CONNECT_OPEN, { name: uri, flags });

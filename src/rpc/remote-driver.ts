@@ -29,7 +29,7 @@ import {
 } from './driver-api.js';
 import { RemoteProcs } from './protocol/remote-procedures.js';
 import type { WireDomain } from './protocol/remote-types.js';
-import { uuidToBytes, uuidToString } from './uuid.js';
+import { uuidToBytes, uuidToString } from '../xml/uuid.js';
 
 const wire = (r: DomainRef): WireDomain => ({ name: r.name, uuid: uuidToBytes(r.uuid), id: r.id });
 const ref = (w: WireDomain): DomainRef => ({ name: w.name, uuid: uuidToString(w.uuid), id: w.id });

@@ -1,14 +1,15 @@
 /**
  * Minimal domain XML handling for the TEST driver (`test-driver.ts`): reads the few fields
  * the TEST driver models (name, uuid, memory, currentMemory, vcpu, os type, title,
- * description) with libvirt's unit scaling, keeps the rest of the document as given, and
+ * description) with libvirt's unit scaling (the XML layer's), keeps the rest of the document as given, and
  * writes it back with the runtime id. Not libvirt's parser: no schema, no defaults, no
  * devices; the real driver uses src/xml.
  */
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { normalizeUuid } from './uuid.js';
-import { virErr } from './virerror.js';
+import { parseUuid } from '../xml/uuid.js';
+import { virErr } from '../xml/errors.js';
+import { parseSizeKiB } from '../xml/parse/values.js';
 
 export type XmlNode = Record<string, unknown>;
 
@@ -31,15 +32,6 @@ const builder = new XMLBuilder({
   indentBy: '  ',
   suppressEmptyNode: true,
 });
-
-/** libvirt's scaled-integer units (virScaleInteger), to KiB. */
-const UNIT_BYTES: Record<string, bigint> = {
-  b: 1n, bytes: 1n,
-  kb: 1000n, k: 1024n, kib: 1024n,
-  mb: 1000n ** 2n, m: 1024n ** 2n, mib: 1024n ** 2n,
-  gb: 1000n ** 3n, g: 1024n ** 3n, gib: 1024n ** 3n,
-  tb: 1000n ** 4n, t: 1024n ** 4n, tib: 1024n ** 4n,
-};
 
 export interface ParsedDef {
   tree: XmlNode[];
@@ -82,14 +74,10 @@ function attrOf(node: XmlNode | undefined, name: string): string | undefined {
   return attrs?.[`@${name}`];
 }
 
+/** `<memory unit=''>` and the like in KiB, with the XML layer's (libvirt's) unit rules. */
 function scaledKiB(node: XmlNode | undefined, what: string): bigint | undefined {
   if (!node) return undefined;
-  const text = (textOf(node) ?? '').trim();
-  if (!/^[0-9]+$/.test(text)) throw xmlError(`Invalid value '${text}' for element or attribute './${what}[1]'`);
-  const unit = (attrOf(node, 'unit') ?? 'KiB').toLowerCase();
-  const mult = UNIT_BYTES[unit];
-  if (mult === undefined) throw xmlError(`unknown suffix '${attrOf(node, 'unit')}'`);
-  return (BigInt(text) * mult) / 1024n;
+  return BigInt(parseSizeKiB(textOf(node) ?? '', attrOf(node, 'unit'), `./${what}[1]`));
 }
 
 export function parseDomainXml(xml: string): ParsedDef {
@@ -108,7 +96,7 @@ export function parseDomainXml(xml: string): ParsedDef {
     uuid = randomUUID();
     kids.splice(kids.indexOf(findChild(kids, 'name') as XmlNode) + 1, 0, { uuid: [{ '#text': uuid }] });
   } else {
-    const n = normalizeUuid(uuidText);
+    const n = parseUuid(uuidText);
     if (n === null) throw xmlError(`malformed uuid element`);
     uuid = n;
   }

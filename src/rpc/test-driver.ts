@@ -45,7 +45,7 @@ import {
   type SecurityModel,
 } from './driver-api.js';
 import { children, findChild, formatDef, parseDomainXml, tagOf, textOf, type ParsedDef, type XmlNode } from './test-driver-xml.js';
-import { virErr } from './virerror.js';
+import { virErr } from '../xml/errors.js';
 
 interface TestDomain {
   uuid: string;

@@ -1,178 +1,37 @@
 /**
- * libvirt-style errors for the XML layer and everything built on it.
+ * libvirt-style errors for the whole management side: the XML layer, the driver, the RPC
+ * server and client, D-Bus.
  *
- * What it does: defines `VirError` (numeric `code` + `domain` + `message`, the shape of
- * libvirt's virError), the numeric error codes of libvirt's `virErrorNumber` and error
- * domains of `virErrorDomain` (include/libvirt/virterror.h; values checked against
- * python3-libvirt 9.0), and small constructors the parser uses so every message names the
- * element, attribute or value at fault.
+ * What it does: defines `VirError` (numeric `code` + `domain` + `level` + `message`, the
+ * shape of libvirt's virError and of the wire's `remote_error`), re-exports libvirt's
+ * numbers (./error-codes.ts), formats messages the way libvirt's virErrorMsg does
+ * ("Domain not found: no domain with matching name 'x'"), turns anything thrown into a
+ * VirError (`toVirError`: unknown exceptions become VIR_ERR_INTERNAL_ERROR), and gives the
+ * parser small constructors so every message names the element, attribute or value at
+ * fault.
  * What it does not: logging, error callbacks, thread-local "last error" state.
  * Invariant: everything `parseDomainXML` throws is a `VirError`; nothing else escapes.
  */
 
-/** libvirt's virErrorNumber (include/libvirt/virterror.h). */
-export const VIR_ERR_OK = 0;
-export const VIR_ERR_INTERNAL_ERROR = 1;
-export const VIR_ERR_NO_MEMORY = 2;
-export const VIR_ERR_NO_SUPPORT = 3;
-export const VIR_ERR_UNKNOWN_HOST = 4;
-export const VIR_ERR_NO_CONNECT = 5;
-export const VIR_ERR_INVALID_CONN = 6;
-export const VIR_ERR_INVALID_DOMAIN = 7;
-export const VIR_ERR_INVALID_ARG = 8;
-export const VIR_ERR_OPERATION_FAILED = 9;
-export const VIR_ERR_GET_FAILED = 10;
-export const VIR_ERR_POST_FAILED = 11;
-export const VIR_ERR_HTTP_ERROR = 12;
-export const VIR_ERR_SEXPR_SERIAL = 13;
-export const VIR_ERR_NO_XEN = 14;
-export const VIR_ERR_XEN_CALL = 15;
-export const VIR_ERR_OS_TYPE = 16;
-export const VIR_ERR_NO_KERNEL = 17;
-export const VIR_ERR_NO_ROOT = 18;
-export const VIR_ERR_NO_SOURCE = 19;
-export const VIR_ERR_NO_TARGET = 20;
-export const VIR_ERR_NO_NAME = 21;
-export const VIR_ERR_NO_OS = 22;
-export const VIR_ERR_NO_DEVICE = 23;
-export const VIR_ERR_NO_XENSTORE = 24;
-export const VIR_ERR_DRIVER_FULL = 25;
-export const VIR_ERR_CALL_FAILED = 26;
-export const VIR_ERR_XML_ERROR = 27;
-export const VIR_ERR_DOM_EXIST = 28;
-export const VIR_ERR_OPERATION_DENIED = 29;
-export const VIR_ERR_OPEN_FAILED = 30;
-export const VIR_ERR_READ_FAILED = 31;
-export const VIR_ERR_PARSE_FAILED = 32;
-export const VIR_ERR_CONF_SYNTAX = 33;
-export const VIR_ERR_WRITE_FAILED = 34;
-export const VIR_ERR_XML_DETAIL = 35;
-export const VIR_ERR_INVALID_NETWORK = 36;
-export const VIR_ERR_NETWORK_EXIST = 37;
-export const VIR_ERR_SYSTEM_ERROR = 38;
-export const VIR_ERR_RPC = 39;
-export const VIR_ERR_GNUTLS_ERROR = 40;
-export const VIR_WAR_NO_NETWORK = 41;
-export const VIR_ERR_NO_DOMAIN = 42;
-export const VIR_ERR_NO_NETWORK = 43;
-export const VIR_ERR_INVALID_MAC = 44;
-export const VIR_ERR_AUTH_FAILED = 45;
-export const VIR_ERR_INVALID_STORAGE_POOL = 46;
-export const VIR_ERR_INVALID_STORAGE_VOL = 47;
-export const VIR_WAR_NO_STORAGE = 48;
-export const VIR_ERR_NO_STORAGE_POOL = 49;
-export const VIR_ERR_NO_STORAGE_VOL = 50;
-export const VIR_WAR_NO_NODE = 51;
-export const VIR_ERR_INVALID_NODE_DEVICE = 52;
-export const VIR_ERR_NO_NODE_DEVICE = 53;
-export const VIR_ERR_NO_SECURITY_MODEL = 54;
-export const VIR_ERR_OPERATION_INVALID = 55;
-export const VIR_WAR_NO_INTERFACE = 56;
-export const VIR_ERR_NO_INTERFACE = 57;
-export const VIR_ERR_INVALID_INTERFACE = 58;
-export const VIR_ERR_MULTIPLE_INTERFACES = 59;
-export const VIR_WAR_NO_NWFILTER = 60;
-export const VIR_ERR_INVALID_NWFILTER = 61;
-export const VIR_ERR_NO_NWFILTER = 62;
-export const VIR_ERR_BUILD_FIREWALL = 63;
-export const VIR_WAR_NO_SECRET = 64;
-export const VIR_ERR_INVALID_SECRET = 65;
-export const VIR_ERR_NO_SECRET = 66;
-export const VIR_ERR_CONFIG_UNSUPPORTED = 67;
-export const VIR_ERR_OPERATION_TIMEOUT = 68;
-export const VIR_ERR_MIGRATE_PERSIST_FAILED = 69;
-export const VIR_ERR_HOOK_SCRIPT_FAILED = 70;
-export const VIR_ERR_INVALID_DOMAIN_SNAPSHOT = 71;
-export const VIR_ERR_NO_DOMAIN_SNAPSHOT = 72;
-export const VIR_ERR_INVALID_STREAM = 73;
-export const VIR_ERR_ARGUMENT_UNSUPPORTED = 74;
-export const VIR_ERR_STORAGE_PROBE_FAILED = 75;
-export const VIR_ERR_STORAGE_POOL_BUILT = 76;
-export const VIR_ERR_SNAPSHOT_REVERT_RISKY = 77;
-export const VIR_ERR_OPERATION_ABORTED = 78;
-export const VIR_ERR_AUTH_CANCELLED = 79;
-export const VIR_ERR_NO_DOMAIN_METADATA = 80;
-export const VIR_ERR_MIGRATE_UNSAFE = 81;
-export const VIR_ERR_OVERFLOW = 82;
-export const VIR_ERR_BLOCK_COPY_ACTIVE = 83;
-export const VIR_ERR_OPERATION_UNSUPPORTED = 84;
-export const VIR_ERR_SSH = 85;
-export const VIR_ERR_AGENT_UNRESPONSIVE = 86;
-export const VIR_ERR_RESOURCE_BUSY = 87;
-export const VIR_ERR_ACCESS_DENIED = 88;
-export const VIR_ERR_DBUS_SERVICE = 89;
-export const VIR_ERR_STORAGE_VOL_EXIST = 90;
-export const VIR_ERR_CPU_INCOMPATIBLE = 91;
-export const VIR_ERR_XML_INVALID_SCHEMA = 92;
-export const VIR_ERR_MIGRATE_FINISH_OK = 93;
-export const VIR_ERR_AUTH_UNAVAILABLE = 94;
-export const VIR_ERR_NO_SERVER = 95;
-export const VIR_ERR_NO_CLIENT = 96;
-export const VIR_ERR_AGENT_UNSYNCED = 97;
-export const VIR_ERR_LIBSSH = 98;
-export const VIR_ERR_DEVICE_MISSING = 99;
-export const VIR_ERR_INVALID_NWFILTER_BINDING = 100;
-export const VIR_ERR_NO_NWFILTER_BINDING = 101;
-export const VIR_ERR_INVALID_DOMAIN_CHECKPOINT = 102;
-export const VIR_ERR_NO_DOMAIN_CHECKPOINT = 103;
-export const VIR_ERR_NO_DOMAIN_BACKUP = 104;
-export const VIR_ERR_INVALID_NETWORK_PORT = 105;
-export const VIR_ERR_NETWORK_PORT_EXIST = 106;
-export const VIR_ERR_NO_NETWORK_PORT = 107;
-export const VIR_ERR_NO_HOSTNAME = 108;
-export const VIR_ERR_CHECKPOINT_INCONSISTENT = 109;
-export const VIR_ERR_MULTIPLE_DOMAINS = 110;
-export const VIR_ERR_NO_NETWORK_METADATA = 111;
+import {
+  VIR_ERR,
+  VIR_ERR_CONFIG_UNSUPPORTED,
+  VIR_ERR_ERROR,
+  VIR_ERR_INTERNAL_ERROR,
+  VIR_ERR_INVALID_ARG,
+  VIR_ERR_OPERATION_FAILED,
+  VIR_ERR_XML_DETAIL,
+  VIR_ERR_XML_ERROR,
+  VIR_FROM,
+  VIR_FROM_DOMAIN,
+  VIR_FROM_NONE,
+  VIR_FROM_XML,
+  type VirErrorName,
+  type VirFromName,
+  virErrorName,
+} from './error-codes.js';
 
-/** libvirt's virErrorDomain (include/libvirt/virterror.h). */
-export const VIR_FROM_NONE = 0;
-export const VIR_FROM_XEN = 1;
-export const VIR_FROM_XML = 5;
-export const VIR_FROM_DOM = 6;
-export const VIR_FROM_RPC = 7;
-export const VIR_FROM_CONF = 9;
-export const VIR_FROM_QEMU = 10;
-export const VIR_FROM_NET = 11;
-export const VIR_FROM_TEST = 12;
-export const VIR_FROM_REMOTE = 13;
-export const VIR_FROM_STORAGE = 18;
-export const VIR_FROM_NETWORK = 19;
-export const VIR_FROM_DOMAIN = 20;
-export const VIR_FROM_NODEDEV = 22;
-export const VIR_FROM_SECURITY = 24;
-export const VIR_FROM_INTERFACE = 26;
-export const VIR_FROM_SECRET = 30;
-export const VIR_FROM_CPU = 31;
-export const VIR_FROM_NWFILTER = 33;
-export const VIR_FROM_HOOK = 34;
-export const VIR_FROM_DOMAIN_SNAPSHOT = 35;
-export const VIR_FROM_SYSINFO = 37;
-export const VIR_FROM_STREAMS = 38;
-export const VIR_FROM_EVENT = 40;
-export const VIR_FROM_LOCKING = 42;
-export const VIR_FROM_CAPABILITIES = 44;
-export const VIR_FROM_URI = 45;
-export const VIR_FROM_AUTH = 46;
-export const VIR_FROM_DBUS = 47;
-export const VIR_FROM_DEVICE = 49;
-export const VIR_FROM_IDENTITY = 53;
-export const VIR_FROM_ACCESS = 55;
-export const VIR_FROM_SYSTEMD = 56;
-export const VIR_FROM_BHYVE = 57;
-export const VIR_FROM_FIREWALL = 59;
-export const VIR_FROM_THREAD = 61;
-export const VIR_FROM_ADMIN = 62;
-export const VIR_FROM_LOGGING = 63;
-export const VIR_FROM_PERF = 65;
-export const VIR_FROM_DOMAIN_CHECKPOINT = 69;
-export const VIR_FROM_TPM = 70;
-export const VIR_FROM_BPF = 71;
-export const VIR_FROM_CH = 72;
-
-/** virErrorLevel. */
-export const VIR_ERR_NONE = 0;
-export const VIR_ERR_WARNING = 1;
-export const VIR_ERR_ERROR = 2;
+export * from './error-codes.js';
 
 /**
  * A libvirt error value. `code` is a virErrorNumber, `domain` a virErrorDomain; `message`
@@ -197,6 +56,87 @@ export class VirError extends Error {
   }
 }
 
+/**
+ * libvirt's message prefix per error code (virerror.c virErrorMsg, the form with details).
+ * Codes not listed here get their detail text alone.
+ */
+const PREFIX: Partial<Record<VirErrorName, string>> = {
+  VIR_ERR_INTERNAL_ERROR: 'internal error',
+  VIR_ERR_NO_MEMORY: 'out of memory',
+  VIR_ERR_NO_SUPPORT: 'this function is not supported by the connection driver',
+  VIR_ERR_NO_CONNECT: 'no connection driver available for',
+  VIR_ERR_INVALID_CONN: 'invalid connection pointer in',
+  VIR_ERR_INVALID_DOMAIN: 'invalid domain pointer in',
+  VIR_ERR_INVALID_ARG: 'invalid argument',
+  VIR_ERR_OPERATION_FAILED: 'operation failed',
+  VIR_ERR_XML_ERROR: 'XML error',
+  VIR_ERR_OPERATION_DENIED: 'operation forbidden',
+  VIR_ERR_RPC: 'RPC error',
+  VIR_ERR_NO_DOMAIN: 'Domain not found',
+  VIR_ERR_AUTH_FAILED: 'authentication failed',
+  VIR_ERR_NO_SECURITY_MODEL: 'Security model not found',
+  VIR_ERR_OPERATION_INVALID: 'Requested operation is not valid',
+  VIR_ERR_CONFIG_UNSUPPORTED: 'unsupported configuration',
+  VIR_ERR_INVALID_STREAM: 'invalid stream pointer in',
+  VIR_ERR_ARGUMENT_UNSUPPORTED: 'argument unsupported',
+  VIR_ERR_OVERFLOW: 'numerical overflow',
+  VIR_ERR_OPERATION_UNSUPPORTED: 'Operation not supported',
+  VIR_ERR_RESOURCE_BUSY: 'resource busy',
+  VIR_ERR_ACCESS_DENIED: 'access denied',
+  VIR_ERR_OPERATION_ABORTED: 'operation aborted',
+  VIR_ERR_NO_DOMAIN_METADATA: 'metadata not found',
+};
+
+/** Prefixes that libvirt joins with a space rather than ": ". */
+const SPACE_JOINED = new Set<VirErrorName>(['VIR_ERR_NO_CONNECT', 'VIR_ERR_INVALID_CONN', 'VIR_ERR_INVALID_DOMAIN', 'VIR_ERR_INVALID_STREAM']);
+
+/** The message libvirt prints for `code` with optional detail text (virErrorMsg). */
+export function formatVirMessage(code: VirErrorName, detail?: string): string {
+  const prefix = PREFIX[code];
+  if (prefix === undefined) return detail ?? code;
+  if (detail === undefined || detail === '') return prefix;
+  return SPACE_JOINED.has(code) ? `${prefix} ${detail}` : `${prefix}: ${detail}`;
+}
+
+/**
+ * A VirError from libvirt names, its message formatted as libvirt does:
+ * `virErr('VIR_ERR_NO_DOMAIN', 'VIR_FROM_RPC', "no domain with matching name 'x'")`.
+ */
+export function virErr(code: VirErrorName, domain: VirFromName, detail?: string): VirError {
+  return new VirError(VIR_ERR[code], VIR_FROM[domain], formatVirMessage(code, detail));
+}
+
+/** A numeric code or a VIR_ERR_* / VIR_FROM_* name → the number, when it is a known one. */
+function knownNumber(v: unknown, table: Record<string, number>, isKnown: (n: number) => boolean): number | undefined {
+  if (typeof v === 'number') return isKnown(v) ? v : undefined;
+  if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(table, v)) return table[v];
+  return undefined;
+}
+
+const isKnownDomain = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+
+/**
+ * Anything thrown, as a VirError: a VirError as it is; an object carrying a known libvirt
+ * error code (number or VIR_ERR_* name, e.g. from another copy of this module) with its
+ * domain, level and message; anything else as VIR_ERR_INTERNAL_ERROR keeping its message
+ * (the caller logs the stack; it is never sent to a client).
+ */
+export function toVirError(e: unknown): VirError {
+  if (e instanceof VirError) return e;
+  if (typeof e === 'object' && e !== null) {
+    const o = e as { code?: unknown; domain?: unknown; message?: unknown; level?: unknown };
+    const code = knownNumber(o.code, VIR_ERR, (n) => n !== 0 && virErrorName(n) !== undefined);
+    if (code !== undefined) {
+      const domain = knownNumber(o.domain, VIR_FROM, isKnownDomain) ?? VIR_FROM_NONE;
+      const message = typeof o.message === 'string' && o.message !== '' ? o.message : formatVirMessage(virErrorName(code)!);
+      const level = typeof o.level === 'number' ? o.level : VIR_ERR_ERROR;
+      return new VirError(code, domain, message, level);
+    }
+    if (typeof o.message === 'string') return new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, formatVirMessage('VIR_ERR_INTERNAL_ERROR', o.message));
+  }
+  return new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, formatVirMessage('VIR_ERR_INTERNAL_ERROR', String(e)));
+}
+
 /** True when `e` is a VirError (works across module copies: checks the shape too). */
 export function isVirError(e: unknown): e is VirError {
   return (
@@ -215,8 +155,8 @@ export function xmlSyntaxError(message: string): VirError {
 }
 
 /** Well-formed but wrong content (missing element, bad value): VIR_ERR_XML_ERROR, domain conf. */
-export function xmlError(message: string): VirError {
-  return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: ${message}`);
+export function xmlError(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
+  return new VirError(VIR_ERR_XML_ERROR, domain, `XML error: ${message}`);
 }
 
 /** A value that is syntactically off in an attribute/element: VIR_ERR_XML_DETAIL. */
@@ -232,6 +172,11 @@ export function configUnsupported(message: string, domain: number = VIR_FROM_DOM
 /** An invalid argument to an API (flags, options): VIR_ERR_INVALID_ARG. */
 export function invalidArg(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
   return new VirError(VIR_ERR_INVALID_ARG, domain, `invalid argument: ${message}`);
+}
+
+/** An operation that could not be carried out: VIR_ERR_OPERATION_FAILED. */
+export function operationFailed(message: string, domain: number = VIR_FROM_DOMAIN): VirError {
+  return new VirError(VIR_ERR_OPERATION_FAILED, domain, `operation failed: ${message}`);
 }
 
 /** An internal inconsistency (a bug, never user input): VIR_ERR_INTERNAL_ERROR. */

@@ -12,6 +12,7 @@ import { internalError, isVirError } from './errors.js';
 import { parseDomainElement } from './domain/domain.js';
 import { postParse } from './postparse.js';
 import type { DomainDef, DomainParserConfig, ParseFlags } from './types.js';
+import { generateMac } from './parse/values.js';
 import { Elem, parseXmlDocument } from './parse/xml-tree.js';
 import { validate } from './validate.js';
 
@@ -24,7 +25,7 @@ export function parseDomainXML(text: string, flags: ParseFlags = {}): DomainDef 
     const config = flags.config ?? NO_CONFIG;
     const doc = parseXmlDocument(text, 'domain_definition');
     const root = new Elem(doc.root, doc.ctx, doc.rootName);
-    const ctx = { inactive };
+    const ctx = { inactive, generateMac: config.generateMac ? () => config.generateMac!() : generateMac };
     const def = parseDomainElement(root, doc.rootName, {
       ctx,
       defaultArch: config.defaultArch ?? 'x86_64',

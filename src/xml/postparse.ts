@@ -18,12 +18,12 @@
  * Hypervisor-neutral: anything bhyve-specific belongs in the driver's hooks.
  */
 
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from './errors.js';
+import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError, xmlError, configUnsupported } from './errors.js';
 import { chrSourceEqual } from './domain/chardev.js';
-import { insertController } from './domain/controller.js';
-import { diskNameToIndex } from './domain/disk.js';
+import { findUnusedControllerIndex, insertController, maybeAddController } from './domain/controller.js';
+import { busFromTargetName, diskNameToIndex } from './domain/disk.js';
 import { videoDefaults } from './domain/media.js';
-import { domainXmlError } from './parse/values.js';
+
 import type { ChrDef, ControllerDef, ControllerType, DeviceRef, DiskDef, DomainDef, DomainParserConfig, ParseContext, VideoDef } from './types.js';
 
 /** Every device of the definition as DeviceRefs, in libvirt's iteration order. */
@@ -74,11 +74,7 @@ function assignControllerIndexes(def: DomainDef): void {
       if (prev && list.some((c) => c.type === 'usb' && c.index === prev!.index && c.model === cont.model)) prev = undefined;
       if (prev) cont.index = prev.index;
     }
-    if (!prev) {
-      let idx = 0;
-      while (list.some((c) => c.type === cont.type && c.index === idx)) idx++;
-      cont.index = idx;
-    }
+    if (!prev) cont.index = findUnusedControllerIndex(list, cont.type);
   }
   if (reinsert) {
     const old = list.splice(0);
@@ -86,26 +82,27 @@ function assignControllerIndexes(def: DomainDef): void {
   }
 }
 
-function maybeAddController(def: DomainDef, type: ControllerType, index: number): void {
-  if (def.devices.controllers.some((c) => c.type === type && c.index === index)) return;
-  insertController(def.devices.controllers, { type, index });
-}
-
 /** Controllers of `type` 0..max for every drive address on disks of `bus`. */
 function addDiskControllers(def: DomainDef, type: ControllerType, bus: DiskDef['target']['bus']): void {
   let max = -1;
   for (const d of def.devices.disks) {
-    if (d.target.bus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
+    const diskBus = d.target.bus ?? busFromTargetName(d.target.dev, d.device);
+    if (diskBus === bus && d.address?.type === 'drive' && d.address.controller > max) max = d.address.controller;
   }
   for (let i = 0; i <= max; i++) maybeAddController(def, type, i);
 }
 
-/** virDomainDefAddImplicitControllers. */
-function addImplicitControllers(def: DomainDef): void {
+/**
+ * virDomainDefAddImplicitControllers: disk controllers named by drive addresses (NVMe as
+ * libvirt does since it has the nvme bus), then virtio-serial for virtio channels and
+ * consoles, each appended in that order.
+ */
+export function addImplicitControllers(def: DomainDef): void {
   addDiskControllers(def, 'scsi', 'scsi');
   addDiskControllers(def, 'fdc', 'fdc');
   addDiskControllers(def, 'ide', 'ide');
   addDiskControllers(def, 'sata', 'sata');
+  addDiskControllers(def, 'nvme', 'nvme');
   for (const ch of [...def.devices.channels, ...def.devices.consoles]) {
     if (ch.target.type !== 'virtio') continue;
     maybeAddController(def, 'virtio-serial', ch.address?.type === 'virtio-serial' ? ch.address.controller : 0);
@@ -120,7 +117,7 @@ export function assignDiskAddress(disk: DiskDef): void {
   const bus = disk.target.bus;
   if (bus !== 'scsi' && bus !== 'ide' && bus !== 'sata' && bus !== 'fdc') return;
   const idx = diskNameToIndex(disk.target.dev);
-  if (idx < 0) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: Unknown disk name '${disk.target.dev}' and no address specified`);
+  if (idx < 0) throw xmlError(`Unknown disk name '${disk.target.dev}' and no address specified`);
   switch (bus) {
     case 'scsi':
       disk.address = { type: 'drive', controller: Math.floor(idx / 7), bus: 0, target: 0, unit: idx % 7 };
@@ -169,7 +166,7 @@ function devicePostParseCommon(dev: DeviceRef, def: DomainDef): void {
       const disk = dev.def;
       if (disk.device === 'cdrom') disk.readonly = true;
       if (disk.device === 'lun' && disk.target.bus !== 'scsi' && disk.target.bus !== 'virtio') {
-        throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
+        throw xmlError(`disk device='lun' is only valid for block type disk source with bus scsi or virtio`);
       }
       if (disk.type === 'network' && disk.source?.hosts && disk.source.protocol !== undefined) {
         const port = DEFAULT_NET_PORT[disk.source.protocol];
@@ -238,61 +235,63 @@ function consoleAlias(serial: ChrDef): ChrDef {
 }
 
 /** virDomainDefAddConsoleCompat: console[0] of an HVM guest is an alias of serial[0]. */
-function consoleCompat(def: DomainDef): ChrDef | undefined {
+function consoleCompat(def: DomainDef): void {
   const d = def.devices;
   for (let i = 1; i < d.consoles.length; i++) {
     if (d.consoles[i]!.target.type === 'serial') {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: Only the first console can be a serial port');
+      throw configUnsupported('Only the first console can be a serial port');
     }
   }
-  if (def.os.type !== 'hvm') return undefined;
+  if (def.os.type !== 'hvm') return;
   const c0 = d.consoles[0];
   if (c0 !== undefined && (c0.target.type === 'serial' || c0.target.type === undefined)) {
     if (d.serials.length === 0) {
       const serial: ChrDef = { ...c0, target: { port: 0 } };
       d.serials.push(serial);
       d.consoles[0] = consoleAlias(serial);
-      return serial;
+      return;
     }
     if (!chrSourceEqual(d.serials[0]!, c0)) d.consoles[0] = consoleAlias(d.serials[0]!);
     else c0.target = { type: 'serial', port: 0 };
   } else if (d.serials.length > 0 && (d.serials[0]!.target.type === undefined || d.serials[0]!.target.type === 'isa-serial')) {
     d.consoles.unshift(consoleAlias(d.serials[0]!));
   }
-  return undefined;
 }
 
 function timerChecks(def: DomainDef): void {
   for (const t of def.clock.timers) {
     if ((t.name === 'kvmclock' || t.name === 'hypervclock') && t.tickpolicy !== undefined) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer tickpolicy`);
+      throw configUnsupported(`timer ${t.name} doesn't support setting of timer tickpolicy`);
     }
     if (t.tickpolicy !== 'catchup' && t.catchup && (t.catchup.threshold || t.catchup.limit || t.catchup.slew)) {
-      throw domainXmlError("setting of timer catchup policies is only supported with tickpolicy='catchup'");
+      throw xmlError("setting of timer catchup policies is only supported with tickpolicy='catchup'");
     }
     if (t.name !== 'tsc') {
-      if (t.frequency) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer frequency`);
-      if (t.mode !== undefined) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer mode`);
+      if (t.frequency) throw configUnsupported(`timer ${t.name} doesn't support setting of timer frequency`);
+      if (t.mode !== undefined) throw configUnsupported(`timer ${t.name} doesn't support setting of timer mode`);
     }
     if (t.name !== 'platform' && t.name !== 'rtc' && t.track !== undefined) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: timer ${t.name} doesn't support setting of timer track`);
+      throw configUnsupported(`timer ${t.name} doesn't support setting of timer track`);
     }
   }
 }
 
-/** Domain-wide defaults (virDomainDefPostParseCommon); returns devices it created. */
+/**
+ * Domain-wide defaults (virDomainDefPostParseCommon); returns the devices whose device
+ * post-parse libvirt runs again afterwards (they may have been created here).
+ */
 function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   const created: DeviceRef[] = [];
   // memory: NUMA cells define the total when <memory> is absent
   const cells = def.cpu?.numa?.cells;
   if (def.memory === 0 && cells && cells.length) def.memory = cells.reduce((a, c) => a + c.memory, 0);
-  if (def.memory === 0) throw domainXmlError('Memory size must be specified via <memory> or in the <numa> configuration');
+  if (def.memory === 0) throw xmlError('Memory size must be specified via <memory> or in the <numa> configuration');
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
   if (def.maxMemory && def.maxMemory.size === 0 && def.maxMemory.slots > 0) {
-    throw domainXmlError('maximum memory size must be specified when specifying number of memory slots');
+    throw xmlError('maximum memory size must be specified when specifying number of memory slots');
   }
   if (def.maxMemory && def.maxMemory.size < def.memory) {
-    throw domainXmlError('maximum memory size must be equal or greater than the actual memory size');
+    throw xmlError('maximum memory size must be equal or greater than the actual memory size');
   }
   // vCPU placement 'auto' implies automatic NUMA memory placement (virDomainDefParseXML)
   if (def.vcpu.placement === 'auto' && def.passthrough.numatune === undefined) {
@@ -307,13 +306,13 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
   for (const c of def.devices.controllers) {
     if (c.type === 'usb') continue; // USB companions share their master's index
     const key = `${c.type}/${c.index}`;
-    if (ctrl.has(key)) throw domainXmlError(`Multiple '${c.type}' controllers with index '${c.index}'`);
+    if (ctrl.has(key)) throw xmlError(`Multiple '${c.type}' controllers with index '${c.index}'`);
     ctrl.add(key);
   }
   const panicModels = new Set<string>();
   for (const p of def.devices.panics) {
     const m = p.model ?? 'default';
-    if (panicModels.has(m)) throw domainXmlError(`Multiple panic devices with model '${m}'`);
+    if (panicModels.has(m)) throw xmlError(`Multiple panic devices with model '${m}'`);
     panicModels.add(m);
   }
 
@@ -324,19 +323,19 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
       const b = (ref.def as { boot?: { order: number } }).boot;
       if (!b) continue;
       if (orders.has(b.order)) {
-        throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: boot order '${b.order}' used for more than one device`);
+        throw configUnsupported(`boot order '${b.order}' used for more than one device`);
       }
       orders.add(b.order);
     }
     if (orders.size > 0 && def.os.boots.length > 0) {
-      throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, 'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
+      throw configUnsupported('per-device boot elements cannot be used together with os/boot elements');
     }
     if (def.os.boots.length === 0 && orders.size === 0 && def.bootloader === undefined) def.os.boots.push('hd');
   }
   timerChecks(def);
 
   // implicit devices
-  const newSerial = consoleCompat(def);
+  consoleCompat(def);
   addImplicitControllers(def);
   const d = def.devices;
   if (d.videos.length === 0 && d.graphics.length > 0 && !d.graphics.every((g) => g.type === 'egl-headless')) {
@@ -348,7 +347,10 @@ function domainPostParseCommon(def: DomainDef): DeviceRef[] {
     v0.model.primary = true;
     created.push({ kind: 'video', def: v0 });
   }
-  if (newSerial) created.push({ kind: 'serial', def: newSerial });
+  // serials[0] may be the console's new alias; SCSI controllers without a model may be
+  // implicit ones (virDomainDefPostParseCommon runs the device post-parse on both again)
+  if (d.serials[0] !== undefined) created.push({ kind: 'serial', def: d.serials[0] });
+  for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) created.push({ kind: 'controller', def: c });
   return created;
 }
 
@@ -362,8 +364,8 @@ export function postParse(def: DomainDef, config: DomainParserConfig, ctx: Parse
     config.devicePostParse?.(dev, def, ctx);
     devicePostParseCommon(dev, def);
   }
-  // devices added or changed by the common defaults get their device post-parse again,
-  // as libvirt re-runs it for videos[0] and serials[0]
+  // devices the common defaults may have added get their device post-parse again, as
+  // libvirt re-runs it for videos[0], serials[0] and model-less SCSI controllers
   for (const dev of domainPostParseCommon(def)) {
     config.devicePostParse?.(dev, def, ctx);
     devicePostParseCommon(dev, def);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { assignPciAddresses, assignVirtioSerialAddresses, formatPciAddress } from '../../src/driver/address.js';
-import { diskNameToIndex, parseDiskName } from '../../src/driver/disk-name.js';
 import { isVirError, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR } from '../../src/xml/errors.js';
 import type { ChrDef, PciAddress } from '../../src/xml/types.js';
 import { baseDomain, bridgeNet, virtioDisk } from './helpers/domain.js';
@@ -18,24 +17,6 @@ function expectVirError(f: () => void, code: number, msg: RegExp): void {
   }
   throw new Error('expected a VirError');
 }
-
-describe('disk names', () => {
-  it('maps letters base 26 like virDiskNameToIndex', () => {
-    expect(diskNameToIndex('hda')).toBe(0);
-    expect(diskNameToIndex('sdz')).toBe(25);
-    expect(diskNameToIndex('vdaa')).toBe(26);
-    expect(diskNameToIndex('hdaf')).toBe(31);
-    expect(diskNameToIndex('xvdb')).toBe(1);
-    expect(parseDiskName('sda3')).toEqual({ controller: 0, disk: 0, partition: 3 });
-  });
-  it('reads NVMe namespaces as controller and disk', () => {
-    expect(parseDiskName('nvme0n1')).toEqual({ controller: 0, disk: 0, partition: -1 });
-    expect(parseDiskName('nvme3n2p1')).toEqual({ controller: 3, disk: 1, partition: 1 });
-  });
-  it('rejects names it cannot read', () => {
-    for (const n of ['', 'disk0', 'vda-1', 'nvme0n0', 'hdA', `hd${'a'.repeat(20)}`]) expect(parseDiskName(n), n).toBeUndefined();
-  });
-});
 
 describe('PCI slots (bhyve rules)', () => {
   it('keeps slot 1 for the LPC bridge and hands out the rest in libvirt order', () => {

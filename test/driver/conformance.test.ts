@@ -8,8 +8,7 @@
  * libvirt's test mocks are reproduced through the driver's seams: every tap is
  * `faketapdev`, VNC autoport gets 5900, the firmware dir lists one image or none, the
  * argv2xml UUID is c7a5fdbd-edaf-9455-926a-d65c16db1809 and generated MACs are
- * 52:54:00:00:00:00 (an interface without <mac> gets that address written into its input,
- * since the XML layer generates MACs itself).
+ * 52:54:00:00:00:00 (the parser configuration's `generateMac` seam).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,13 +26,6 @@ import { type ArgvCase, type CaseHost, findCasesDir, loadCases, readCaseFile } f
 
 const dir = findCasesDir();
 const MOCK_MAC = '52:54:00:00:00:00';
-
-/** libvirt's mock: an interface with no <mac> gets the generated 52:54:00:00:00:00. */
-function withMockMacs(xml: string): string {
-  return xml.replace(/<interface\b[^>]*>[\s\S]*?<\/interface>/g, (block) =>
-    /<mac\b/.test(block) ? block : block.replace(/(<interface\b[^>]*>)/, `$1\n      <mac address='${MOCK_MAC}'/>`),
-  );
-}
 
 function hostOptions(h: CaseHost): BhyveHostOptions {
   return {
@@ -66,9 +58,9 @@ type Outcome =
 function runArgvCase(c: ArgvCase, xml: string): Outcome {
   let def;
   try {
-    def = parseDomainXML(withMockMacs(xml), {
+    def = parseDomainXML(xml, {
       inactive: true,
-      config: createBhyveParserConfig({ ...hostOptions(c.host), listDir: () => c.host.firmwareFiles }),
+      config: createBhyveParserConfig({ ...hostOptions(c.host), listDir: () => c.host.firmwareFiles, generateMac: () => MOCK_MAC }),
     });
   } catch (e) {
     if (!isVirError(e)) throw e;
@@ -134,17 +126,6 @@ const FAILURE_CAUSES: Record<string, RegExp> = {
   'x86_64/xhci-multiple-controllers': /single USB controller/,
   'x86_64/xhci-multiple-devs': /single input device/,
   'x86_64/xhci-no-devs': /single input device/,
-};
-
-/**
- * Where the XML formatter (src/xml, another branch) still differs from libvirt's output.
- * These run as expected failures: when the formatter is fixed they start passing, vitest
- * reports them, and the entry is removed.
- */
-const KNOWN_FORMATTER_DIFFS: Record<string, string> = {
-  'x86_64/bhyveload-explicitargs': '<bootloader_args> written without <bootloader> (libvirt only writes it with one)',
-  'x86_64/blkiotune': '<blkiotune><device> children kept in input order (libvirt: path, weight, *_iops_sec, *_bytes_sec)',
-  'x86_64/vnc-vgaconf-io': "<video><driver vgaconf='io'/> written (libvirt omits the default io and the empty <driver>)",
 };
 
 describe.skipIf(!dir)('libvirt bhyve conformance', () => {
@@ -218,17 +199,20 @@ describe.skipIf(!dir)('libvirt bhyve conformance', () => {
     for (const c of cases.xml2xml) {
       const noAhci32 = c.name.startsWith('addr-no32devs-');
       const id = `${c.arch}/${c.name}`;
-      const known = KNOWN_FORMATTER_DIFFS[id];
-      (known ? it.fails : it)(known ? `${id} (known formatter difference: ${known})` : id, () => {
+      it(id, () => {
         const xml = readCaseFile(dir, 'xml2argv', c.arch, `bhyvexml2argv-${c.name}.xml`)!;
         const caps = LIBVIRT_TEST_CAPS.filter((x) => !(noAhci32 && x === 'AHCI32SLOT') && !(c.arch === 'aarch64' && x === 'RTC_UTC'));
         const want = readCaseFile(dir, 'xml2xmlout', c.arch, `bhyvexml2xmlout-${c.name}.xml`);
-        const parse = () => parseDomainXML(withMockMacs(xml), { inactive: true, config: createBhyveParserConfig({
+        const parse = () =>
+          parseDomainXML(xml, {
+            inactive: true,
+            config: createBhyveParserConfig({
               arch: c.arch,
               caps,
               firmwareDir: 'fakefirmwaredir',
               nvramDir: 'fakenvramdir',
               listDir: () => ['BHYVE_UEFI.fd'],
+              generateMac: () => MOCK_MAC,
             }),
           });
         if (want === undefined) {

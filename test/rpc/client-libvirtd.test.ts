@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RemoteCallError } from '../../src/rpc/client.js';
 import { RemoteProcs } from '../../src/rpc/protocol/remote-procedures.js';
-import { VIR_ERR } from '../../src/rpc/protocol/error-codes.js';
+import { VIR_ERR } from '../../src/xml/errors.js';
 import { DomainEventId, type DomainEvent } from '../../src/rpc/driver-api.js';
 import { haveLibvirtd, startLibvirtd, type Libvirtd } from './libvirtd.js';
 import { DOMAIN_XML } from './harness.js';

@@ -82,13 +82,16 @@ describe('procedure names', () => {
 
 describe('UUID text', () => {
   it('converts canonical and other accepted forms, refuses the rest', async () => {
-    const { uuidToBytes, uuidToString, normalizeUuid } = await import('../../src/rpc/uuid.js');
+    const { uuidToBytes, uuidToString, parseUuid } = await import('../../src/xml/uuid.js');
+    const { VirError } = await import('../../src/xml/errors.js');
     const u = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
     expect(uuidToString(uuidToBytes(u))).toBe(u);
     expect(uuidToString(uuidToBytes('4DEA22B31D52D8F32516782E98AB3FA0'))).toBe(u);
-    expect(normalizeUuid(' 4dea22b3-1d52-d8f3-2516-782e98ab3fa0 ')).toBe(u);
+    expect(parseUuid(' 4dea22b3-1d52-d8f3-2516-782e98ab3fa0 ')).toBe(u);
+    expect(parseUuid('4d ea 22 b3 1d52d8f3-2516-782e98ab3fa0')).toBe(u);
+    expect(parseUuid('4-dea22b3-1d52-d8f3-2516-782e98ab3fa0')).toBeNull();
     for (const bad of ['4dea22b3-1d52-d8f3-2516-782e98ab3fag', '4dea22b3-1d52-d8f3-2516-782e98ab3f', '', 'x'.repeat(36)]) {
-      expect(() => uuidToBytes(bad)).toThrow(TypeError);
+      expect(() => uuidToBytes(bad)).toThrow(VirError);
     }
   });
 });

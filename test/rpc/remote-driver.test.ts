@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteDriver } from '../../src/rpc/remote-driver.js';
 import { TestDriver } from '../../src/rpc/test-driver.js';
 import { DomainState, type DomainEvent, type DriverApi } from '../../src/rpc/driver-api.js';
-import { VIR_ERR } from '../../src/rpc/protocol/error-codes.js';
+import { VIR_ERR } from '../../src/xml/errors.js';
 import { DOMAIN_XML, startHarness, type Harness } from './harness.js';
 
 interface Subject {

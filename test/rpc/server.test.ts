@@ -6,11 +6,11 @@ import { MessageStatus, MessageType, decodePayload, encodePacket, encodeRawPacke
 import { RemoteProcs } from '../../src/rpc/protocol/remote-procedures.js';
 import { REMOTE_PROGRAM, remoteError } from '../../src/rpc/protocol/remote-types.js';
 import { KEEPALIVE_PROGRAM } from '../../src/rpc/protocol/keepalive.js';
-import { VIR_ERR } from '../../src/rpc/protocol/error-codes.js';
+import { VIR_ERR } from '../../src/xml/errors.js';
 import { xint, xstring, xstruct, xvoid } from '../../src/rpc/xdr-codec.js';
 import { TestDriver } from '../../src/rpc/test-driver.js';
 import { DomainEventId, type DomainEvent, type DomainRef } from '../../src/rpc/driver-api.js';
-import { uuidToBytes } from '../../src/rpc/uuid.js';
+import { uuidToBytes } from '../../src/xml/uuid.js';
 import { DOMAIN_XML, RawClient, startHarness, type Harness } from './harness.js';
 import { mutate, prng, xdrShapedBytes } from './prng.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TestDriver } from '../../src/rpc/test-driver.js';
 import { DomainState, type DomainEvent } from '../../src/rpc/driver-api.js';
-import { VIR_ERR } from '../../src/rpc/protocol/error-codes.js';
+import { VIR_ERR } from '../../src/xml/errors.js';
 import { DOMAIN_XML } from './harness.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -37,15 +37,20 @@ describe('TEST driver', () => {
     });
   });
 
-  it('reads memory units and refuses malformed XML with VIR_ERR_XML_ERROR', async () => {
+  it('reads memory units and refuses malformed XML with VIR_ERR_XML_ERROR, unknown units as libvirt does', async () => {
     const t = new TestDriver();
     const d = await t.defineDomain("<domain type='x'><name>m</name><memory unit='GiB'>1</memory><currentMemory unit='MB'>512</currentMemory></domain>", 0);
     const info = await t.getDomainInfo(d);
     expect(info.maxMemKiB).toBe(1048576n);
     expect(info.memoryKiB).toBe(500000n);
     expect(info.nrVirtCpu).toBe(1);
-    for (const bad of ['<domain>', '<domain><memory>1</memory></domain>', '<domain><name>x</name></domain>', "<domain><name>x</name><memory unit='parsec'>1</memory></domain>", '<nodomain/>']) {
+    for (const bad of ['<domain>', '<domain><memory>1</memory></domain>', '<domain><name>x</name></domain>', "<domain><name>x</name><memory>-1</memory></domain>", '<nodomain/>']) {
       await expect(t.defineDomain(bad, 0)).rejects.toMatchObject({ code: VIR_ERR.VIR_ERR_XML_ERROR });
     }
+    // virScaleInteger: VIR_ERR_INVALID_ARG "unknown suffix"
+    await expect(t.defineDomain("<domain><name>x</name><memory unit='parsec'>1</memory></domain>", 0)).rejects.toMatchObject({
+      code: VIR_ERR.VIR_ERR_INVALID_ARG,
+      message: expect.stringMatching(/unknown suffix 'parsec'/),
+    });
   });
 });

@@ -14,6 +14,7 @@ import {
   VIR_FROM_BHYVE,
   VirError,
   formatDomainXML,
+  maybeAddController,
   parseDomainXML,
 } from '../../src/xml/index.js';
 import { FIXTURES } from './support.js';
@@ -129,5 +130,50 @@ describe('driver hooks', () => {
     expect(def.bhyveCommandline).toEqual({ args: ['-A'], envs: [{ name: 'FOO', value: 'bar' }] });
     expect(formatDomainXML(def)).toContain("<bhyve:commandline>\n    <bhyve:arg value='-A'/>\n    <bhyve:env name='FOO' value='bar'/>\n  </bhyve:commandline>");
     expect(() => parseDomainXML(xml.replace("name='FOO'", "name='1FOO'"))).toThrowError(/Invalid environment name/);
+  });
+
+  it('generates MACs through the configured generator (libvirt virDomainNetGenerateMAC)', () => {
+    const xml = base.replace("<mac address='52:54:00:4d:ea:22'/>", '');
+    expect(parseDomainXML(xml, { config: { generateMac: () => '52:54:00:00:00:00' } }).devices.interfaces[0]!.mac!.address).toBe('52:54:00:00:00:00');
+    // an address given in the XML is kept; the default generator is random in 52:54:00
+    expect(parseDomainXML(base, { config: { generateMac: () => '52:54:00:00:00:00' } }).devices.interfaces[0]!.mac!.address).toBe('52:54:00:4d:ea:22');
+    const a = parseDomainXML(xml).devices.interfaces[0]!.mac!.address;
+    const b = parseDomainXML(xml).devices.interfaces[0]!.mac!.address;
+    expect(a).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+    expect(a).not.toBe(b);
+    // what a generator returns is checked, and canonicalised
+    expect(parseDomainXML(xml, { config: { generateMac: () => '52:54:0:A:b:c' } }).devices.interfaces[0]!.mac!.address).toBe('52:54:00:0a:0b:0c');
+    expect(() => parseDomainXML(xml, { config: { generateMac: () => 'not-a-mac' } })).toThrowError(/generated MAC address 'not-a-mac'/);
+  });
+
+  it('keeps in the model what libvirt parses but does not write back', () => {
+    // bootloader_args without a bootloader (bhyveload reads them) and vgaconf='io' (the
+    // enum's zero, bhyve's fbuf vga=io) are parsed, and left out of the formatted XML
+    const xml = base
+      .replace('<os>', '<bootloader_args>-X -Y</bootloader_args>\n  <os>')
+      .replace(/<video>/, "<video>\n      <driver vgaconf='io'/>");
+    const def = parseDomainXML(xml);
+    expect(def.bootloader_args).toBe('-X -Y');
+    expect(def.devices.videos[0]!.driver).toEqual({ vgaconf: 'io' });
+    const out = formatDomainXML(def, { inactive: true });
+    expect(out).not.toContain('bootloader_args');
+    expect(out).not.toContain('<driver vgaconf');
+    expect(formatDomainXML(parseDomainXML(xml.replace("vgaconf='io'", "vgaconf='on'")))).toContain("<driver vgaconf='on'/>");
+    expect(formatDomainXML(parseDomainXML(xml.replace('<bootloader_args>', '<bootloader>/usr/sbin/bhyveload</bootloader>\n  <bootloader_args>')))).toContain(
+      '<bootloader>/usr/sbin/bhyveload</bootloader>\n  <bootloader_args>-X -Y</bootloader_args>',
+    );
+  });
+
+  it('appends implicit controllers, as virDomainDefAddController does', () => {
+    const config: DomainParserConfig = {
+      postParse(def) {
+        maybeAddController(def, 'pci', 0, 'pci-root');
+      },
+    };
+    const xml = base.replace('<controller', "<controller type='sata' index='1'/><controller type='pci' index='1' model='pci-bridge'/><controller");
+    const types = parseDomainXML(xml, { config }).devices.controllers.map((c) => `${c.type}${c.index}`);
+    // explicit ones filed by type and index; pci-root (hook) and sata 0 (disk) appended in turn
+    expect(types.slice(-2)).toEqual(['pci0', 'sata0']);
+    expect(types.indexOf('sata1')).toBeLessThan(types.indexOf('pci1'));
   });
 });

@@ -151,6 +151,27 @@ describe('bad values', () => {
     expectError(base.replace("port='5905'", "port='123456789012'"), VIR_ERR_XML_ERROR, VIR_FROM_XML, /'port'/);
     expectError(base.replace("<target dev='vda' bus='virtio'/>", "<target dev='vda' bus='sota'/>"), VIR_ERR_XML_ERROR, VIR_FROM_XML, /'bus' in element 'target': 'sota'/);
   });
+  it('refuses broken tuning values like libvirt 9.0', () => {
+    const tune = (x: string): string => base.replace('<vcpu', `${x}\n  <vcpu`);
+    expectError(tune('<blkiotune><device><weight>5</weight></device></blkiotune>'), VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, /missing per-device path/);
+    expectError(tune('<blkiotune><device><path>/a</path><weight>x5</weight></device></blkiotune>'), VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, /could not parse weight x5/);
+    expectError(tune('<blkiotune><device><path>/a</path><read_iops_sec>4294967296</read_iops_sec></device></blkiotune>'), VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, /could not parse read iops sec/);
+    expectError(tune('<memtune><hard_limit>abc</hard_limit></memtune>'), VIR_ERR_XML_ERROR, VIR_FROM_XML, /'\.\/memtune\/hard_limit\[1\]'/);
+    expectError(tune("<memtune><soft_limit unit='X'>1</soft_limit></memtune>"), VIR_ERR_INVALID_ARG, VIR_FROM_NONE, /unknown suffix 'X'/);
+    expectError(tune('<memtune><min_guarantee>9007199254740992</min_guarantee></memtune>'), VIR_ERR_OVERFLOW, VIR_FROM_NONE, /too large/);
+    // a domain weight that is not a number is ignored, as libvirt's virXPathUInt leaves it 0
+    expect(parseDomainXML(tune('<blkiotune><weight>abc</weight></blkiotune>')).blkiotune).toEqual({ devices: [] });
+    // limits beyond VIR_DOMAIN_MEMORY_PARAM_UNLIMITED mean "unlimited"
+    expect(parseDomainXML(tune('<memtune><hard_limit>9007199254740991</hard_limit></memtune>')).memtune).toEqual({});
+  });
+  it('refuses video driver options libvirt refuses', () => {
+    const video = (d: string, model = 'vga'): string => base.replace(/<video>[\s\S]*?<\/video>/, `<video>${d}<model type='${model}'/></video>`);
+    expectError(video("<driver name='default'/>"), VIR_ERR_XML_ERROR, VIR_FROM_XML, /'name' in element 'driver': 'default'/);
+    expectError(video("<driver vgaconf='maybe'/>"), VIR_ERR_XML_ERROR, VIR_FROM_XML, /'vgaconf'/);
+    expectError(video("<driver iommu='on'/>"), VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, /iommu driver option is only supported for virtio devices/);
+    expectError(video("<driver name='vhostuser'/>"), VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, /'vhostuser' driver is only supported with 'virtio'/);
+    expect(parseDomainXML(video("<driver name='vhostuser' iommu='on'/>", 'virtio')).devices.videos[0]!.driver).toEqual({ name: 'vhostuser', iommu: 'on' });
+  });
   it('refuses bad MAC addresses', () => {
     expectError(base.replace('52:54:00:4d:ea:22', '52:54:00:4d:ea'), VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, /unable to parse mac/);
     expectError(base.replace('52:54:00:4d:ea:22', '01:00:5e:00:00:01'), VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, /multicast/);

@@ -39,7 +39,7 @@ import {
 import { REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remoteError } from '../protocol/remote-types.js';
 import { XdrDecodeError, XdrEncodeError } from '../xdr.js';
 import { xvoid } from '../xdr-codec.js';
-import { isVirError, toVirErrorFields, virErr, type VirErrorFields } from '../virerror.js';
+import { isVirError, toVirError, virErr, type VirError } from '../../xml/errors.js';
 import { dispatchEntry, toWire, type CallContext, type ConnectionState, type DispatchEntry } from './dispatch.js';
 import { ServerStream, type StreamSink } from './stream.js';
 
@@ -81,7 +81,7 @@ function streamKey(proc: number, serial: number): string {
   return `${proc}:${serial}`;
 }
 
-function errorToRemote(e: VirErrorFields) {
+function errorToRemote(e: VirError) {
   return {
     code: e.code,
     domain: e.domain,
@@ -292,7 +292,7 @@ export class ClientConnection implements ConnectionState, StreamSink {
             error: e instanceof Error ? (e.stack ?? e.message) : String(e),
           });
         }
-        this.replyError(h, toVirErrorFields(e));
+        this.replyError(h, toVirError(e));
         return;
       }
       let buf: Buffer;
@@ -318,7 +318,7 @@ export class ClientConnection implements ConnectionState, StreamSink {
     }
   }
 
-  private replyError(h: MessageHeader, e: VirErrorFields): void {
+  private replyError(h: MessageHeader, e: VirError): void {
     this.send(encodePacket({ ...h, type: MessageType.REPLY, status: MessageStatus.ERROR }, remoteError, errorToRemote(e)));
   }
 
@@ -393,7 +393,7 @@ export class ClientConnection implements ConnectionState, StreamSink {
   attachStream(proc: number, serial: number, stream: Duplex): void {
     if (this.isClosed || this.streams.size >= MAX_STREAMS_PER_CLIENT) {
       if (!this.isClosed) {
-        this.sendStreamError(proc, serial, toVirErrorFields(virErr('VIR_ERR_OPERATION_FAILED', 'VIR_FROM_STREAMS', `too many open streams on one connection (limit ${MAX_STREAMS_PER_CLIENT})`)));
+        this.sendStreamError(proc, serial, virErr('VIR_ERR_OPERATION_FAILED', 'VIR_FROM_STREAMS', `too many open streams on one connection (limit ${MAX_STREAMS_PER_CLIENT})`));
       }
       stream.destroy();
       return;
@@ -407,7 +407,7 @@ export class ClientConnection implements ConnectionState, StreamSink {
     return this.send(encodeRawPacket({ prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc, type: MessageType.STREAM, serial, status }, data));
   }
 
-  sendStreamError(proc: number, serial: number, err: VirErrorFields): void {
+  sendStreamError(proc: number, serial: number, err: VirError): void {
     this.send(
       encodePacket(
         { prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc, type: MessageType.STREAM, serial, status: MessageStatus.ERROR },

@@ -21,8 +21,8 @@ import {
 } from '../driver-api.js';
 import { RemoteProcs, VirDrvFeature, type ArgsOf, type ProcedureDef, type RetOf } from '../protocol/remote-procedures.js';
 import { REMOTE_AUTH_NONE, REMOTE_DOMAIN_LIST_MAX, type WireDomain } from '../protocol/remote-types.js';
-import { uuidToBytes, uuidToString } from '../uuid.js';
-import { virErr } from '../virerror.js';
+import { uuidToBytes, uuidToString } from '../../xml/uuid.js';
+import { virErr } from '../../xml/errors.js';
 
 /** What a handler may see and change of its client connection. */
 export interface ConnectionState {

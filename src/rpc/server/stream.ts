@@ -11,11 +11,11 @@
  */
 import type { Duplex } from 'node:stream';
 import { MessageStatus, MessageType, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, type Packet } from '../packet.js';
-import { toVirErrorFields, virErr, type VirErrorFields } from '../virerror.js';
+import { toVirError, virErr, type VirError } from '../../xml/errors.js';
 
 export interface StreamSink {
   sendStreamData(proc: number, serial: number, status: number, data: Uint8Array): boolean;
-  sendStreamError(proc: number, serial: number, err: VirErrorFields): void;
+  sendStreamError(proc: number, serial: number, err: VirError): void;
   onDrain(fn: () => void): void;
   removeStream(stream: ServerStream): void;
 }
@@ -36,7 +36,7 @@ export class ServerStream {
       this.sentEof = true;
       this.sink.sendStreamData(proc, serial, MessageStatus.OK, Buffer.alloc(0));
     });
-    source.on('error', (e: Error) => this.fail(toVirErrorFields(e)));
+    source.on('error', (e: Error) => this.fail(toVirError(e)));
     source.on('close', () => {
       if (this.closed) return;
       if (!this.sentEof) {
@@ -60,7 +60,7 @@ export class ServerStream {
     }
   }
 
-  private fail(err: VirErrorFields): void {
+  private fail(err: VirError): void {
     if (this.closed) return;
     this.closed = true;
     this.sink.sendStreamError(this.proc, this.serial, err);
@@ -72,7 +72,7 @@ export class ServerStream {
     if (this.closed) return;
     const { type, status } = pkt.header;
     if (type !== MessageType.STREAM) {
-      this.fail(toVirErrorFields(virErr('VIR_ERR_RPC', 'VIR_FROM_STREAMS', 'Unexpected stream hole')));
+      this.fail(virErr('VIR_ERR_RPC', 'VIR_FROM_STREAMS', 'Unexpected stream hole'));
       this.source.destroy();
       return;
     }

@@ -12,7 +12,7 @@
  * devices.ts (formatting a serial-type console writes serial[n]'s source).
  */
 
-import { VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { xmlError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
 import { enumAttr, enumSet, intAttr, onOffAttr, xmlValueError, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
@@ -151,7 +151,7 @@ export function parseChr(el: Elem, kind: ChrDeviceKind, ctx: ParseCtx): ChrDef {
     const ttype = t.attr('type');
     if (ttype !== undefined && kind !== 'parallel') {
       if (!allowed!.has(ttype)) {
-        throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: unknown target type '${ttype}' specified for character device`);
+        throw xmlError(`unknown target type '${ttype}' specified for character device`);
       }
       if (!(kind === 'console' && ttype === 'none')) target.type = ttype;
     }
@@ -186,7 +186,7 @@ export function parseChr(el: Elem, kind: ChrDeviceKind, ctx: ParseCtx): ChrDef {
     }
   }
   if (kind === 'channel' && target.type === undefined) {
-    throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'XML error: target type must be specified for channel device');
+    throw xmlError('target type must be specified for channel device');
   }
   const chr = { ...src, target } as ChrDef;
   parseDeviceInfo(el, chr, ctx, {});

@@ -1,8 +1,10 @@
 /**
  * `<controller>`: parse and format (libvirt virDomainControllerDefParseXML /
- * virDomainControllerDefFormat) and libvirt's insertion order for controllers
- * (virDomainControllerInsertPreAlloced: grouped by type, sorted by index, a USB master
- * before its companions).
+ * virDomainControllerDefFormat), libvirt's insertion order for controllers read from the
+ * XML (virDomainControllerInsertPreAlloced: grouped by type, sorted by index, a USB master
+ * before its companions), and the helpers post-parse code (common and driver hooks) adds
+ * implicit controllers with (virDomainDefAddController / virDomainDefMaybeAddController:
+ * appended).
  *
  * Spec: docs/formatdomain.rst "Controllers". Models are checked per controller type
  * (pci, usb, scsi, ide, virtio-serial, isa, nvme); unknown models are a VIR_ERR_XML_ERROR.
@@ -11,7 +13,7 @@
 import { attr, type Writer } from '../format/writer.js';
 import { enumAttr, enumSet, onOffAttr, sizeElemKiB, uintAttr, uintAttrReq, xmlValueError } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
-import type { ControllerDef, ControllerType } from '../types.js';
+import type { ControllerDef, ControllerType, DomainDef } from '../types.js';
 import { formatAddress, parseDeviceInfo } from './address.js';
 import type { FormatCtx, ParseCtx } from './context.js';
 
@@ -174,7 +176,9 @@ export function parseController(el: Elem, ctx: ParseCtx): ControllerDef {
 }
 
 /**
- * Inserts a controller where libvirt would (virDomainControllerInsertPreAlloced).
+ * Inserts a controller read from the XML where libvirt would
+ * (virDomainControllerInsertPreAlloced): after the last controller of its type with a
+ * lower index, before a higher one, a USB master before its companions, else at the end.
  * Index -1 means "no index yet": placed after the last controller of its type.
  */
 export function insertController(list: ControllerDef[], c: ControllerDef): void {
@@ -192,6 +196,33 @@ export function insertController(list: ControllerDef[], c: ControllerDef): void 
   }
   if (insertAt === -1) list.push(c);
   else list.splice(insertAt, 0, c);
+}
+
+/** virDomainControllerFindUnusedIndex: the lowest index no controller of `type` uses. */
+export function findUnusedControllerIndex(list: readonly ControllerDef[], type: ControllerType): number {
+  let idx = 0;
+  while (list.some((c) => c.type === type && c.index === idx)) idx++;
+  return idx;
+}
+
+/**
+ * virDomainDefAddController: a controller made by post-parse code (an implicit one) is
+ * appended to the list, not filed by index (libvirt 9.0 writes an implicit `sata` index 0
+ * after an explicit `sata` index 1). Index -1 takes the lowest unused one; `model`
+ * undefined is libvirt's default model.
+ */
+export function addController(def: DomainDef, type: ControllerType, index: number, model?: string): ControllerDef {
+  const list = def.devices.controllers;
+  const cont: ControllerDef = { type, index: index < 0 ? findUnusedControllerIndex(list, type) : index };
+  if (model !== undefined) cont.model = model;
+  list.push(cont);
+  return cont;
+}
+
+/** virDomainDefMaybeAddController: adds the controller unless one of that type and index exists. */
+export function maybeAddController(def: DomainDef, type: ControllerType, index: number, model?: string): ControllerDef | undefined {
+  if (def.devices.controllers.some((c) => c.type === type && c.index === index)) return undefined;
+  return addController(def, type, index, model);
 }
 
 /** Writes one `<controller>`. */

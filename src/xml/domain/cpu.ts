@@ -10,36 +10,68 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, parseSizeKiB, uintAttr, uintAttrReq, xmlValueError, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumSet, parseSizeKiB, uintAttr, uintAttrReq, xmlValueError, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { CpuDef, CpuFeaturePolicy, CpuTopology, NumaCell } from '../types.js';
 
-/** Highest CPU number accepted in a CPU list (libvirt's bitmap limit for cpusets). */
-export const MAX_CPU_ID = 8191;
+/** Highest CPU number accepted in a CPU list (VIR_DOMAIN_CPUMASK_LEN - 1). */
+export const MAX_CPU_ID = 16383;
+
+const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
 /**
- * Parses a CPU list (`0-3,^2,8`) into sorted CPU numbers, or null when malformed.
- * Work is bounded by MAX_CPU_ID per range, so hostile input stays linear.
+ * virBitmapParse: a CPU list (`0-3,^2,8`, blanks allowed around numbers, `-` and `,`, a
+ * trailing comma tolerated) into sorted CPU numbers, or null when malformed or above
+ * MAX_CPU_ID. Items apply in order, as libvirt's do: `^1,0-3` selects 0-3.
+ * Work is bounded by MAX_CPU_ID per item, so hostile input stays linear.
  */
 export function parseCpuList(s: string): number[] | null {
-  const set = new Set<number>();
-  const neg = new Set<number>();
-  const parts = s.split(',');
-  for (const raw of parts) {
-    const p = raw.trim();
-    if (p === '') return null;
-    const exclude = p.startsWith('^');
-    const body = exclude ? p.slice(1) : p;
-    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(body);
-    if (!m) return null;
-    const lo = Number(m[1]);
-    const hi = m[2] !== undefined ? Number(m[2]) : lo;
-    if (lo > MAX_CPU_ID || hi > MAX_CPU_ID || hi < lo) return null;
-    if (exclude && m[2] !== undefined) return null;
-    for (let i = lo; i <= hi; i++) (exclude ? neg : set).add(i);
+  const bits = new Uint8Array(MAX_CPU_ID + 1);
+  let hi = -1;
+  let i = 0;
+  const n = s.length;
+  const skip = (): void => {
+    while (i < n && isSpace(s[i])) i++;
+  };
+  const num = (): number => {
+    const start = i;
+    while (i < n && isDigit(s[i])) i++;
+    if (i === start || i - start > 9) return -1;
+    const v = Number(s.slice(start, i));
+    return v > MAX_CPU_ID ? -1 : v;
+  };
+  skip();
+  if (i >= n) return null;
+  while (i < n) {
+    const neg = s[i] === '^';
+    if (neg) i++;
+    if (!isDigit(s[i])) return null;
+    const first = num();
+    if (first < 0) return null;
+    skip();
+    if (i >= n || s[i] === ',') {
+      bits[first] = neg ? 0 : 1;
+      if (!neg && first > hi) hi = first;
+    } else if (s[i] === '-') {
+      if (neg) return null;
+      i++;
+      skip();
+      const last = num();
+      if (last < first) return null;
+      bits.fill(1, first, last + 1);
+      if (last > hi) hi = last;
+      skip();
+    }
+    if (s[i] === ',') {
+      i++;
+      skip();
+    } else if (i < n) return null;
   }
-  for (const n of neg) set.delete(n);
-  return [...set].sort((a, b) => a - b);
+  const out: number[] = [];
+  for (let c = 0; c <= hi; c++) if (bits[c]) out.push(c);
+  return out;
 }
 
 /** virBitmapFormat: ranges joined by commas (`0-3,5,7-8`). */
@@ -58,7 +90,7 @@ export function formatCpuList(cpus: number[]): string {
 export function canonicalCpuList(s: string, what: string): string {
   const l = parseCpuList(s);
   if (l === null) throw xmlValueError(`Invalid value '${s.slice(0, 64)}' for ${what}`);
-  if (l.length === 0) throw domainXmlError(`${what} '${s.slice(0, 64)}' selects no CPU`);
+  if (l.length === 0) throw xmlError(`${what} '${s.slice(0, 64)}' selects no CPU`);
   return formatCpuList(l);
 }
 
@@ -73,7 +105,7 @@ const MEM_ACCESS = enumSet('shared', 'private');
 
 function parseCell(c: Elem, nextId: number): NumaCell {
   const memRaw = c.attr('memory');
-  if (memRaw === undefined) throw domainXmlError(`Missing 'memory' attribute in NUMA cell`);
+  if (memRaw === undefined) throw xmlError(`Missing 'memory' attribute in NUMA cell`);
   const cell: NumaCell = { memory: parseSizeKiB(memRaw, c.attr('unit'), './numa/cell/@memory') };
   cell.id = uintAttr(c, 'id') ?? nextId;
   const cpus = c.attr('cpus');
@@ -99,9 +131,9 @@ function completeDistances(cells: NumaCell[]): void {
   const d: number[][] = cells.map(() => new Array<number>(n).fill(0));
   cells.forEach((c, i) => {
     for (const s of c.distances ?? []) {
-      if (s.id >= n) throw domainXmlError(`'sibling_id' attribute ${s.id} for <sibling> element doesn't match any NUMA node`);
-      if (s.value < LOCAL_DISTANCE || s.value > 255) throw domainXmlError(`'value' attribute ${s.value} for <sibling> element must be in range 10..255`);
-      if (s.id === i && s.value !== LOCAL_DISTANCE) throw domainXmlError(`'value' attribute ${s.value} for <sibling> element must be ${LOCAL_DISTANCE} for the local node`);
+      if (s.id >= n) throw xmlError(`'sibling_id' attribute ${s.id} for <sibling> element doesn't match any NUMA node`);
+      if (s.value < LOCAL_DISTANCE || s.value > 255) throw xmlError(`'value' attribute ${s.value} for <sibling> element must be in range 10..255`);
+      if (s.id === i && s.value !== LOCAL_DISTANCE) throw xmlError(`'value' attribute ${s.value} for <sibling> element must be ${LOCAL_DISTANCE} for the local node`);
       d[i]![s.id] = s.value;
       if (!d[s.id]![i]) d[s.id]![i] = s.value;
       if (!d[i]![i]) d[i]![i] = LOCAL_DISTANCE;
@@ -137,7 +169,7 @@ export function parseCpu(el: Elem): CpuDef {
         cpu.model = { name, fallback: enumAttr<'allow' | 'forbid'>(c, 'fallback', FALLBACK) ?? 'allow' };
         const vid = c.attr('vendor_id');
         if (vid !== undefined) {
-          if (vid.length !== 12) throw domainXmlError(`vendor_id must be exactly 12 characters long`);
+          if (vid.length !== 12) throw xmlError(`vendor_id must be exactly 12 characters long`);
           cpu.model.vendor_id = vid;
         }
         break;
@@ -155,7 +187,7 @@ export function parseCpu(el: Elem): CpuDef {
         const clusters = uintAttr(c, 'clusters');
         if (clusters !== undefined) t.clusters = clusters;
         if (!t.sockets || !t.dies || !t.cores || !t.threads || t.clusters === 0) {
-          throw domainXmlError(`Invalid CPU topology`);
+          throw xmlError(`Invalid CPU topology`);
         }
         cpu.topology = t;
         break;
@@ -166,7 +198,7 @@ export function parseCpu(el: Elem): CpuDef {
         break;
       case 'maxphysaddr': {
         const m = enumAttr<'emulate' | 'passthrough'>(c, 'mode', MAXPHYS_MODES);
-        if (m === undefined) throw domainXmlError(`missing 'mode' attribute in 'maxphysaddr'`);
+        if (m === undefined) throw xmlError(`missing 'mode' attribute in 'maxphysaddr'`);
         cpu.maxphysaddr = { mode: m };
         const bits = uintAttr(c, 'bits');
         if (bits !== undefined) cpu.maxphysaddr.bits = bits;
@@ -176,9 +208,9 @@ export function parseCpu(el: Elem): CpuDef {
       }
       case 'feature': {
         const name = c.attr('name');
-        if (name === undefined) throw domainXmlError(`invalid CPU feature name`);
+        if (name === undefined) throw xmlError(`invalid CPU feature name`);
         const policy = enumAttr<CpuFeaturePolicy>(c, 'policy', POLICIES) ?? 'require';
-        if (cpu.features.some((f) => f.name === name)) throw domainXmlError(`CPU feature '${name}' specified more than once`);
+        if (cpu.features.some((f) => f.name === name)) throw xmlError(`CPU feature '${name}' specified more than once`);
         cpu.features.push({ policy, name });
         break;
       }

@@ -17,7 +17,7 @@ import type { ChrDef, DiskDef, DomainDevices } from '../types.js';
 import { formatChr, parseChr } from './chardev.js';
 import type { FormatCtx, ParseCtx } from './context.js';
 import { formatController, insertController, parseController } from './controller.js';
-import { diskNameToIndex, formatDisk, parseDisk } from './disk.js';
+import { busFromTargetName, diskNameToIndex, formatDisk, parseDisk } from './disk.js';
 import { formatGraphics, parseGraphics } from './graphics.js';
 import { formatFilesystem, formatHostdev, parseFilesystem, parseHostdev } from './hostdev-fs.js';
 import { formatInterface, parseInterface } from './interface.js';
@@ -100,7 +100,7 @@ export function parseDevices(el: Elem, devs: DomainDevices, ctx: ParseCtx, facts
         // libvirt groups by the bus as written (an absent bus groups with other absent
         // ones) and derives the missing bus from the target name afterwards.
         diskBuses.splice(insertDisk(devs.disks, d, diskBuses), 0, d.target.bus);
-        d.target.bus ??= busFromName(d.target.dev);
+        d.target.bus ??= busFromTargetName(d.target.dev, d.device);
         break;
       }
       case 'controller':
@@ -208,16 +208,6 @@ export function parseDevices(el: Elem, devs: DomainDevices, ctx: ParseCtx, facts
         break;
     }
   }
-}
-
-function busFromName(dev: string): DiskDef['target']['bus'] {
-  if (dev.startsWith('hd')) return 'ide';
-  if (dev.startsWith('fd')) return 'fdc';
-  if (dev.startsWith('sd')) return 'scsi';
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('xvd')) return 'xen';
-  if (dev.startsWith('ubd')) return 'uml';
-  return 'ide';
 }
 
 /**

@@ -45,33 +45,66 @@ const TRAY = enumSet('open', 'closed');
 const TRANS = enumSet('auto', 'none', 'lba');
 const VOLUME_MODE = enumSet('host', 'direct');
 
-/**
- * virDiskNameToIndex: `sda` → 0, `vdz` → 25, `hdaa` → 26; -1 when the name has no known
- * prefix or trailing garbage. Partition numbers (`sda1`) are accepted and ignored.
- */
-export function diskNameToIndex(name: string): number {
-  const m = /^(fd|hd|vd|sd|xvd|ubd)([a-z]*)([0-9]*)$/.exec(name);
-  if (m === null) {
-    // NVMe: nvme<ctrl>n<ns>
-    const n = /^nvme([0-9]+)n([0-9]+)$/.exec(name);
-    if (n !== null) return Number(n[1]) * 1000 + Number(n[2]);
-    return -1;
-  }
-  const letters = m[2]!;
-  if (letters.length > 7) return -1;
-  let idx = 0;
-  for (let i = 0; i < letters.length; i++) idx = (idx + (i > 0 ? 1 : 0)) * 26 + (letters.charCodeAt(i) - 97);
-  return idx;
+/** A disk target name taken apart (libvirt virDiskNameParse). */
+export interface DiskName {
+  /** NVMe controller number (0 for the other prefixes). */
+  controller: number;
+  /** Disk index: the letters base 26 (`sda` 0, `vdaa` 26), or the NVMe namespace - 1. */
+  disk: number;
+  /** Trailing partition number, or -1. */
+  partition: number;
 }
 
-/** The bus libvirt picks for a target name when `bus` is absent (virDomainDiskDefParseXML). */
-export function busFromTargetName(dev: string): DiskBus {
+const DRIVE_PREFIXES = ['fd', 'hd', 'vd', 'sd', 'xvd', 'ubd'] as const;
+const NVME_NAME = /^nvme(0|[1-9][0-9]{0,8})n([1-9][0-9]{0,8})(?:p(0|[1-9][0-9]{0,8}))?$/;
+/** Beyond 11 letters the index leaves the exactly representable integers. */
+const MAX_LETTERS = 11;
+
+/**
+ * virDiskNameParse: `hda` → disk 0, `sdz` 25, `vdaa` 26, `sda3` partition 3;
+ * `nvme<ctrl>n<ns>[p<part>]` → controller and namespace - 1 (libvirt's NVMe names).
+ * undefined when the name has no known prefix, no letter after it, anything but digits
+ * after the letters, or a partition with a leading zero.
+ */
+export function parseDiskName(name: string): DiskName | undefined {
+  const nvme = NVME_NAME.exec(name);
+  if (nvme) return { controller: Number(nvme[1]), disk: Number(nvme[2]) - 1, partition: nvme[3] === undefined ? -1 : Number(nvme[3]) };
+  const prefix = DRIVE_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix === undefined) return undefined;
+  let i = prefix.length;
+  let idx = 0;
+  let letters = 0;
+  for (; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x61 || c > 0x7a) break;
+    if (++letters > MAX_LETTERS) return undefined;
+    idx = (idx + (letters > 1 ? 1 : 0)) * 26 + (c - 0x61);
+  }
+  if (letters === 0) return undefined;
+  const digits = name.slice(i);
+  if (!/^(?:|0|[1-9][0-9]{0,8})$/.test(digits)) return undefined;
+  return { controller: 0, disk: idx, partition: digits === '' ? -1 : Number(digits) };
+}
+
+/** virDiskNameToIndex: the disk index, or -1 for a name virDiskNameParse refuses. */
+export function diskNameToIndex(name: string): number {
+  return parseDiskName(name)?.disk ?? -1;
+}
+
+/**
+ * The bus libvirt picks when `bus` is absent (virDomainDiskDefPostParse): fdc for a
+ * floppy, else from the target name's prefix (nvme as libvirt does since it has that
+ * bus), ide when nothing matches.
+ */
+export function busFromTargetName(dev: string, device?: DiskDef['device']): DiskBus {
+  if (device === 'floppy') return 'fdc';
   if (dev.startsWith('hd')) return 'ide';
   if (dev.startsWith('fd')) return 'fdc';
   if (dev.startsWith('sd')) return 'scsi';
   if (dev.startsWith('vd')) return 'virtio';
   if (dev.startsWith('xvd')) return 'xen';
   if (dev.startsWith('ubd')) return 'uml';
+  if (dev.startsWith('nvme')) return 'nvme';
   return 'ide';
 }
 

@@ -15,17 +15,9 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  VIR_ERR_CONFIG_UNSUPPORTED,
-  VIR_ERR_INTERNAL_ERROR,
-  VIR_ERR_NO_NAME,
-  VIR_ERR_XML_ERROR,
-  VIR_FROM_DOMAIN,
-  VIR_FROM_XML,
-  VirError,
-} from '../errors.js';
+import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_NAME, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VIR_FROM_XML, VirError, xmlError, configUnsupported } from '../errors.js';
 import { attr, escDq, type Writer, writeVerbatim } from '../format/writer.js';
-import { domainXmlError, intAttr, parseSizeKiB, uintAttr, uuidOrThrow } from '../parse/values.js';
+import { intAttr, parseSizeKiB, uintAttr, uuidOrThrow } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { DomainDef, DomainVirtType, LifecycleAction, LockFailureAction, NamespaceHandler, XmlElement } from '../types.js';
 import type { FormatCtx, ParseCtx } from './context.js';
@@ -45,6 +37,7 @@ import {
   parseSysinfo,
 } from './general.js';
 import { formatBootloader, formatOs, parseOs } from './os.js';
+import { formatBlkiotune, formatMemtune, parseBlkiotune, parseMemtune } from './tunables.js';
 import { BHYVE_NS_PREFIX, BHYVE_NS_URI, formatBhyveNamespace, parseBhyveNamespace } from '../ns/bhyve.js';
 
 const VIRT_TYPES: ReadonlySet<string> = new Set([
@@ -55,7 +48,7 @@ const CRASH: ReadonlySet<string> = new Set(['destroy', 'restart', 'rename-restar
 const LOCKFAILURE: ReadonlySet<string> = new Set(['poweroff', 'restart', 'pause', 'ignore']);
 
 /** Passthrough elements keyed by element name → property of DomainDef.passthrough. */
-const PASSTHROUGH = new Set(['blkiotune', 'memtune', 'vcpus', 'cputune', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
+const PASSTHROUGH = new Set(['vcpus', 'cputune', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
 
 /** Namespace declarations in scope of an element: prefix ('' = default) → URI. */
 type NsScope = Map<string, string>;
@@ -130,7 +123,7 @@ function parseMetadata(el: Elem, rootScope: NsScope): { children: XmlElement[]; 
 function lifecycle(el: Elem | undefined, name: string, allowed: ReadonlySet<string>, dflt: string): string {
   if (!el) return dflt;
   const v = el.text().trim();
-  if (!allowed.has(v)) throw domainXmlError(`Invalid value for element '${name}': '${v.slice(0, 64)}'`);
+  if (!allowed.has(v)) throw xmlError(`Invalid value for element '${name}': '${v.slice(0, 64)}'`);
   return v;
 }
 
@@ -149,7 +142,7 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   }
   const typeStr = root.attr('type');
   if (typeStr === undefined) throw new VirError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, 'internal error: missing domain type attribute');
-  if (!VIRT_TYPES.has(typeStr)) throw new VirError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `unsupported configuration: invalid domain type ${typeStr}`);
+  if (!VIRT_TYPES.has(typeStr)) throw configUnsupported(`invalid domain type ${typeStr}`);
   const rootScope = scopeWith(new Map(), root.attrs());
 
   // One pass over the children, remembering the first of each name (libvirt's XPath [1]).
@@ -176,8 +169,8 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   const nameEl = first.get('name');
   const name = nameEl?.text() ?? '';
   if (name === '') throw new VirError(VIR_ERR_NO_NAME, VIR_FROM_DOMAIN, 'missing name information');
-  if (name.includes('/')) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: name ${name} cannot contain '/'`);
-  if (name.includes('\n')) throw new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: name cannot contain a newline`);
+  if (name.includes('/')) throw xmlError(`name ${name} cannot contain '/'`);
+  if (name.includes('\n')) throw xmlError(`name cannot contain a newline`);
 
   const uuidEl = first.get('uuid');
   const uuid = uuidEl ? uuidOrThrow(uuidEl.text()) : randomUUID();
@@ -195,18 +188,18 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   if (vcpuEl) {
     const t = vcpuEl.text().trim();
     const count = /^[0-9]{1,9}$/.test(t) ? Number(t) : NaN;
-    if (Number.isNaN(count)) throw domainXmlError('maximum vcpus count must be an integer');
+    if (Number.isNaN(count)) throw xmlError('maximum vcpus count must be an integer');
     const placement = vcpuEl.attr('placement');
     if (placement !== undefined && placement !== 'static' && placement !== 'auto') {
-      throw domainXmlError(`Invalid value for attribute 'placement' in element 'vcpu': '${placement}'.`);
+      throw xmlError(`Invalid value for attribute 'placement' in element 'vcpu': '${placement}'.`);
     }
     vcpu = { count, placement: (placement as 'static' | 'auto' | undefined) ?? 'static' };
     const cpuset = vcpuEl.attr('cpuset');
     if (cpuset !== undefined) vcpu.cpuset = canonicalCpuList(cpuset, "vcpu 'cpuset'");
     const current = uintAttr(vcpuEl, 'current');
     if (current !== undefined) {
-      if (current === 0) throw domainXmlError('Invalid current vcpus count');
-      if (current > count) throw domainXmlError('maximum vcpus count must not be less than current vcpus');
+      if (current === 0) throw xmlError('Invalid current vcpus count');
+      if (current > count) throw xmlError('maximum vcpus count must not be less than current vcpus');
       if (current < count) vcpu.current = current;
     }
   }
@@ -238,7 +231,7 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   const title = first.get('title');
   if (title) {
     const t = title.text();
-    if (t.includes('\n')) throw domainXmlError(`Domain title can't contain newlines`);
+    if (t.includes('\n')) throw xmlError(`Domain title can't contain newlines`);
     def.title = t;
   }
   const desc = first.get('description');
@@ -258,16 +251,20 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
   if (memEl) {
     const dc = memEl.attr('dumpCore');
     if (dc !== undefined) {
-      if (dc !== 'on' && dc !== 'off') throw domainXmlError(`Invalid value for attribute 'dumpCore' in element 'memory': '${dc}'.`);
+      if (dc !== 'on' && dc !== 'off') throw xmlError(`Invalid value for attribute 'dumpCore' in element 'memory': '${dc}'.`);
       def.dumpCore = dc;
     }
   }
+  const blkio = first.get('blkiotune');
+  if (blkio) def.blkiotune = parseBlkiotune(blkio);
+  const memtune = first.get('memtune');
+  if (memtune) def.memtune = parseMemtune(memtune);
   const mb = first.get('memoryBacking');
   if (mb) def.memoryBacking = parseMemoryBacking(mb);
   const iot = first.get('iothreads');
   if (iot) {
     const t = iot.text().trim();
-    if (!/^[0-9]{1,9}$/.test(t)) throw domainXmlError(`invalid iothreads count '${t.slice(0, 64)}'`);
+    if (!/^[0-9]{1,9}$/.test(t)) throw xmlError(`invalid iothreads count '${t.slice(0, 64)}'`);
     if (Number(t) > 0) def.iothreads = Number(t);
   }
   const iotIds = first.get('iothreadids');
@@ -340,8 +337,8 @@ export function writeDomain(w: Writer, def: DomainDef, ctx: FormatCtx, namespace
   w.textElem('memory', `${attr('dumpCore', def.dumpCore)} unit='KiB'`, String(def.memory));
   w.textElem('currentMemory', " unit='KiB'", String(def.currentMemory));
   const p = def.passthrough;
-  if (p.blkiotune) w.raw(p.blkiotune);
-  if (p.memtune) w.raw(p.memtune);
+  if (def.blkiotune) formatBlkiotune(w, def.blkiotune);
+  if (def.memtune) formatMemtune(w, def.memtune);
   if (def.memoryBacking) formatMemoryBacking(w, def.memoryBacking);
   const v = def.vcpu;
   w.textElem('vcpu', ` placement='${v.placement}'${attr('cpuset', v.cpuset)}${v.current !== undefined && v.current < v.count ? ` current='${v.current}'` : ''}`, String(v.count));

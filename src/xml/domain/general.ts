@@ -12,7 +12,8 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, intAttr, parseSizeKiB, uintAttr, uintAttrReq, xmlValueError, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumSet, intAttr, parseSizeKiB, uintAttr, uintAttrReq, xmlValueError, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import { canonicalCpuList } from './cpu.js';
 import type { ClockDef, FeaturesDef, MemoryBackingDef, PmDef, StateFeature, SysinfoDef, TimerDef, XmlElement } from '../types.js';
@@ -31,7 +32,7 @@ export function parseMemoryBacking(el: Elem): MemoryBackingDef {
         const pages: NonNullable<MemoryBackingDef['hugepages']>['pages'] = [];
         for (const p of c.childrenNamed('page')) {
           const sz = p.attr('size');
-          if (sz === undefined) throw domainXmlError(`hugepage size can't be zero`);
+          if (sz === undefined) throw xmlError(`hugepage size can't be zero`);
           const page: { size?: number; nodeset?: string } = { size: parseSizeKiB(sz, p.attr('unit'), './hugepages/page/@size') };
           const ns = p.attr('nodeset');
           if (ns !== undefined) page.nodeset = canonicalCpuList(ns, "hugepage 'nodeset'");
@@ -117,7 +118,7 @@ function parseEntries(block: Elem, kind: string): Array<{ name: string; value: s
   if (kind === 'bios') {
     const date = found.get('date');
     if (date !== undefined && !/^(0[1-9]|1[0-2])\/(0[1-9]|[12][0-9]|3[01])\/([0-9]{2}|[0-9]{4})$/.test(date)) {
-      throw domainXmlError(`Invalid BIOS 'date' format: ${date}`);
+      throw xmlError(`Invalid BIOS 'date' format: ${date}`);
     }
   }
   return allowed.filter((n) => found.has(n)).map((n) => ({ name: n, value: found.get(n)! }));
@@ -125,12 +126,12 @@ function parseEntries(block: Elem, kind: string): Array<{ name: string; value: s
 
 export function parseSysinfo(el: Elem): SysinfoDef {
   const type = el.attr('type');
-  if (type !== 'smbios' && type !== 'fwcfg') throw domainXmlError(`unknown sysinfo type '${type ?? ''}'`);
+  if (type !== 'smbios' && type !== 'fwcfg') throw xmlError(`unknown sysinfo type '${type ?? ''}'`);
   const s: SysinfoDef = { type };
   if (type === 'fwcfg') {
     s.entries = el.childrenNamed('entry').map((e) => {
       const name = e.attr('name');
-      if (name === undefined) throw domainXmlError(`Firmware entry is missing 'name' attribute`);
+      if (name === undefined) throw xmlError(`Firmware entry is missing 'name' attribute`);
       const entry: { name: string; file?: string; value?: string } = { name };
       const file = e.attr('file');
       if (file !== undefined) entry.file = file;
@@ -145,7 +146,7 @@ export function parseSysinfo(el: Elem): SysinfoDef {
     else if (c.name === 'system') {
       s.system = parseEntries(c, 'system');
       const uuid = s.system.find((e) => e.name === 'uuid');
-      if (uuid && !/^[0-9a-fA-F-]+$/.test(uuid.value)) throw domainXmlError(`malformed <sysinfo> uuid element`);
+      if (uuid && !/^[0-9a-fA-F-]+$/.test(uuid.value)) throw xmlError(`malformed <sysinfo> uuid element`);
     } else if (c.name === 'baseBoard') (s.baseBoards ??= []).push(parseEntries(c, 'baseBoard'));
     else if (c.name === 'chassis') s.chassis = parseEntries(c, 'chassis');
     else if (c.name === 'oemStrings') s.oemStrings = c.childrenNamed('entry').map((e) => e.text());
@@ -231,7 +232,7 @@ export function parseFeatures(el: Elem): FeaturesDef {
   const bag = f as Record<string, unknown>;
   for (const c of el.children()) {
     const kind = FEATURE_KIND.get(c.name);
-    if (kind === undefined) throw domainXmlError(`unexpected feature '${c.name}'`);
+    if (kind === undefined) throw xmlError(`unexpected feature '${c.name}'`);
     switch (kind) {
       case 'flag':
         bag[c.name] = true;
@@ -278,7 +279,7 @@ export function parseFeatures(el: Elem): FeaturesDef {
           case 'sbbc':
           case 'ibs': {
             const v = c.attr('value');
-            if (v === undefined) throw domainXmlError(`missing 'value' attribute for '${c.name}'`);
+            if (v === undefined) throw xmlError(`missing 'value' attribute for '${c.name}'`);
             f[c.name] = { value: v };
             break;
           }
@@ -366,33 +367,33 @@ export function parseClock(el: Elem | undefined): ClockDef {
           clock.offset = 'variable';
           clock.adjustment = String(Number(adj));
           clock.basis = offset;
-        } else throw domainXmlError(`unknown clock adjustment '${adj}'`);
+        } else throw xmlError(`unknown clock adjustment '${adj}'`);
       }
       break;
     }
     case 'variable': {
       const adj = el.attr('adjustment') ?? '0';
-      if (!/^[+-]?[0-9]{1,19}$/.test(adj)) throw domainXmlError(`invalid clock adjustment '${adj}'`);
+      if (!/^[+-]?[0-9]{1,19}$/.test(adj)) throw xmlError(`invalid clock adjustment '${adj}'`);
       clock.adjustment = String(BigInt(adj));
       clock.basis = enumAttr<'utc' | 'localtime'>(el, 'basis', BASIS) ?? 'utc';
       break;
     }
     case 'timezone': {
       const tz = el.attr('timezone');
-      if (tz === undefined) throw domainXmlError(`missing 'timezone' attribute for clock with offset='timezone'`);
+      if (tz === undefined) throw xmlError(`missing 'timezone' attribute for clock with offset='timezone'`);
       clock.timezone = tz;
       break;
     }
     case 'absolute': {
       const start = uintAttr(el, 'start', 10, Number.MAX_SAFE_INTEGER);
-      if (start === undefined) throw domainXmlError(`missing 'start' attribute for clock with offset='absolute'`);
+      if (start === undefined) throw xmlError(`missing 'start' attribute for clock with offset='absolute'`);
       clock.start = start;
       break;
     }
   }
   for (const t of el.childrenNamed('timer')) {
     const name = enumAttr<TimerDef['name']>(t, 'name', TIMER_NAMES);
-    if (name === undefined) throw domainXmlError(`missing timer name`);
+    if (name === undefined) throw xmlError(`missing timer name`);
     const timer: TimerDef = { name };
     const present = yesNoAttr(t, 'present');
     if (present !== undefined) timer.present = present;
@@ -463,8 +464,8 @@ export function parseIothreadIds(el: Elem): Array<{ id: number; thread_pool_min?
   const out: Array<{ id: number; thread_pool_min?: number; thread_pool_max?: number }> = [];
   for (const t of el.childrenNamed('iothread')) {
     const id = uintAttrReq(t, 'id');
-    if (id === 0) throw domainXmlError(`invalid iothread 'id' value '0'`);
-    if (out.some((x) => x.id === id)) throw domainXmlError(`duplicate iothread id '${id}' found`);
+    if (id === 0) throw xmlError(`invalid iothread 'id' value '0'`);
+    if (out.some((x) => x.id === id)) throw xmlError(`duplicate iothread id '${id}' found`);
     const e: { id: number; thread_pool_min?: number; thread_pool_max?: number } = { id };
     const mn = intAttr(t, 'thread_pool_min', -1);
     const mx = intAttr(t, 'thread_pool_max', -1);

@@ -13,7 +13,8 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, intAttr, uintAttr, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumSet, intAttr, uintAttr, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { GraphicsDef, GraphicsListen, OtherGraphics, SpiceGraphics, VncGraphics } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
@@ -32,18 +33,18 @@ function parseListens(el: Elem, type: string): GraphicsListen[] {
   const out: GraphicsListen[] = [];
   for (const c of el.childrenNamed('listen')) {
     const lt = enumAttr<GraphicsListen['type']>(c, 'type', LISTEN_TYPES);
-    if (lt === undefined) throw domainXmlError(`graphics listen type must be specified`);
+    if (lt === undefined) throw xmlError(`graphics listen type must be specified`);
     const l: GraphicsListen = { type: lt };
     const address = c.attr('address');
     const network = c.attr('network');
     const socket = c.attr('socket');
     if (lt === 'address' && address !== undefined) l.address = address;
     if (lt === 'network') {
-      if (network === undefined) throw domainXmlError(`'network' attribute is required for listen type 'network'`);
+      if (network === undefined) throw xmlError(`'network' attribute is required for listen type 'network'`);
       l.network = network;
     }
     if (lt === 'socket') {
-      if (type !== 'vnc' && type !== 'spice') throw domainXmlError(`listen type 'socket' is not available for graphics type '${type}'`);
+      if (type !== 'vnc' && type !== 'spice') throw xmlError(`listen type 'socket' is not available for graphics type '${type}'`);
       if (socket !== undefined) l.socket = socket;
     }
     out.push(l);
@@ -61,7 +62,7 @@ function mergeListenAttr(el: Elem, listens: GraphicsListen[]): string | undefine
   }
   if (first.address === undefined) first.address = la;
   else if (first.address !== la) {
-    throw domainXmlError(`graphics 'listen' attribute '${la}' must match 'address' attribute of first listen element (found '${first.address}')`);
+    throw xmlError(`graphics 'listen' attribute '${la}' must match 'address' attribute of first listen element (found '${first.address}')`);
   }
   return la;
 }
@@ -71,7 +72,7 @@ function passwdAttrs(el: Elem, g: { passwd?: string; passwdValidTo?: string }): 
   if (p !== undefined) g.passwd = p;
   const vt = el.attr('passwdValidTo');
   if (vt !== undefined) {
-    if (!VALID_TO.test(vt)) throw domainXmlError(`cannot parse password validity time '${vt}', expect YYYY-MM-DDTHH:MM:SS`);
+    if (!VALID_TO.test(vt)) throw xmlError(`cannot parse password validity time '${vt}', expect YYYY-MM-DDTHH:MM:SS`);
     g.passwdValidTo = vt;
   }
 }
@@ -79,7 +80,7 @@ function passwdAttrs(el: Elem, g: { passwd?: string; passwdValidTo?: string }): 
 /** Parses one `<graphics>`. */
 export function parseGraphics(el: Elem, ctx: ParseCtx): GraphicsDef {
   const type = enumAttr<GraphicsDef['type']>(el, 'type', TYPES);
-  if (type === undefined) throw domainXmlError(`missing graphics device type`);
+  if (type === undefined) throw xmlError(`missing graphics device type`);
   const listens = parseListens(el, type);
   if (type === 'vnc') {
     const g: VncGraphics = { type, listens };

@@ -9,13 +9,14 @@
  * from inactive definitions. Spec: docs/formatdomain.rst "Network interfaces".
  */
 
-import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { internalError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, VirError, xmlError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, generateMac, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
+import { enumAttr, enumSet, intAttr, onOffAttr, parseMac, uintAttr, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { InterfaceDef, InterfaceDriver, InterfaceSource, InterfaceType, PciAddress, UsbAddress } from '../types.js';
 import { formatAddress, formatDeviceInfo, parseAddress, parseDeviceInfo } from './address.js';
 import type { FormatCtx, ParseCtx } from './context.js';
+import { parseVirtioOptions, virtioOptionsAttrs } from './virtio-options.js';
 
 const TYPES = enumSet('user', 'ethernet', 'vhostuser', 'server', 'client', 'mcast', 'network', 'bridge', 'internal', 'direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds');
 const DIRECT_MODES = enumSet('vepa', 'private', 'bridge', 'passthrough');
@@ -64,10 +65,11 @@ function parseDriver(c: Elem): InterfaceDriver {
   if (name !== undefined) d.name = name;
   const tx = enumAttr<'iothread' | 'timer'>(c, 'txmode', TXMODES);
   if (tx !== undefined) d.txmode = tx;
-  for (const k of ['ioeventfd', 'event_idx', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq'] as const) {
+  for (const k of ['ioeventfd', 'event_idx', 'rss', 'rss_hash_report'] as const) {
     const v = onOffAttr(c, k);
     if (v !== undefined) d[k] = v;
   }
+  parseVirtioOptions(c, d);
   for (const k of ['queues', 'rx_queue_size', 'tx_queue_size'] as const) {
     const v = uintAttr(c, k);
     if (v !== undefined) d[k] = v;
@@ -100,8 +102,8 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
           const raw = c.attr('address');
           if (raw !== undefined) {
             const mac = parseMac(raw);
-            if (mac === null) throw domainXmlError(`unable to parse mac address '${raw}'`);
-            if (parseInt(mac.slice(0, 2), 16) & 1) throw domainXmlError(`expected unicast mac address, found multicast '${raw}'`);
+            if (mac === null) throw xmlError(`unable to parse mac address '${raw}'`);
+            if (parseInt(mac.slice(0, 2), 16) & 1) throw xmlError(`expected unicast mac address, found multicast '${raw}'`);
             iface.mac = { address: mac };
           } else iface.mac = { address: '' };
           const mt = enumAttr<'generated' | 'static'>(c, 'type', MAC_TYPES);
@@ -158,7 +160,7 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
         if (iface.model === undefined) {
           const m = c.attr('type');
           if (m !== undefined) {
-            if (!/^[a-zA-Z0-9_-]+$/.test(m)) throw domainXmlError(`Model name contains invalid characters: '${m}'`);
+            if (!/^[a-zA-Z0-9_-]+$/.test(m)) throw xmlError(`Model name contains invalid characters: '${m}'`);
             iface.model = m;
           }
         }
@@ -183,7 +185,7 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
         const sb = c.child('sndbuf');
         if (sb) {
           const n = Number(sb.text().trim());
-          if (!Number.isSafeInteger(n) || n < 0) throw domainXmlError(`sndbuf must be a positive integer`);
+          if (!Number.isSafeInteger(n) || n < 0) throw xmlError(`sndbuf must be a positive integer`);
           iface.tune = { sndbuf: n };
         }
         break;
@@ -226,7 +228,10 @@ export function parseInterface(el: Elem, ctx: ParseCtx): InterfaceDef {
     }
   }
   if (iface.mac === undefined || iface.mac.address === '') {
-    iface.mac = { ...(iface.mac ?? {}), address: generateMac() };
+    const generated = ctx.generateMac();
+    const address = parseMac(generated);
+    if (address === null) throw internalError(`generated MAC address '${generated.slice(0, 64)}' is not a MAC address`);
+    iface.mac = { ...(iface.mac ?? {}), address };
   }
   switch (type) {
     case 'network':
@@ -329,10 +334,7 @@ export function formatInterface(w: Writer, iface: InterfaceDef, ctx: FormatCtx):
       attr('tx_queue_size', d.tx_queue_size) +
       attr('rss', d.rss) +
       attr('rss_hash_report', d.rss_hash_report) +
-      attr('iommu', d.iommu) +
-      attr('ats', d.ats) +
-      attr('packed', d.packed) +
-      attr('page_per_vq', d.page_per_vq);
+      virtioOptionsAttrs(d);
     if (d.host || d.guest) {
       w.open('driver', a);
       if (d.host) w.raw(d.host);

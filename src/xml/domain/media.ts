@@ -11,11 +11,13 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
-import type { AudioDef, AudioIO, DomainVirtType, InputDef, OsType, SoundDef, VideoDef } from '../types.js';
+import type { AudioDef, AudioIO, DomainVirtType, InputDef, OsType, SoundDef, VideoDef, VideoDriver } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
 import type { FormatCtx, ParseCtx } from './context.js';
+import { parseVirtioOptions, virtioOptionsAttrs } from './virtio-options.js';
 
 /** What the device parsers need to know about the domain (bus defaults). */
 export interface DomainFacts {
@@ -26,6 +28,8 @@ export interface DomainFacts {
 
 const VIDEO_TYPES = enumSet('default', 'vga', 'cirrus', 'vmvga', 'xen', 'vbox', 'qxl', 'parallels', 'virtio', 'gop', 'none', 'bochs', 'ramfb');
 const VGACONF = enumSet('io', 'on', 'off');
+/** virDomainVideoBackend without its zero value 'default' (VIR_XML_PROP_NONZERO). */
+const VIDEO_BACKENDS = enumSet('qemu', 'vhostuser');
 
 /** Common video defaults (after the driver chose the model): heads 1, the model's RAM. */
 export function videoDefaults(v: VideoDef, virtType: DomainVirtType): void {
@@ -83,13 +87,14 @@ export function parseVideo(el: Elem, ctx: ParseCtx, facts: DomainFacts): VideoDe
       }
       const res = c.child('resolution');
       if (res) v.model.resolution = { x: uintAttrReq(res, 'x'), y: uintAttrReq(res, 'y') };
-    } else if (c.name === 'driver') {
-      const d: NonNullable<VideoDef['driver']> = {};
-      const name = c.attr('name');
-      if (name !== undefined) d.name = name;
-      const vc = enumAttr<'io' | 'on' | 'off'>(c, 'vgaconf', VGACONF);
+    } else if (c.name === 'driver' && v.driver === undefined) {
+      // virDomainVideoDefParseXML / virDomainVideoDriverDefParseXML: the first <driver>
+      const d: VideoDriver = {};
+      const vc = enumAttr<NonNullable<VideoDriver['vgaconf']>>(c, 'vgaconf', VGACONF);
       if (vc !== undefined) d.vgaconf = vc;
-      v.driver = d;
+      const name = enumAttr<NonNullable<VideoDriver['name']>>(c, 'name', VIDEO_BACKENDS);
+      if (name !== undefined) d.name = name;
+      v.driver = parseVirtioOptions(c, d);
     }
   }
   void facts;
@@ -101,7 +106,10 @@ export function parseVideo(el: Elem, ctx: ParseCtx, facts: DomainFacts): VideoDe
 export function formatVideo(w: Writer, v: VideoDef, ctx: FormatCtx): void {
   w.open('video', '');
   if (v.driver) {
-    const a = attr('name', v.driver.name) + attr('vgaconf', v.driver.vgaconf);
+    // virDomainVideoDefFormat: vgaconf 'io' is the enum's zero and is not written; a
+    // <driver> left without attributes is not written either.
+    const d = v.driver;
+    const a = virtioOptionsAttrs(d) + (d.vgaconf !== 'io' ? attr('vgaconf', d.vgaconf) : '') + attr('name', d.name);
     if (a !== '') w.empty('driver', a);
   }
   const m = v.model;
@@ -161,7 +169,7 @@ export function parseInput(el: Elem, ctx: ParseCtx, facts: DomainFacts): InputDe
     if (dev !== undefined) s.dev = dev;
     const grab = src.attr('grab');
     if (grab !== undefined) {
-      if (grab !== 'all') throw domainXmlError(`Invalid value for attribute 'grab' in element 'source': '${grab}'.`);
+      if (grab !== 'all') throw xmlError(`Invalid value for attribute 'grab' in element 'source': '${grab}'.`);
       s.grab = 'all';
     }
     const gt = enumAttr<string>(src, 'grabToggle', GRAB_TOGGLE);
@@ -170,17 +178,10 @@ export function parseInput(el: Elem, ctx: ParseCtx, facts: DomainFacts): InputDe
     if (rep !== undefined) s.repeat = rep;
     input.source = s;
   }
-  if (type === 'passthrough' && input.source?.evdev === undefined) throw domainXmlError(`Missing evdev path for input device passthrough`);
-  if (type === 'evdev' && input.source?.dev === undefined) throw domainXmlError(`Missing evdev path for input device`);
+  if (type === 'passthrough' && input.source?.evdev === undefined) throw xmlError(`Missing evdev path for input device passthrough`);
+  if (type === 'evdev' && input.source?.dev === undefined) throw xmlError(`Missing evdev path for input device`);
   const drv = el.child('driver');
-  if (drv) {
-    const d: NonNullable<InputDef['driver']> = {};
-    for (const k of ['iommu', 'ats', 'packed', 'page_per_vq'] as const) {
-      const x = onOffAttr(drv, k);
-      if (x !== undefined) d[k] = x;
-    }
-    input.driver = d;
-  }
+  if (drv) input.driver = parseVirtioOptions(drv, {});
   parseDeviceInfo(el, input, ctx, {});
   return input;
 }
@@ -192,7 +193,7 @@ export function formatInput(w: Writer, input: InputDef, ctx: FormatCtx): void {
     if (s) w.empty('source', attr('evdev', s.evdev) + attr('dev', s.dev) + attr('grab', s.grab) + attr('grabToggle', s.grabToggle) + attr('repeat', s.repeat));
     const d = input.driver;
     if (d) {
-      const a = attr('iommu', d.iommu) + attr('ats', d.ats) + attr('packed', d.packed) + attr('page_per_vq', d.page_per_vq);
+      const a = virtioOptionsAttrs(d);
       if (a !== '') w.empty('driver', a);
     }
     formatDeviceInfo(w, input, ctx);
@@ -263,7 +264,7 @@ function parseAudioIO(c: Elem): AudioIO {
 /** Parses one `<audio>`. */
 export function parseAudio(el: Elem): AudioDef {
   const id = uintAttrReq(el, 'id');
-  if (id === 0) throw domainXmlError(`audio id must be a positive integer`);
+  if (id === 0) throw xmlError(`audio id must be a positive integer`);
   const type = enumAttrReq<AudioDef['type']>(el, 'type', AUDIO_TYPES);
   const a: AudioDef = { id, type };
   const tp = uintAttr(el, 'timerPeriod');

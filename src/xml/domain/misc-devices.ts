@@ -11,29 +11,23 @@
  */
 
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
+import { xmlError } from '../errors.js';
+import { enumAttr, enumAttrReq, enumSet, onOffAttr, uintAttr, uintAttrReq, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
-import type { MemballoonDef, PanicDef, RngDef, TpmDef, WatchdogDef } from '../types.js';
+import type { MemballoonDef, PanicDef, RngDef, TpmDef, VirtioOptions, WatchdogDef } from '../types.js';
 import { formatDeviceInfo, parseDeviceInfo } from './address.js';
 import { formatChrSource, parseChrSource } from './chardev.js';
 import type { FormatCtx, ParseCtx } from './context.js';
-
-type VirtioOptions = { iommu?: 'on' | 'off'; ats?: 'on' | 'off'; packed?: 'on' | 'off'; page_per_vq?: 'on' | 'off' };
+import { parseVirtioOptions, virtioOptionsAttrs } from './virtio-options.js';
 
 function parseVirtioDriver(el: Elem): VirtioOptions | undefined {
   const d = el.child('driver');
-  if (!d) return undefined;
-  const o: VirtioOptions = {};
-  for (const k of ['iommu', 'ats', 'packed', 'page_per_vq'] as const) {
-    const v = onOffAttr(d, k);
-    if (v !== undefined) o[k] = v;
-  }
-  return o;
+  return d ? parseVirtioOptions(d, {}) : undefined;
 }
 
 function formatVirtioDriver(w: Writer, d: VirtioOptions | undefined): void {
   if (!d) return;
-  const a = attr('iommu', d.iommu) + attr('ats', d.ats) + attr('packed', d.packed) + attr('page_per_vq', d.page_per_vq);
+  const a = virtioOptionsAttrs(d);
   if (a !== '') w.empty('driver', a);
 }
 
@@ -44,7 +38,7 @@ const RNG_BACKENDS = enumSet('random', 'egd', 'builtin');
 export function parseRng(el: Elem, ctx: ParseCtx): RngDef {
   const model = enumAttrReq<RngDef['model']>(el, 'model', RNG_MODELS);
   const be = el.child('backend');
-  if (!be) throw domainXmlError(`missing RNG device backend`);
+  if (!be) throw xmlError(`missing RNG device backend`);
   const bm = enumAttrReq<'random' | 'egd' | 'builtin'>(be, 'model', RNG_BACKENDS);
   let backend: RngDef['backend'];
   if (bm === 'random') {
@@ -52,14 +46,14 @@ export function parseRng(el: Elem, ctx: ParseCtx): RngDef {
     // libvirt reads /dev/random when no device is named
     backend = { model: 'random', device: path.trim() !== '' ? path : '/dev/random' };
   } else if (bm === 'egd') {
-    if (be.attr('type') === undefined) throw domainXmlError(`missing EGD backend type`);
+    if (be.attr('type') === undefined) throw xmlError(`missing EGD backend type`);
     backend = { model: 'egd', ...parseChrSource(be, ctx) };
   } else backend = { model: 'builtin' };
   const rng: RngDef = { model, backend };
   const rate = el.child('rate');
   if (rate) {
     const bytes = uintAttrReq(rate, 'bytes');
-    if (bytes === 0) throw domainXmlError(`rate bytes must be positive`);
+    if (bytes === 0) throw xmlError(`rate bytes must be positive`);
     rng.rate = { bytes };
     const period = uintAttr(rate, 'period');
     if (period !== undefined) rng.rate.period = period;
@@ -94,7 +88,7 @@ const TPM_VERSIONS = enumSet('1.2', '2.0');
 export function parseTpm(el: Elem, ctx: ParseCtx): TpmDef {
   const model = enumAttr<NonNullable<TpmDef['model']>>(el, 'model', TPM_MODELS);
   const be = el.child('backend');
-  if (!be) throw domainXmlError(`missing TPM device backend`);
+  if (!be) throw xmlError(`missing TPM device backend`);
   const type = enumAttrReq<TpmDef['backend']['type']>(be, 'type', TPM_BACKENDS);
   const backend: TpmDef['backend'] = { type };
   const version = enumAttr<'1.2' | '2.0'>(be, 'version', TPM_VERSIONS);

@@ -1,6 +1,7 @@
 /**
  * `<os>`, `<bootloader>`, `<bootloader_args>`: parse and format (libvirt
  * virDomainDefParseBootOptions / virDomainDefFormatInternal's os block).
+ * `<bootloader_args>` is written only with a `<bootloader>`, as libvirt does.
  *
  * Written in libvirt's order: type, firmware features, init*, loader, nvram, kernel,
  * initrd, cmdline, dtb, root, acpi tables, boot devs, bootmenu, bios, smbios.
@@ -9,9 +10,9 @@
  * system booting".
  */
 
-import { VIR_ERR_OS_TYPE, VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, VirError } from '../errors.js';
+import { VIR_ERR_OS_TYPE, VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, VirError, xmlError } from '../errors.js';
 import { attr, type Writer } from '../format/writer.js';
-import { domainXmlError, enumAttr, enumSet, intAttr, uintAttr, yesNoAttr } from '../parse/values.js';
+import { enumAttr, enumSet, intAttr, uintAttr, yesNoAttr } from '../parse/values.js';
 import type { Elem } from '../parse/xml-tree.js';
 import type { BootDev, OsDef, OsType } from '../types.js';
 
@@ -49,7 +50,7 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
         for (const f of c.childrenNamed('feature')) {
           const enabled = yesNoAttr(f, 'enabled');
           const name = f.attr('name');
-          if (enabled === undefined || name === undefined) throw domainXmlError(`invalid firmware feature: 'enabled' and 'name' are required`);
+          if (enabled === undefined || name === undefined) throw xmlError(`invalid firmware feature: 'enabled' and 'name' are required`);
           (os.firmwareFeatures ??= []).push({ enabled, name });
         }
         break;
@@ -104,21 +105,21 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
         break;
       case 'initenv': {
         const name = c.attr('name');
-        if (name === undefined) throw domainXmlError(`No name supplied for <initenv> element`);
+        if (name === undefined) throw xmlError(`No name supplied for <initenv> element`);
         (os.initenvs ??= []).push({ name, value: c.text() });
         break;
       }
       case 'acpi':
         for (const tb of c.childrenNamed('table')) {
           const type = tb.attr('type');
-          if (type === undefined) throw domainXmlError(`Missing acpi table type`);
+          if (type === undefined) throw xmlError(`Missing acpi table type`);
           (os.acpiTables ??= []).push({ type, path: tb.text() });
         }
         break;
       case 'boot': {
         const dev = c.attr('dev');
-        if (dev === undefined) throw domainXmlError(`missing boot device`);
-        if (!BOOT_DEVS.has(dev)) throw domainXmlError(`unknown boot device '${dev}'`);
+        if (dev === undefined) throw xmlError(`missing boot device`);
+        if (!BOOT_DEVS.has(dev)) throw xmlError(`unknown boot device '${dev}'`);
         if (os.boots.length < MAX_BOOT_DEVS) os.boots.push(dev as BootDev);
         break;
       }
@@ -128,7 +129,7 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
           os.bootmenu = { enable };
           const timeout = uintAttr(c, 'timeout');
           if (timeout !== undefined) {
-            if (timeout > 65535) throw domainXmlError(`invalid value for boot menu timeout, must be in range [0,65535]`);
+            if (timeout > 65535) throw xmlError(`invalid value for boot menu timeout, must be in range [0,65535]`);
             os.bootmenu.timeout = timeout;
           }
         }
@@ -145,7 +146,7 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
       }
       case 'smbios': {
         const mode = enumAttr<'emulate' | 'host' | 'sysinfo'>(c, 'mode', SMBIOS);
-        if (mode === undefined) throw domainXmlError(`missing smbios mode`);
+        if (mode === undefined) throw xmlError(`missing smbios mode`);
         os.smbios = { mode };
         break;
       }
@@ -164,9 +165,15 @@ export function parseOs(el: Elem | undefined, defaultArch: string): OsDef {
   return os;
 }
 
-/** Writes `<bootloader>`/`<bootloader_args>` (before `<os>`). */
+/**
+ * Writes `<bootloader>`/`<bootloader_args>` (before `<os>`). As libvirt
+ * (virDomainDefFormatInternal), the arguments are written only together with a
+ * bootloader: without one they stay in the model (the bhyve driver hands them to
+ * bhyveload) but are not part of the formatted definition.
+ */
 export function formatBootloader(w: Writer, bootloader: string | undefined, args: string | undefined): void {
-  if (bootloader !== undefined) w.textElem('bootloader', '', bootloader);
+  if (bootloader === undefined) return;
+  w.textElem('bootloader', '', bootloader);
   if (args !== undefined) w.textElem('bootloader_args', '', args);
 }
 

@@ -18,6 +18,17 @@ export type YesNo = 'yes' | 'no';
 export type OnOff = 'on' | 'off';
 
 /**
+ * Virtio device options on a device's `<driver>` (libvirt virDomainVirtioOptions), written
+ * in this order: iommu, ats, packed, page_per_vq.
+ */
+export interface VirtioOptions {
+  iommu?: OnOff;
+  ats?: OnOff;
+  packed?: OnOff;
+  page_per_vq?: OnOff;
+}
+
+/**
  * An element kept verbatim: parsed, stored and written back unchanged (attribute order,
  * children, text). Used for `<metadata>` children and for libvirt elements this model does
  * not break down (e.g. `<cputune>`, `<numatune>`, `<seclabel>`): they survive a round trip

@@ -8,7 +8,7 @@
  */
 
 import type { ChrDef, ChrSource } from './chardev.js';
-import type { DeviceInfo, OnOff, XmlElement, YesNo } from './common.js';
+import type { DeviceInfo, OnOff, VirtioOptions, XmlElement, YesNo } from './common.js';
 import type { ControllerDef, DiskDef, FilesystemDef } from './disk.js';
 import type { HostdevDef, InterfaceDef } from './net.js';
 
@@ -72,10 +72,19 @@ export interface OtherGraphics extends DeviceInfo {
 
 export type GraphicsDef = VncGraphics | SpiceGraphics | OtherGraphics;
 
+/** `<video><driver>` (libvirt virDomainVideoDriverDef, backend and virtio options). */
+export interface VideoDriver extends VirtioOptions {
+  vgaconf?: 'io' | 'on' | 'off';
+  name?: 'qemu' | 'vhostuser';
+}
+
 /** `<video>`. */
 export interface VideoDef extends DeviceInfo {
-  /** `<driver name='' vgaconf=''/>` (bhyve: vgaconf on/off/io). */
-  driver?: { name?: string; vgaconf?: 'io' | 'on' | 'off' };
+  /**
+   * `<driver>`: virtio options, `vgaconf` (bhyve's fbuf `vga=`; present when written,
+   * `io` included, although libvirt's formatter leaves `io` out) and the backend `name`.
+   */
+  driver?: VideoDriver;
   model: {
     type: 'default' | 'vga' | 'cirrus' | 'vmvga' | 'xen' | 'vbox' | 'qxl' | 'parallels' | 'virtio' | 'gop' | 'none' | 'bochs' | 'ramfb';
     ram?: number;
@@ -95,7 +104,7 @@ export interface InputDef extends DeviceInfo {
   bus?: 'ps2' | 'usb' | 'xen' | 'parallels' | 'virtio' | 'none';
   model?: 'virtio' | 'virtio-transitional' | 'virtio-non-transitional';
   source?: { evdev?: string; dev?: string; grab?: 'all'; grabToggle?: string; repeat?: OnOff };
-  driver?: { iommu?: OnOff; ats?: OnOff; packed?: OnOff; page_per_vq?: OnOff };
+  driver?: VirtioOptions;
 }
 
 /** `<sound>`. */
@@ -155,7 +164,7 @@ export interface RngDef extends DeviceInfo {
   model: 'virtio' | 'virtio-transitional' | 'virtio-non-transitional';
   rate?: { bytes: number; period?: number };
   backend: RngBackend;
-  driver?: { iommu?: OnOff; ats?: OnOff; packed?: OnOff; page_per_vq?: OnOff };
+  driver?: VirtioOptions;
 }
 
 /** `<tpm>`. */
@@ -186,7 +195,7 @@ export interface MemballoonDef extends DeviceInfo {
   autodeflate?: OnOff;
   freePageReporting?: OnOff;
   stats?: { period: number };
-  driver?: { iommu?: OnOff; ats?: OnOff; packed?: OnOff; page_per_vq?: OnOff };
+  driver?: VirtioOptions;
 }
 
 /** `<panic>`. */

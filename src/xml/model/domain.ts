@@ -183,14 +183,41 @@ export interface BhyveCommandline {
   envs: Array<{ name: string; value: string }>;
 }
 
+/** `<blkiotune><device>` (libvirt virBlkioDevice); a value of 0 means unset. */
+export interface BlkioDeviceDef {
+  path: string;
+  weight?: number;
+  read_iops_sec?: number;
+  write_iops_sec?: number;
+  read_bytes_sec?: number;
+  write_bytes_sec?: number;
+}
+
+/** `<blkiotune>` (libvirt virBlkioTune). */
+export interface BlkiotuneDef {
+  /** Domain-wide weight; absent (libvirt: 0) when unset or not a number. */
+  weight?: number;
+  /** Per-device settings in document order. */
+  devices: BlkioDeviceDef[];
+}
+
+/**
+ * `<memtune>` limits in KiB (libvirt virDomainMemtune). An absent limit is unlimited
+ * (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED); larger values are truncated to unlimited on parse.
+ */
+export interface MemtuneDef {
+  hard_limit?: number;
+  soft_limit?: number;
+  min_guarantee?: number;
+  swap_hard_limit?: number;
+}
+
 /**
  * Elements of the domain that libvirt knows and tsvirt keeps verbatim (each written at
  * libvirt's position for it). Nothing in tsvirt interprets them; a driver refuses them
  * when it cannot honour them.
  */
 export interface DomainPassthrough {
-  blkiotune?: XmlElement;
-  memtune?: XmlElement;
   /** `<vcpus>` (per-vCPU enable/hotplug/order). */
   vcpus?: XmlElement;
   cputune?: XmlElement;
@@ -236,6 +263,8 @@ export interface DomainDef {
   dumpCore?: OnOff;
   /** `<currentMemory>` in KiB; equals `memory` when absent from the input. */
   currentMemory: number;
+  blkiotune?: BlkiotuneDef;
+  memtune?: MemtuneDef;
   memoryBacking?: MemoryBackingDef;
   vcpu: VcpuDef;
   /** `<iothreads>N</iothreads>`. */

@@ -83,6 +83,13 @@ export interface DomainParserConfig {
   deviceValidate?(dev: DeviceRef, def: DomainDef, ctx: ParseContext): void;
   /** Extra namespaces (the bhyve namespace is always known). */
   namespaces?: NamespaceHandler[];
+  /**
+   * MAC address for an `<interface>` written without one (libvirt virDomainNetGenerateMAC,
+   * at parse time). Default: random 52:54:00:xx:xx:xx. A driver's tests pass a constant,
+   * as libvirt's test mocks do. What it returns must be a MAC address (else
+   * VIR_ERR_INTERNAL_ERROR).
+   */
+  generateMac?(): string;
 }
 
 /** Options of `parseDomainXML` (libvirt's VIR_DOMAIN_DEF_PARSE_* flags). */

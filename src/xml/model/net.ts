@@ -5,7 +5,7 @@
  * domain_conf.c virDomainNetDefFormat / virDomainHostdevDefFormat for element order.
  */
 
-import type { DeviceInfo, OnOff, PciAddress, UsbAddress, XmlElement, YesNo } from './common.js';
+import type { DeviceInfo, OnOff, PciAddress, UsbAddress, VirtioOptions, XmlElement, YesNo } from './common.js';
 
 export type InterfaceType =
   | 'user'
@@ -50,8 +50,11 @@ export interface InterfaceSource {
   extra?: XmlElement[];
 }
 
-/** `<interface><driver>` (virtio-net tuning); host/guest offload children verbatim. */
-export interface InterfaceDriver {
+/**
+ * `<interface><driver>` (virtio-net tuning): backend, queues and offloads, then the virtio
+ * options; host/guest offload children verbatim.
+ */
+export interface InterfaceDriver extends VirtioOptions {
   name?: 'qemu' | 'vhost' | 'kvm' | 'vfio' | 'xen';
   txmode?: 'iothread' | 'timer';
   ioeventfd?: OnOff;
@@ -61,10 +64,6 @@ export interface InterfaceDriver {
   tx_queue_size?: number;
   rss?: OnOff;
   rss_hash_report?: OnOff;
-  iommu?: OnOff;
-  ats?: OnOff;
-  packed?: OnOff;
-  page_per_vq?: OnOff;
   /** `<host>` / `<guest>` offload settings, verbatim. */
   host?: XmlElement;
   guest?: XmlElement;

@@ -14,7 +14,7 @@
 
 import type { Writer } from '../format/writer.js';
 import { attr } from '../format/writer.js';
-import { domainXmlError } from '../parse/values.js';
+import { xmlError } from '../errors.js';
 import type { BhyveCommandline, XmlElement } from '../types.js';
 
 export const BHYVE_NS_URI = 'http://libvirt.org/schemas/domain/bhyve/1.0';
@@ -40,12 +40,12 @@ export function parseBhyveNamespace(elems: XmlElement[]): BhyveCommandline | und
       const ln = localName(c.name);
       if (ln === 'arg') {
         const v = attrOf(c, 'value');
-        if (v === undefined) throw domainXmlError('No bhyve command-line argument specified');
+        if (v === undefined) throw xmlError('No bhyve command-line argument specified');
         cmd.args.push(v);
       } else if (ln === 'env') {
         const name = attrOf(c, 'name');
-        if (name === undefined || name === '') throw domainXmlError('No bhyve environment name specified');
-        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw domainXmlError(`Invalid environment name, it must begin with a letter or underscore: '${name}'`);
+        if (name === undefined || name === '') throw xmlError('No bhyve environment name specified');
+        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw xmlError(`Invalid environment name, it must begin with a letter or underscore: '${name}'`);
         cmd.envs.push({ name, value: attrOf(c, 'value') ?? '' });
       }
     }

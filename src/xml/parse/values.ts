@@ -11,6 +11,7 @@
  */
 
 import {
+  xmlError,
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_INVALID_ARG,
   VIR_ERR_OVERFLOW,
@@ -20,16 +21,13 @@ import {
   VIR_FROM_XML,
   VirError,
 } from '../errors.js';
+import { randomBytes } from 'node:crypto';
+import { parseUuid } from '../uuid.js';
 import type { Elem } from './xml-tree.js';
 
 /** XML error in domain VIR_FROM_XML, as libvirt's virxml.c helpers report it. */
 export function xmlValueError(message: string): VirError {
   return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_XML, `XML error: ${message}`);
-}
-
-/** XML error in domain VIR_FROM_DOMAIN (domain_conf.c reports). */
-export function domainXmlError(message: string): VirError {
-  return new VirError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `XML error: ${message}`);
 }
 
 /** Reads an enumerated attribute; undefined when absent. */
@@ -131,7 +129,7 @@ export function intAttr(el: Elem, name: string, min = -0x80000000, max = 0x7ffff
 export function uintText(el: Elem, what: string, max: number = UINT_MAX): number {
   const v = el.text();
   const n = parseUnsigned(v, 10, max);
-  if (Number.isNaN(n)) throw domainXmlError(`${what} must be an integer: '${v.trim().slice(0, 64)}'`);
+  if (Number.isNaN(n)) throw xmlError(`${what} must be an integer: '${v.trim().slice(0, 64)}'`);
   return n;
 }
 
@@ -197,30 +195,6 @@ export function sizeElemKiB(el: Elem, where: string): number {
 
 /* ------------------------------------------------------------------ identifiers */
 
-const HEX = /^[0-9a-fA-F]$/;
-
-/** virUUIDParse: hex pairs, '-' or ' ' allowed between them, surrounding blanks ignored. */
-export function parseUuid(s: string): string | null {
-  let i = 0;
-  const n = s.length;
-  while (i < n && /\s/.test(s[i]!)) i++;
-  let hex = '';
-  while (hex.length < 32) {
-    if (i >= n) return null;
-    const c = s[i]!;
-    if (c === '-' || c === ' ') {
-      i++;
-      continue;
-    }
-    if (!HEX.test(c) || i + 1 >= n || !HEX.test(s[i + 1]!)) return null;
-    hex += c + s[i + 1];
-    i += 2;
-  }
-  for (; i < n; i++) if (!/\s/.test(s[i]!)) return null;
-  hex = hex.toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /** Parses a UUID element value or throws libvirt's "malformed uuid element". */
 export function uuidOrThrow(s: string, what = 'uuid'): string {
   const u = parseUuid(s);
@@ -250,11 +224,11 @@ export function parseMac(s: string): string | null {
   return out;
 }
 
-/** Random unicast MAC in libvirt's 52:54:00 prefix (virMacAddrGenerate). */
-export function generateMac(random: () => number = Math.random): string {
-  const b = (): string =>
-    Math.floor(random() * 256)
-      .toString(16)
-      .padStart(2, '0');
-  return `52:54:00:${b()}:${b()}:${b()}`;
+/**
+ * Random unicast MAC in libvirt's 52:54:00 prefix (virMacAddrGenerate, which draws from
+ * the crypto library's random source; so does this).
+ */
+export function generateMac(): string {
+  const b = randomBytes(3);
+  return `52:54:00:${b.toString('hex', 0, 1)}:${b.toString('hex', 1, 2)}:${b.toString('hex', 2, 3)}`;
 }

@@ -1,0 +1,411 @@
+/**
+ * libvirt's error numbers (`virErrorNumber`), error domains (`virErrorDomain`) and levels
+ * (`virErrorLevel`) from <libvirt/virterror.h>, as libvirt 9.0 defines them: one named
+ * constant each, and the same numbers by name in `VIR_ERR` / `VIR_FROM` for code that
+ * goes from names to numbers and back (RPC error replies, messages, tests).
+ *
+ * These numbers travel on the wire in `remote_error` and reach every libvirt client, so
+ * they must match libvirt's exactly; test/xml/errors.test.ts checks them against the
+ * constants of the installed python3-libvirt.
+ * Data only: transcribed once from libvirt's public header; nothing generates it.
+ */
+
+/* virErrorNumber */
+export const VIR_ERR_OK = 0;
+export const VIR_ERR_INTERNAL_ERROR = 1;
+export const VIR_ERR_NO_MEMORY = 2;
+export const VIR_ERR_NO_SUPPORT = 3;
+export const VIR_ERR_UNKNOWN_HOST = 4;
+export const VIR_ERR_NO_CONNECT = 5;
+export const VIR_ERR_INVALID_CONN = 6;
+export const VIR_ERR_INVALID_DOMAIN = 7;
+export const VIR_ERR_INVALID_ARG = 8;
+export const VIR_ERR_OPERATION_FAILED = 9;
+export const VIR_ERR_GET_FAILED = 10;
+export const VIR_ERR_POST_FAILED = 11;
+export const VIR_ERR_HTTP_ERROR = 12;
+export const VIR_ERR_SEXPR_SERIAL = 13;
+export const VIR_ERR_NO_XEN = 14;
+export const VIR_ERR_XEN_CALL = 15;
+export const VIR_ERR_OS_TYPE = 16;
+export const VIR_ERR_NO_KERNEL = 17;
+export const VIR_ERR_NO_ROOT = 18;
+export const VIR_ERR_NO_SOURCE = 19;
+export const VIR_ERR_NO_TARGET = 20;
+export const VIR_ERR_NO_NAME = 21;
+export const VIR_ERR_NO_OS = 22;
+export const VIR_ERR_NO_DEVICE = 23;
+export const VIR_ERR_NO_XENSTORE = 24;
+export const VIR_ERR_DRIVER_FULL = 25;
+export const VIR_ERR_CALL_FAILED = 26;
+export const VIR_ERR_XML_ERROR = 27;
+export const VIR_ERR_DOM_EXIST = 28;
+export const VIR_ERR_OPERATION_DENIED = 29;
+export const VIR_ERR_OPEN_FAILED = 30;
+export const VIR_ERR_READ_FAILED = 31;
+export const VIR_ERR_PARSE_FAILED = 32;
+export const VIR_ERR_CONF_SYNTAX = 33;
+export const VIR_ERR_WRITE_FAILED = 34;
+export const VIR_ERR_XML_DETAIL = 35;
+export const VIR_ERR_INVALID_NETWORK = 36;
+export const VIR_ERR_NETWORK_EXIST = 37;
+export const VIR_ERR_SYSTEM_ERROR = 38;
+export const VIR_ERR_RPC = 39;
+export const VIR_ERR_GNUTLS_ERROR = 40;
+export const VIR_WAR_NO_NETWORK = 41;
+export const VIR_ERR_NO_DOMAIN = 42;
+export const VIR_ERR_NO_NETWORK = 43;
+export const VIR_ERR_INVALID_MAC = 44;
+export const VIR_ERR_AUTH_FAILED = 45;
+export const VIR_ERR_INVALID_STORAGE_POOL = 46;
+export const VIR_ERR_INVALID_STORAGE_VOL = 47;
+export const VIR_WAR_NO_STORAGE = 48;
+export const VIR_ERR_NO_STORAGE_POOL = 49;
+export const VIR_ERR_NO_STORAGE_VOL = 50;
+export const VIR_WAR_NO_NODE = 51;
+export const VIR_ERR_INVALID_NODE_DEVICE = 52;
+export const VIR_ERR_NO_NODE_DEVICE = 53;
+export const VIR_ERR_NO_SECURITY_MODEL = 54;
+export const VIR_ERR_OPERATION_INVALID = 55;
+export const VIR_WAR_NO_INTERFACE = 56;
+export const VIR_ERR_NO_INTERFACE = 57;
+export const VIR_ERR_INVALID_INTERFACE = 58;
+export const VIR_ERR_MULTIPLE_INTERFACES = 59;
+export const VIR_WAR_NO_NWFILTER = 60;
+export const VIR_ERR_INVALID_NWFILTER = 61;
+export const VIR_ERR_NO_NWFILTER = 62;
+export const VIR_ERR_BUILD_FIREWALL = 63;
+export const VIR_WAR_NO_SECRET = 64;
+export const VIR_ERR_INVALID_SECRET = 65;
+export const VIR_ERR_NO_SECRET = 66;
+export const VIR_ERR_CONFIG_UNSUPPORTED = 67;
+export const VIR_ERR_OPERATION_TIMEOUT = 68;
+export const VIR_ERR_MIGRATE_PERSIST_FAILED = 69;
+export const VIR_ERR_HOOK_SCRIPT_FAILED = 70;
+export const VIR_ERR_INVALID_DOMAIN_SNAPSHOT = 71;
+export const VIR_ERR_NO_DOMAIN_SNAPSHOT = 72;
+export const VIR_ERR_INVALID_STREAM = 73;
+export const VIR_ERR_ARGUMENT_UNSUPPORTED = 74;
+export const VIR_ERR_STORAGE_PROBE_FAILED = 75;
+export const VIR_ERR_STORAGE_POOL_BUILT = 76;
+export const VIR_ERR_SNAPSHOT_REVERT_RISKY = 77;
+export const VIR_ERR_OPERATION_ABORTED = 78;
+export const VIR_ERR_AUTH_CANCELLED = 79;
+export const VIR_ERR_NO_DOMAIN_METADATA = 80;
+export const VIR_ERR_MIGRATE_UNSAFE = 81;
+export const VIR_ERR_OVERFLOW = 82;
+export const VIR_ERR_BLOCK_COPY_ACTIVE = 83;
+export const VIR_ERR_OPERATION_UNSUPPORTED = 84;
+export const VIR_ERR_SSH = 85;
+export const VIR_ERR_AGENT_UNRESPONSIVE = 86;
+export const VIR_ERR_RESOURCE_BUSY = 87;
+export const VIR_ERR_ACCESS_DENIED = 88;
+export const VIR_ERR_DBUS_SERVICE = 89;
+export const VIR_ERR_STORAGE_VOL_EXIST = 90;
+export const VIR_ERR_CPU_INCOMPATIBLE = 91;
+export const VIR_ERR_XML_INVALID_SCHEMA = 92;
+export const VIR_ERR_MIGRATE_FINISH_OK = 93;
+export const VIR_ERR_AUTH_UNAVAILABLE = 94;
+export const VIR_ERR_NO_SERVER = 95;
+export const VIR_ERR_NO_CLIENT = 96;
+export const VIR_ERR_AGENT_UNSYNCED = 97;
+export const VIR_ERR_LIBSSH = 98;
+export const VIR_ERR_DEVICE_MISSING = 99;
+export const VIR_ERR_INVALID_NWFILTER_BINDING = 100;
+export const VIR_ERR_NO_NWFILTER_BINDING = 101;
+export const VIR_ERR_INVALID_DOMAIN_CHECKPOINT = 102;
+export const VIR_ERR_NO_DOMAIN_CHECKPOINT = 103;
+export const VIR_ERR_NO_DOMAIN_BACKUP = 104;
+export const VIR_ERR_INVALID_NETWORK_PORT = 105;
+export const VIR_ERR_NETWORK_PORT_EXIST = 106;
+export const VIR_ERR_NO_NETWORK_PORT = 107;
+export const VIR_ERR_NO_HOSTNAME = 108;
+export const VIR_ERR_CHECKPOINT_INCONSISTENT = 109;
+export const VIR_ERR_MULTIPLE_DOMAINS = 110;
+
+/* virErrorDomain */
+export const VIR_FROM_NONE = 0;
+export const VIR_FROM_XEN = 1;
+export const VIR_FROM_XEND = 2;
+export const VIR_FROM_XENSTORE = 3;
+export const VIR_FROM_SEXPR = 4;
+export const VIR_FROM_XML = 5;
+export const VIR_FROM_DOM = 6;
+export const VIR_FROM_RPC = 7;
+export const VIR_FROM_PROXY = 8;
+export const VIR_FROM_CONF = 9;
+export const VIR_FROM_QEMU = 10;
+export const VIR_FROM_NET = 11;
+export const VIR_FROM_TEST = 12;
+export const VIR_FROM_REMOTE = 13;
+export const VIR_FROM_OPENVZ = 14;
+export const VIR_FROM_XENXM = 15;
+export const VIR_FROM_STATS_LINUX = 16;
+export const VIR_FROM_LXC = 17;
+export const VIR_FROM_STORAGE = 18;
+export const VIR_FROM_NETWORK = 19;
+export const VIR_FROM_DOMAIN = 20;
+export const VIR_FROM_UML = 21;
+export const VIR_FROM_NODEDEV = 22;
+export const VIR_FROM_XEN_INOTIFY = 23;
+export const VIR_FROM_SECURITY = 24;
+export const VIR_FROM_VBOX = 25;
+export const VIR_FROM_INTERFACE = 26;
+export const VIR_FROM_ONE = 27;
+export const VIR_FROM_ESX = 28;
+export const VIR_FROM_PHYP = 29;
+export const VIR_FROM_SECRET = 30;
+export const VIR_FROM_CPU = 31;
+export const VIR_FROM_XENAPI = 32;
+export const VIR_FROM_NWFILTER = 33;
+export const VIR_FROM_HOOK = 34;
+export const VIR_FROM_DOMAIN_SNAPSHOT = 35;
+export const VIR_FROM_AUDIT = 36;
+export const VIR_FROM_SYSINFO = 37;
+export const VIR_FROM_STREAMS = 38;
+export const VIR_FROM_VMWARE = 39;
+export const VIR_FROM_EVENT = 40;
+export const VIR_FROM_LIBXL = 41;
+export const VIR_FROM_LOCKING = 42;
+export const VIR_FROM_HYPERV = 43;
+export const VIR_FROM_CAPABILITIES = 44;
+export const VIR_FROM_URI = 45;
+export const VIR_FROM_AUTH = 46;
+export const VIR_FROM_DBUS = 47;
+export const VIR_FROM_PARALLELS = 48;
+export const VIR_FROM_DEVICE = 49;
+export const VIR_FROM_SSH = 50;
+export const VIR_FROM_LOCKSPACE = 51;
+export const VIR_FROM_INITCTL = 52;
+export const VIR_FROM_IDENTITY = 53;
+export const VIR_FROM_CGROUP = 54;
+export const VIR_FROM_ACCESS = 55;
+export const VIR_FROM_SYSTEMD = 56;
+export const VIR_FROM_BHYVE = 57;
+export const VIR_FROM_CRYPTO = 58;
+export const VIR_FROM_FIREWALL = 59;
+export const VIR_FROM_POLKIT = 60;
+export const VIR_FROM_THREAD = 61;
+export const VIR_FROM_ADMIN = 62;
+export const VIR_FROM_LOGGING = 63;
+export const VIR_FROM_XENXL = 64;
+export const VIR_FROM_PERF = 65;
+export const VIR_FROM_LIBSSH = 66;
+export const VIR_FROM_RESCTRL = 67;
+export const VIR_FROM_FIREWALLD = 68;
+export const VIR_FROM_DOMAIN_CHECKPOINT = 69;
+export const VIR_FROM_TPM = 70;
+export const VIR_FROM_BPF = 71;
+export const VIR_FROM_CH = 72;
+
+/* virErrorLevel */
+export const VIR_ERR_NONE = 0;
+export const VIR_ERR_WARNING = 1;
+export const VIR_ERR_ERROR = 2;
+
+/** Every virErrorNumber by name. */
+export const VIR_ERR = {
+  VIR_ERR_OK,
+  VIR_ERR_INTERNAL_ERROR,
+  VIR_ERR_NO_MEMORY,
+  VIR_ERR_NO_SUPPORT,
+  VIR_ERR_UNKNOWN_HOST,
+  VIR_ERR_NO_CONNECT,
+  VIR_ERR_INVALID_CONN,
+  VIR_ERR_INVALID_DOMAIN,
+  VIR_ERR_INVALID_ARG,
+  VIR_ERR_OPERATION_FAILED,
+  VIR_ERR_GET_FAILED,
+  VIR_ERR_POST_FAILED,
+  VIR_ERR_HTTP_ERROR,
+  VIR_ERR_SEXPR_SERIAL,
+  VIR_ERR_NO_XEN,
+  VIR_ERR_XEN_CALL,
+  VIR_ERR_OS_TYPE,
+  VIR_ERR_NO_KERNEL,
+  VIR_ERR_NO_ROOT,
+  VIR_ERR_NO_SOURCE,
+  VIR_ERR_NO_TARGET,
+  VIR_ERR_NO_NAME,
+  VIR_ERR_NO_OS,
+  VIR_ERR_NO_DEVICE,
+  VIR_ERR_NO_XENSTORE,
+  VIR_ERR_DRIVER_FULL,
+  VIR_ERR_CALL_FAILED,
+  VIR_ERR_XML_ERROR,
+  VIR_ERR_DOM_EXIST,
+  VIR_ERR_OPERATION_DENIED,
+  VIR_ERR_OPEN_FAILED,
+  VIR_ERR_READ_FAILED,
+  VIR_ERR_PARSE_FAILED,
+  VIR_ERR_CONF_SYNTAX,
+  VIR_ERR_WRITE_FAILED,
+  VIR_ERR_XML_DETAIL,
+  VIR_ERR_INVALID_NETWORK,
+  VIR_ERR_NETWORK_EXIST,
+  VIR_ERR_SYSTEM_ERROR,
+  VIR_ERR_RPC,
+  VIR_ERR_GNUTLS_ERROR,
+  VIR_WAR_NO_NETWORK,
+  VIR_ERR_NO_DOMAIN,
+  VIR_ERR_NO_NETWORK,
+  VIR_ERR_INVALID_MAC,
+  VIR_ERR_AUTH_FAILED,
+  VIR_ERR_INVALID_STORAGE_POOL,
+  VIR_ERR_INVALID_STORAGE_VOL,
+  VIR_WAR_NO_STORAGE,
+  VIR_ERR_NO_STORAGE_POOL,
+  VIR_ERR_NO_STORAGE_VOL,
+  VIR_WAR_NO_NODE,
+  VIR_ERR_INVALID_NODE_DEVICE,
+  VIR_ERR_NO_NODE_DEVICE,
+  VIR_ERR_NO_SECURITY_MODEL,
+  VIR_ERR_OPERATION_INVALID,
+  VIR_WAR_NO_INTERFACE,
+  VIR_ERR_NO_INTERFACE,
+  VIR_ERR_INVALID_INTERFACE,
+  VIR_ERR_MULTIPLE_INTERFACES,
+  VIR_WAR_NO_NWFILTER,
+  VIR_ERR_INVALID_NWFILTER,
+  VIR_ERR_NO_NWFILTER,
+  VIR_ERR_BUILD_FIREWALL,
+  VIR_WAR_NO_SECRET,
+  VIR_ERR_INVALID_SECRET,
+  VIR_ERR_NO_SECRET,
+  VIR_ERR_CONFIG_UNSUPPORTED,
+  VIR_ERR_OPERATION_TIMEOUT,
+  VIR_ERR_MIGRATE_PERSIST_FAILED,
+  VIR_ERR_HOOK_SCRIPT_FAILED,
+  VIR_ERR_INVALID_DOMAIN_SNAPSHOT,
+  VIR_ERR_NO_DOMAIN_SNAPSHOT,
+  VIR_ERR_INVALID_STREAM,
+  VIR_ERR_ARGUMENT_UNSUPPORTED,
+  VIR_ERR_STORAGE_PROBE_FAILED,
+  VIR_ERR_STORAGE_POOL_BUILT,
+  VIR_ERR_SNAPSHOT_REVERT_RISKY,
+  VIR_ERR_OPERATION_ABORTED,
+  VIR_ERR_AUTH_CANCELLED,
+  VIR_ERR_NO_DOMAIN_METADATA,
+  VIR_ERR_MIGRATE_UNSAFE,
+  VIR_ERR_OVERFLOW,
+  VIR_ERR_BLOCK_COPY_ACTIVE,
+  VIR_ERR_OPERATION_UNSUPPORTED,
+  VIR_ERR_SSH,
+  VIR_ERR_AGENT_UNRESPONSIVE,
+  VIR_ERR_RESOURCE_BUSY,
+  VIR_ERR_ACCESS_DENIED,
+  VIR_ERR_DBUS_SERVICE,
+  VIR_ERR_STORAGE_VOL_EXIST,
+  VIR_ERR_CPU_INCOMPATIBLE,
+  VIR_ERR_XML_INVALID_SCHEMA,
+  VIR_ERR_MIGRATE_FINISH_OK,
+  VIR_ERR_AUTH_UNAVAILABLE,
+  VIR_ERR_NO_SERVER,
+  VIR_ERR_NO_CLIENT,
+  VIR_ERR_AGENT_UNSYNCED,
+  VIR_ERR_LIBSSH,
+  VIR_ERR_DEVICE_MISSING,
+  VIR_ERR_INVALID_NWFILTER_BINDING,
+  VIR_ERR_NO_NWFILTER_BINDING,
+  VIR_ERR_INVALID_DOMAIN_CHECKPOINT,
+  VIR_ERR_NO_DOMAIN_CHECKPOINT,
+  VIR_ERR_NO_DOMAIN_BACKUP,
+  VIR_ERR_INVALID_NETWORK_PORT,
+  VIR_ERR_NETWORK_PORT_EXIST,
+  VIR_ERR_NO_NETWORK_PORT,
+  VIR_ERR_NO_HOSTNAME,
+  VIR_ERR_CHECKPOINT_INCONSISTENT,
+  VIR_ERR_MULTIPLE_DOMAINS,
+} as const;
+
+export type VirErrorName = keyof typeof VIR_ERR;
+
+/** Every virErrorDomain by name. */
+export const VIR_FROM = {
+  VIR_FROM_NONE,
+  VIR_FROM_XEN,
+  VIR_FROM_XEND,
+  VIR_FROM_XENSTORE,
+  VIR_FROM_SEXPR,
+  VIR_FROM_XML,
+  VIR_FROM_DOM,
+  VIR_FROM_RPC,
+  VIR_FROM_PROXY,
+  VIR_FROM_CONF,
+  VIR_FROM_QEMU,
+  VIR_FROM_NET,
+  VIR_FROM_TEST,
+  VIR_FROM_REMOTE,
+  VIR_FROM_OPENVZ,
+  VIR_FROM_XENXM,
+  VIR_FROM_STATS_LINUX,
+  VIR_FROM_LXC,
+  VIR_FROM_STORAGE,
+  VIR_FROM_NETWORK,
+  VIR_FROM_DOMAIN,
+  VIR_FROM_UML,
+  VIR_FROM_NODEDEV,
+  VIR_FROM_XEN_INOTIFY,
+  VIR_FROM_SECURITY,
+  VIR_FROM_VBOX,
+  VIR_FROM_INTERFACE,
+  VIR_FROM_ONE,
+  VIR_FROM_ESX,
+  VIR_FROM_PHYP,
+  VIR_FROM_SECRET,
+  VIR_FROM_CPU,
+  VIR_FROM_XENAPI,
+  VIR_FROM_NWFILTER,
+  VIR_FROM_HOOK,
+  VIR_FROM_DOMAIN_SNAPSHOT,
+  VIR_FROM_AUDIT,
+  VIR_FROM_SYSINFO,
+  VIR_FROM_STREAMS,
+  VIR_FROM_VMWARE,
+  VIR_FROM_EVENT,
+  VIR_FROM_LIBXL,
+  VIR_FROM_LOCKING,
+  VIR_FROM_HYPERV,
+  VIR_FROM_CAPABILITIES,
+  VIR_FROM_URI,
+  VIR_FROM_AUTH,
+  VIR_FROM_DBUS,
+  VIR_FROM_PARALLELS,
+  VIR_FROM_DEVICE,
+  VIR_FROM_SSH,
+  VIR_FROM_LOCKSPACE,
+  VIR_FROM_INITCTL,
+  VIR_FROM_IDENTITY,
+  VIR_FROM_CGROUP,
+  VIR_FROM_ACCESS,
+  VIR_FROM_SYSTEMD,
+  VIR_FROM_BHYVE,
+  VIR_FROM_CRYPTO,
+  VIR_FROM_FIREWALL,
+  VIR_FROM_POLKIT,
+  VIR_FROM_THREAD,
+  VIR_FROM_ADMIN,
+  VIR_FROM_LOGGING,
+  VIR_FROM_XENXL,
+  VIR_FROM_PERF,
+  VIR_FROM_LIBSSH,
+  VIR_FROM_RESCTRL,
+  VIR_FROM_FIREWALLD,
+  VIR_FROM_DOMAIN_CHECKPOINT,
+  VIR_FROM_TPM,
+  VIR_FROM_BPF,
+  VIR_FROM_CH,
+} as const;
+
+export type VirFromName = keyof typeof VIR_FROM;
+
+const ERR_NAMES: readonly (VirErrorName | undefined)[] = (() => {
+  const a: (VirErrorName | undefined)[] = [];
+  for (const [k, v] of Object.entries(VIR_ERR)) a[v] = k as VirErrorName;
+  return a;
+})();
+
+/** The name of a virErrorNumber (`42` → `'VIR_ERR_NO_DOMAIN'`), undefined when unknown. */
+export function virErrorName(code: number): VirErrorName | undefined {
+  return Number.isInteger(code) && code >= 0 ? ERR_NAMES[code] : undefined;
+}
