@@ -18,6 +18,7 @@ import { parseInteger } from '../config/values.js';
 import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
+import { buildNvme } from '../nvme/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
 import { VirtioConsole, type ConsolePort } from '../virtio/console/device.js';
 import { VirtioNet, defaultMac, parseMac } from '../virtio/net/device.js';
@@ -46,9 +47,12 @@ export interface PciModelContext {
   bootDevices: Array<{ index: number; slot: number; func: number; name: string }>;
 }
 
-type Builder = (ctx: PciModelContext, fn: PciFunction, node: ConfigNode) => Promise<void>;
+/** Builds one device model on its PCI function from its `pci.B.S.F` node. */
+export type PciModelBuilder = (ctx: PciModelContext, fn: PciFunction, node: ConfigNode) => Promise<void>;
+type Builder = PciModelBuilder;
 
-function slotError(fn: PciFunction, msg: string): ConfigError {
+/** A configuration error naming the slot (bhyve's `pci slot B:S:F: ...`, exit 4). */
+export function slotError(fn: PciFunction, msg: string): ConfigError {
   return new ConfigError(`pci slot ${fn.bus}:${fn.slot}:${fn.func}: ${msg}`, EXIT_ERROR, { prefixed: false });
 }
 
@@ -67,7 +71,8 @@ function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: Vi
   });
 }
 
-async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): Promise<BlockBackend> {
+/** Opens the block backend of a node, closed with the machine. */
+export async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): Promise<BlockBackend> {
   try {
     const be = await openBlockBackend(node);
     ctx.closers.push(() => be.close());
@@ -78,7 +83,8 @@ async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode
   }
 }
 
-function bootIndex(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): void {
+/** Registers `bootindex` for the fw_cfg bootorder file. */
+export function bootIndex(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): void {
   const v = node.get('bootindex');
   if (v === undefined) return;
   const n = parseInteger(v, 0);
@@ -180,6 +186,7 @@ const builders: Record<string, Builder> = {
     const ahci = new AhciController(fn, ctx.memory, configs, ctx.log);
     ctx.closers.push(() => ahci.idle());
   },
+  nvme: buildNvme,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */
