@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
 import { buildNvme } from '../nvme/model.js';
+import { buildVirtio9p } from '../virtio/9p/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
 import { VirtioConsole, type ConsolePort } from '../virtio/console/device.js';
 import { VirtioNet, defaultMac, parseMac } from '../virtio/net/device.js';
@@ -62,7 +63,8 @@ function transportOf(ctx: PciModelContext, node: ConfigNode, fn: PciFunction): V
   return t;
 }
 
-function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: VirtioDevice): void {
+/** Puts a virtio device on its function through the PCI transport (mode and MSI-X from the tree). */
+export function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: VirtioDevice): void {
   new VirtioPciTransport(fn, dev, {
     mode: transportOf(ctx, node, fn),
     msix: ctx.tree.getBool('virtio_msix', true),
@@ -187,6 +189,7 @@ const builders: Record<string, Builder> = {
     ctx.closers.push(() => ahci.idle());
   },
   nvme: buildNvme,
+  'virtio-9p': buildVirtio9p,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */
