@@ -18,6 +18,7 @@ import { parseInteger } from '../config/values.js';
 import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
+import { buildE1000 } from '../e1000/model.js';
 import { buildNvme } from '../nvme/model.js';
 import { buildVirtio9p } from '../virtio/9p/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
@@ -190,6 +191,7 @@ const builders: Record<string, Builder> = {
   },
   nvme: buildNvme,
   'virtio-9p': buildVirtio9p,
+  e1000: buildE1000,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */
