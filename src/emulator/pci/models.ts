@@ -19,6 +19,8 @@ import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
 import { buildE1000 } from '../e1000/model.js';
+import type { GuestConsole } from '../gui/console.js';
+import { buildXhci } from '../usb/model.js';
 import { buildNvme } from '../nvme/model.js';
 import { buildVirtio9p } from '../virtio/9p/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
@@ -47,6 +49,8 @@ export interface PciModelContext {
   lpcBridge?: LpcBridge;
   /** Devices with `bootindex`, for the fw_cfg `bootorder` file. */
   bootDevices: Array<{ index: number; slot: number; func: number; name: string }>;
+  /** The guest console shared by the framebuffer (fbuf) and input devices (xhci tablet). */
+  console?: GuestConsole;
 }
 
 /** Builds one device model on its PCI function from its `pci.B.S.F` node. */
@@ -192,6 +196,7 @@ const builders: Record<string, Builder> = {
   nvme: buildNvme,
   'virtio-9p': buildVirtio9p,
   e1000: buildE1000,
+  xhci: buildXhci,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */
