@@ -20,6 +20,8 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
 import { buildE1000 } from '../e1000/model.js';
 import type { GuestConsole } from '../gui/console.js';
+import type { PortBus } from '../bus/port-bus.js';
+import { buildFbuf } from '../fbuf/model.js';
 import { buildXhci } from '../usb/model.js';
 import { buildNvme } from '../nvme/model.js';
 import { buildVirtio9p } from '../virtio/9p/model.js';
@@ -51,6 +53,8 @@ export interface PciModelContext {
   bootDevices: Array<{ index: number; slot: number; func: number; name: string }>;
   /** The guest console shared by the framebuffer (fbuf) and input devices (xhci tablet). */
   console?: GuestConsole;
+  /** The I/O port bus, for models with fixed legacy ports (fbuf's VGA registers). */
+  ports?: PortBus;
 }
 
 /** Builds one device model on its PCI function from its `pci.B.S.F` node. */
@@ -197,6 +201,7 @@ const builders: Record<string, Builder> = {
   'virtio-9p': buildVirtio9p,
   e1000: buildE1000,
   xhci: buildXhci,
+  fbuf: buildFbuf,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */
