@@ -6,7 +6,7 @@
  *
  * Session: Tversion negotiates msize (≤ maxMsize) and only "9P2000.L" (anything else is
  * answered "unknown"); Tattach binds a fid to the share's root (no authentication: Tauth
- * → EOPNOTSUPP); fids name paths as component lists below the root, updated when a rename
+ * → ENOENT, diod's "not required"); fids name paths as component lists below the root, updated when a rename
  * moves them. Walks never climb above the root ('..' at the root stays there) and the
  * share (share.ts) refuses every host path that resolves outside it.
  *
@@ -163,7 +163,8 @@ export class NinePServer {
       case P.P9_TVERSION:
         return this.version(tag, r);
       case P.P9_TAUTH:
-        throw new ShareError(E.EOPNOTSUPP, 'authentication is not supported');
+        // ENOENT is how 9P2000.L servers (diod) say "no authentication required".
+        throw new ShareError(E.ENOENT, 'authentication is not required');
       case P.P9_TATTACH:
         return this.attach(tag, r);
       case P.P9_TFLUSH:
