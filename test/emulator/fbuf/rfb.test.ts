@@ -302,6 +302,38 @@ describe('fbuf device and model', () => {
   });
 });
 
+describe('fbuf wait', () => {
+  it('holds assembly until a VNC client completes the handshake', async () => {
+    const probe = (await import('node:net')).createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    let built = false;
+    const pending = buildMachine(['-s', '0,hostbridge', '-s', `9,fbuf,tcp=127.0.0.1:${port},wait`]).then((r) => {
+      built = true;
+      return r;
+    });
+    // Connect once the server listens (assembly starts it after building the kernel).
+    let c: Conn | undefined;
+    for (let i = 0; i < 200 && !c; i++) {
+      const sock = connect(port, '127.0.0.1');
+      const ok = await new Promise<boolean>((r) => {
+        sock.once('connect', () => r(true));
+        sock.once('error', () => r(false));
+      });
+      if (ok) c = new Conn(sock);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(built).toBe(false);
+    await handshake(c!);
+    const { m, log } = await pending;
+    expect(log.messages.join('\n')).toMatch(new RegExp(`waiting for a VNC client on 127.0.0.1:${port}`));
+    c!.sock.destroy();
+    await m.close();
+  }, 30000);
+});
+
 const haveSnapshot = existsSync('/usr/bin/vncsnapshot') && existsSync('/usr/bin/djpeg');
 
 describe.skipIf(!haveSnapshot)('a real VNC client (vncsnapshot from Debian)', () => {
