@@ -91,7 +91,7 @@ export class Machine {
     const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, ioapicPins: vmm.ioapicPins, bootrom };
     const platform = buildPlatformDevices(platformCtx);
     const serial: SerialOpenContext = { stdioTaken: false };
-    const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [] };
+    const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [], ports };
     let uarts: Uart16550[] = [];
     try {
       const pciNode = tree.findNode('pci');

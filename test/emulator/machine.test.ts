@@ -98,7 +98,7 @@ describe('machine assembly from bhyve command lines', () => {
       }
       throw new Error('no error');
     };
-    expect((await fail(['-s', '3,nvme,/tmp/x.img', '-f', `multiboot,${elf}`, 'vm'])).message).toBe('pci slot 0:3:0: device model "nvme" is not supported by tsbhyve');
+    expect((await fail(['-s', '3,hda', '-f', `multiboot,${elf}`, 'vm'])).message).toBe('pci slot 0:3:0: device model "hda" is not supported by tsbhyve');
     expect((await fail(['-o', 'pci.0.3.0.device=ahci-hd', '-f', `multiboot,${elf}`, 'vm'])).message).toBe('pci slot 0:3:0: legacy device "ahci-hd", use "ahci" instead');
     expect((await fail(['-s', '3,virtio-blk,/nonexistent.img', '-f', `multiboot,${elf}`, 'vm'])).message).toMatch(/pci slot 0:3:0: Could not open backing file: \/nonexistent.img/);
     expect((await fail(['-s', '3,virtio-net,carrier', '-f', `multiboot,${elf}`, 'vm'])).message).toBe("pci slot 0:3:0: unknown backend 'carrier'");

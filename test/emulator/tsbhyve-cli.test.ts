@@ -87,8 +87,8 @@ describe('tsbhyve command line (spawned)', () => {
   it('lists the PCI models it implements for -s help', () => {
     const r = run(['-s', 'help']);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['hostbridge', 'lpc', 'ahci', 'ahci-hd', 'ahci-cd', 'virtio-blk', 'virtio-net', 'virtio-rnd', 'virtio-console']));
-    expect(r.stdout).not.toContain('nvme');
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['hostbridge', 'lpc', 'ahci', 'ahci-hd', 'ahci-cd', 'virtio-blk', 'virtio-net', 'virtio-rnd', 'virtio-console', 'nvme', 'virtio-9p', 'e1000', 'xhci', 'fbuf']));
+    expect(r.stdout).not.toContain('hda');
   });
 
   it('checks topology and memory size before running', () => {

@@ -18,6 +18,13 @@ import { parseInteger } from '../config/values.js';
 import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
+import { buildE1000 } from '../e1000/model.js';
+import type { GuestConsole } from '../gui/console.js';
+import type { PortBus } from '../bus/port-bus.js';
+import { buildFbuf } from '../fbuf/model.js';
+import { buildXhci } from '../usb/model.js';
+import { buildNvme } from '../nvme/model.js';
+import { buildVirtio9p } from '../virtio/9p/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
 import { VirtioConsole, type ConsolePort } from '../virtio/console/device.js';
 import { VirtioNet, defaultMac, parseMac } from '../virtio/net/device.js';
@@ -44,11 +51,18 @@ export interface PciModelContext {
   lpcBridge?: LpcBridge;
   /** Devices with `bootindex`, for the fw_cfg `bootorder` file. */
   bootDevices: Array<{ index: number; slot: number; func: number; name: string }>;
+  /** The guest console shared by the framebuffer (fbuf) and input devices (xhci tablet). */
+  console?: GuestConsole;
+  /** The I/O port bus, for models with fixed legacy ports (fbuf's VGA registers). */
+  ports?: PortBus;
 }
 
-type Builder = (ctx: PciModelContext, fn: PciFunction, node: ConfigNode) => Promise<void>;
+/** Builds one device model on its PCI function from its `pci.B.S.F` node. */
+export type PciModelBuilder = (ctx: PciModelContext, fn: PciFunction, node: ConfigNode) => Promise<void>;
+type Builder = PciModelBuilder;
 
-function slotError(fn: PciFunction, msg: string): ConfigError {
+/** A configuration error naming the slot (bhyve's `pci slot B:S:F: ...`, exit 4). */
+export function slotError(fn: PciFunction, msg: string): ConfigError {
   return new ConfigError(`pci slot ${fn.bus}:${fn.slot}:${fn.func}: ${msg}`, EXIT_ERROR, { prefixed: false });
 }
 
@@ -58,7 +72,8 @@ function transportOf(ctx: PciModelContext, node: ConfigNode, fn: PciFunction): V
   return t;
 }
 
-function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: VirtioDevice): void {
+/** Puts a virtio device on its function through the PCI transport (mode and MSI-X from the tree). */
+export function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: VirtioDevice): void {
   new VirtioPciTransport(fn, dev, {
     mode: transportOf(ctx, node, fn),
     msix: ctx.tree.getBool('virtio_msix', true),
@@ -67,7 +82,8 @@ function virtio(ctx: PciModelContext, fn: PciFunction, node: ConfigNode, dev: Vi
   });
 }
 
-async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): Promise<BlockBackend> {
+/** Opens the block backend of a node, closed with the machine. */
+export async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): Promise<BlockBackend> {
   try {
     const be = await openBlockBackend(node);
     ctx.closers.push(() => be.close());
@@ -78,7 +94,8 @@ async function openBlock(ctx: PciModelContext, fn: PciFunction, node: ConfigNode
   }
 }
 
-function bootIndex(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): void {
+/** Registers `bootindex` for the fw_cfg bootorder file. */
+export function bootIndex(ctx: PciModelContext, fn: PciFunction, node: ConfigNode): void {
   const v = node.get('bootindex');
   if (v === undefined) return;
   const n = parseInteger(v, 0);
@@ -180,6 +197,11 @@ const builders: Record<string, Builder> = {
     const ahci = new AhciController(fn, ctx.memory, configs, ctx.log);
     ctx.closers.push(() => ahci.idle());
   },
+  nvme: buildNvme,
+  'virtio-9p': buildVirtio9p,
+  e1000: buildE1000,
+  xhci: buildXhci,
+  fbuf: buildFbuf,
 };
 
 /** Builds the device of one `pci.B.S.F` node. */

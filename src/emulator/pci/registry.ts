@@ -21,12 +21,17 @@ export const PCI_MODELS: readonly PciModelInfo[] = [
   { name: 'virtio-net', description: 'virtio network device (tap, udp backends)' },
   { name: 'virtio-rnd', description: 'virtio entropy device' },
   { name: 'virtio-console', description: 'virtio multiport console (UNIX socket ports)' },
+  { name: 'virtio-9p', description: 'virtio 9P2000.L share of a host directory (sharename=/path[,ro])' },
+  { name: 'e1000', description: 'Intel 82545EM gigabit Ethernet (tap, udp backends)' },
+  { name: 'xhci', description: 'xHCI USB controller with the USB tablet (xhci,tablet)' },
+  { name: 'fbuf', description: 'framebuffer with a VNC (RFB) server (rfb=/tcp=, w=, h=, password=, wait, vga=io|off)' },
+  { name: 'nvme', description: 'NVMe controller with one namespace (file, block device or ram=MiB)' },
   { name: 'dummy', description: 'bhyve test device 10DD:0001 (MSI, scratch BARs)' },
 ];
 
 /** Names for `-s help`, with the aliases that select them. */
 export function pciModelNames(): string[] {
-  return ['hostbridge', 'amd_hostbridge', 'lpc', 'ahci', 'ahci-hd', 'ahci-cd', 'virtio-blk', 'virtio-net', 'virtio-rnd', 'virtio-console', 'dummy'];
+  return ['hostbridge', 'amd_hostbridge', 'lpc', 'ahci', 'ahci-hd', 'ahci-cd', 'virtio-blk', 'virtio-net', 'virtio-rnd', 'virtio-console', 'virtio-9p', 'e1000', 'xhci', 'fbuf', 'nvme', 'dummy'];
 }
 
 export function isImplementedPciModel(name: string): boolean {

@@ -88,5 +88,5 @@ export const VIRTIO_ID_CONSOLE = 3;
 export const VIRTIO_ID_ENTROPY = 4;
 export const VIRTIO_VENDOR = 0x1af4;
 /** Transitional (legacy-capable) PCI device IDs by device type. */
-export const TRANSITIONAL_DEVICE_ID: Record<number, number> = { 1: 0x1000, 2: 0x1001, 3: 0x1003, 4: 0x1005 };
+export const TRANSITIONAL_DEVICE_ID: Record<number, number> = { 1: 0x1000, 2: 0x1001, 3: 0x1003, 4: 0x1005, 9: 0x1009 };
 export const MODERN_DEVICE_ID_BASE = 0x1040;
