@@ -1,0 +1,46 @@
+// Runs a guest program on the soft CPU (test machine runner) and on QEMU TCG, the
+// cross-check the guest tests compare against.
+import { spawn } from 'node:child_process';
+
+export interface GuestResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runProcess(cmd: string, args: string[], timeoutMs: number): Promise<GuestResult> {
+  return new Promise((resolveP, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveP({ status: code ?? (signal ? 128 : 255), stdout, stderr });
+    });
+  });
+}
+
+export function runSoft(runner: string, elf: string, timeoutMs = 60_000, extra: string[] = []): Promise<GuestResult> {
+  return runProcess(runner, [...extra, elf], timeoutMs);
+}
+
+export function runQemu(elf: string, timeoutMs = 60_000): Promise<GuestResult> {
+  return runProcess(
+    'qemu-system-x86_64',
+    ['-accel', 'tcg', '-kernel', elf, '-serial', 'stdio', '-display', 'none', '-nodefaults', '-no-reboot',
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-device', 'pc-testdev', '-m', '128'],
+    timeoutMs,
+  );
+}
+
+/** Serial output with CR/LF normalised (QEMU's UART and ours both pass bytes through). */
+export function normalise(s: string): string {
+  return s.replace(/\r\n/g, '\n');
+}
