@@ -11,6 +11,7 @@
         "native/binding/vm_object.cc",
         "native/vmm/backend_select.cc",
         "native/vmm/memory.cc",
+        "native/vmm/soft_backend.cc",
         "native/vmm/timer.cc",
         "native/vmm/vcpu.cc",
         "native/vmm/vm.cc",
@@ -23,7 +24,8 @@
         "native/vmm/devices/vrtc.cc",
         "native/kvm/kvm_state.cc",
         "native/kvm/kvm_vcpu.cc",
-        "native/kvm/kvm_vm.cc"
+        "native/kvm/kvm_vm.cc",
+        "<!@(ls -1 native/soft/*.cc)"
       ],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include\")",
@@ -31,7 +33,8 @@
       ],
       "defines": [
         "NAPI_VERSION=8",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "TSVIRT_HAVE_SOFT_CPU=1"
       ],
       "cflags!": [
         "-fno-exceptions"
