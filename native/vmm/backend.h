@@ -69,6 +69,8 @@ class VcpuBackend {
   virtual void kick_interrupt() = 0;
   // Make run() return kKicked soon.
   virtual void kick_stop() = 0;
+  // The vmm woke from HLT for a deliverable interrupt and will call run() next.
+  virtual void wake_from_hlt() {}
 
   virtual Error get_state(x86::CpuState* out) = 0;
   virtual Error set_state(const x86::CpuState& in) = 0;

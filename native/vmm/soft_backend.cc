@@ -76,6 +76,7 @@ class SoftVcpu final : public VcpuBackend {
   }
   void kick_interrupt() override { cpu_->notify_interrupt(); }
   void kick_stop() override { cpu_->request_stop(); }
+  void wake_from_hlt() override { cpu_->notify_interrupt(); }
 
   Error get_state(x86::CpuState* out) override {
     cpu_->get_state(out);
@@ -199,6 +200,7 @@ class SoftVm final : public VmBackend {
 }  // namespace
 
 Error create_soft_backend(std::unique_ptr<VmBackend>* out) {
+  host_tsc_hz();  // calibrate now, not inside a guest's first TSC-deadline write
   *out = std::make_unique<SoftVm>();
   return Error::ok();
 }

@@ -180,6 +180,10 @@ void Vcpu::handle_hlt() {
            init_pending_.load(std::memory_order_acquire);
   });
   if (!ie) vm_.vcpu_halted(id_, false);
+  // Tell the backend to look at the interrupt controller again: the soft CPU polls
+  // pending_interrupt() only after a notification, and the one that made this interrupt
+  // pending may have been consumed while the vector was still blocked.
+  if (ie && deliverable_interrupt()) backend_->wake_from_hlt();
 }
 
 void Vcpu::run_loop(ExitHandler& handler) {

@@ -276,6 +276,15 @@ int Vlapic::eoi_locked(bool* notify) {
   int v = highest(isr_);
   if (v < 0) return -1;
   clear_bit(isr_, v);
+  uint32_t tl = lvt_[kTimer];
+  if (timer_backlog_ > 0 && timer_running_ && timer_mode_locked() == kTimerPeriodic &&
+      !(tl & kLvtMasked) && static_cast<uint32_t>(v) == (tl & kLvtVector) && (svr_ & kSvrEnable)) {
+    // Deliver one owed periodic tick now that the guest finished the previous one.
+    --timer_backlog_;
+    set_bit(irr_, v);
+    clear_bit(tmr_, v);
+    stat_accepted_.fetch_add(1, std::memory_order_relaxed);
+  }
   update_pending_hint_locked();
   if (pending_hint_.load(std::memory_order_relaxed)) *notify = true;
   return test_bit(tmr_, v) ? v : -1;
@@ -329,6 +338,7 @@ uint64_t Vlapic::timer_freq_locked() const {
 
 void Vlapic::timer_stop_locked() {
   timer_running_ = false;
+  timer_backlog_ = 0;
   timers_.cancel(timer_id_);
 }
 
@@ -341,6 +351,7 @@ void Vlapic::timer_start_locked(uint64_t now) {
   if (period == 0) period = 1;
   if (timer_mode_locked() == kTimerPeriodic && period < kMinPeriodicNs) period = kMinPeriodicNs;
   timer_running_ = true;
+  timer_backlog_ = 0;
   timer_start_ns_ = now;
   timer_period_ns_ = period;
   timer_deadline_ns_ = now + period;
@@ -380,12 +391,24 @@ void Vlapic::timer_callback(uint64_t now) {
         return;
       }
       if (timer_mode_locked() == kTimerPeriodic) {
-        // Missed periods coalesce into one interrupt, as they would in the IRR.
-        uint64_t next = timer_deadline_ns_ + timer_period_ns_;
-        if (next <= now) next = now + timer_period_ns_;
+        // Stay phase-locked: periods that passed while the host was late are owed.
+        uint64_t late = (now - timer_deadline_ns_) / timer_period_ns_;
+        uint64_t next = timer_deadline_ns_ + (late + 1) * timer_period_ns_;
+        uint32_t l = lvt_[kTimer];
+        uint8_t v = l & kLvtVector;
+        if (!(l & kLvtMasked)) {
+          timer_backlog_ = static_cast<uint32_t>(
+              timer_backlog_ + late > kMaxBacklog ? kMaxBacklog : timer_backlog_ + late);
+        }
         timer_start_ns_ = next - timer_period_ns_;
         timer_deadline_ns_ = next;
         timers_.arm(timer_id_, next);
+        if (!(l & kLvtMasked) && v >= 16 && (test_bit(irr_, v) || test_bit(isr_, v))) {
+          // The previous tick is still pending or in service: owe this one too.
+          if (timer_backlog_ < kMaxBacklog) ++timer_backlog_;
+          stat_timer_.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
       } else {
         timer_running_ = false;
       }
@@ -398,9 +421,10 @@ void Vlapic::timer_callback(uint64_t now) {
 }
 
 void Vlapic::arm_tsc_deadline(uint64_t value) {
-  // Reads the guest TSC before locking: on KVM that is an ioctl on this vCPU.
-  uint64_t tsc_now = value ? events_.guest_tsc() : 0;
+  // Reads the guest TSC before locking (on KVM an ioctl on this vCPU), right next to the
+  // host clock so the two describe the same instant.
   uint64_t hz = value ? events_.tsc_hz() : 0;
+  uint64_t tsc_now = value ? events_.guest_tsc() : 0;
   uint64_t now = monotonic_ns();
   bool notify = false;
   {

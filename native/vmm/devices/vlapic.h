@@ -15,7 +15,9 @@
 // processor checking. Every guest value is validated: reserved bits are ignored or raise
 // #GP exactly where the SDM says, vectors 0-15 set ESR illegal-vector bits, and a periodic
 // timer cannot fire more often than kMinPeriodicNs (a hostile guest cannot flood the timer
-// thread; real guests program periods of 1 ms or more).
+// thread; real guests program periods of 1 ms or more). Periodic ticks are never lost: ticks
+// that fall due while the host is late, or while the previous one is still pending, are
+// delivered one per EOI (at most kMaxBacklog are kept).
 //
 // Threading: all state is under one mutex. Register accesses run on the vCPU thread;
 // accept_*() and the timer callback come from any thread. The vlapic never calls the
@@ -35,7 +37,8 @@ class Vlapic {
  public:
   static constexpr uint64_t kBusFreqHz = 128ull * 1024 * 1024;  // VLAPIC_BUS_FREQ
   static constexpr uint32_t kVersion = 0x14;
-  static constexpr int kMaxLvt = 6;  // index of the last LVT (CMCI) -> 7 LVTs
+  static constexpr int kMaxLvt = 6;
+  static constexpr uint32_t kMaxBacklog = 1000;  // index of the last LVT (CMCI) -> 7 LVTs
 
   // LVT indices as bhyve's vm_lapic_local_irq numbers them (APIC_LVT_*).
   enum Lvt : int { kLint0 = 0, kLint1, kTimer, kError, kPmc, kThermal, kCmci, kLvtCount };
@@ -157,6 +160,10 @@ class Vlapic {
   uint64_t timer_period_ns_ = 0;
   uint64_t timer_deadline_ns_ = 0;
   uint64_t tsc_deadline_ = 0;
+  // Periodic ticks owed to the guest: periods that passed while the host was late, or
+  // while the previous tick was still in the IRR. Delivered one per EOI of the timer
+  // vector, so a loaded host delays ticks but does not lose them (KVM's "reinject").
+  uint32_t timer_backlog_ = 0;
 
   std::atomic<bool> pending_hint_{false};
   std::atomic<uint64_t> stat_accepted_{0};
