@@ -134,9 +134,11 @@ void Vatpit::timer_callback(uint64_t now) {
   if (c.mode == 2 || c.mode == 3) {
     uint64_t period = ticks_to_ns(c.initial, kFreqHz);
     if (period < kMinPeriodicNs) period = kMinPeriodicNs;
-    uint64_t next = next_irq_ns_ + period;
-    if (next <= now) next = now + period;  // missed periods coalesce
-    next_irq_ns_ = next;
+    // Stay phase-locked; periods the host was too late for coalesce into this one (bhyve
+    // behaves the same; the local APIC timer is the one that owes ticks).
+    uint64_t late = (now - next_irq_ns_) / period;
+    next_irq_ns_ += (late + 1) * period;
+    uint64_t next = next_irq_ns_;
     timers_.arm(timer_id_, next);
   } else {
     irq_armed_ = false;
