@@ -638,6 +638,7 @@ Vlapic::RegStatus Vlapic::write_reg(uint32_t offset, bool x2, uint64_t value) {
 // ---- MMIO and MSR front ends ------------------------------------------------------------
 
 uint64_t Vlapic::mmio_read(uint64_t gpa, int size) {
+  if (size != 1 && size != 2 && size != 4 && size != 8) return 0;
   uint32_t off;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -654,6 +655,7 @@ uint64_t Vlapic::mmio_read(uint64_t gpa, int size) {
 }
 
 void Vlapic::mmio_write(uint64_t gpa, int size, uint64_t value) {
+  if (size != 4 && size != 8) return;
   uint32_t off;
   {
     std::lock_guard<std::mutex> lock(mu_);

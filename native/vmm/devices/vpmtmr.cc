@@ -12,6 +12,7 @@ uint32_t Vpmtmr::counter() const {
 }
 
 uint32_t Vpmtmr::port_in(uint16_t port, int size) const {
+  if (!claims_port(port)) return 0xFFFFFFFFu;
   uint32_t shift = (port - kPort) * 8;
   uint32_t v = counter() >> shift;
   if (size == 1) return v & 0xFF;

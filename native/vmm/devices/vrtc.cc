@@ -313,12 +313,10 @@ void Vrtc::write_reg_locked(int index, uint8_t value, uint64_t now_ns) {
     base_ns_ = now_ns;
     last_flags_ns_ = now_ns;
   } else if (!was_halted && halted) {
-    // Freeze: registers already hold the current time.
-    int64_t secs;
-    if (parse_locked(&secs)) {
-      base_secs_ = secs;
-      base_ns_ = now_ns;
-    }
+    // Freeze: the registers were written with the current time in the encoding in force
+    // before this write (a DM change converts nothing, as on the chip); the clock stops.
+    base_secs_ = now_secs_locked(now_ns, nullptr);
+    base_ns_ = now_ns;
   } else if (!halted) {
     materialize_locked(now_ns);  // new encoding (binary/BCD, 12/24 h)
   }
