@@ -114,6 +114,12 @@ Error Vcpu::check_not_running(bool allow_in_exit) const {
 // ---- run loop -------------------------------------------------------------------------
 
 ExitAction Vcpu::deliver(VmExit& exit) {
+  if (!handler_ || std::this_thread::get_id() != thread_) {
+    // A management access from another thread (e.g. the soft CPU's get_msr asking the
+    // host about an MSR it does not keep, called from JavaScript) gets the default answer
+    // an unclaimed access gets; only the vCPU's own thread may block in the handler.
+    return ExitAction::kContinue;
+  }
   exits_.fetch_add(1, std::memory_order_relaxed);
   phase_.store(Phase::kInExit, std::memory_order_release);
   ExitAction action = handler_->on_exit(exit);
@@ -188,6 +194,7 @@ void Vcpu::handle_hlt() {
 
 void Vcpu::run_loop(ExitHandler& handler) {
   handler_ = &handler;
+  thread_ = std::this_thread::get_id();
   stop_.store(false, std::memory_order_release);
   phase_.store(Phase::kRunning, std::memory_order_release);
   if (!wait_sipi_.load()) vm_.vcpu_active(id_, true);
@@ -252,6 +259,8 @@ void Vcpu::run_loop(ExitHandler& handler) {
   }
   vm_.vcpu_active(id_, false);
   phase_.store(Phase::kDone, std::memory_order_release);
+  handler_ = nullptr;
+  thread_ = std::thread::id();
   vm_.vcpu_thread_done();
   handler.on_vcpu_done(id_);
 }

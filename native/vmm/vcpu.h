@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "vmm/backend.h"
@@ -122,6 +123,7 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
   std::unique_ptr<Vlapic> lapic_;
   std::unique_ptr<VcpuBackend> backend_;
   ExitHandler* handler_ = nullptr;
+  std::thread::id thread_;  // the thread inside run_loop(), if any
   VmExit exit_;
 
   std::atomic<Phase> phase_{Phase::kIdle};
