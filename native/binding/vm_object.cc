@@ -74,7 +74,7 @@ Napi::Function VmObject::Define(Napi::Env env) {
 
 VmObject::VmObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VmObject>(info) {
   Napi::Env env = info.Env();
-  const char* sig = "new Vm({ backend, memorySize, vcpus, x2apic, rtcLocaltime })";
+  const char* sig = "new Vm({ backend, memorySize, vcpus, x2apic, rtcLocaltime, exitSpinMicros })";
   if (info.Length() < 1 || !info[0].IsObject()) throw usage_error(env, std::string(sig) + ": missing options");
   Napi::Object o = info[0].As<Napi::Object>();
   auto need = [&](const char* key) {
@@ -106,7 +106,16 @@ VmObject::VmObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VmObject>(
   c.rtc_localtime = o.Get("rtcLocaltime").ToBoolean().Value();
   check(env, vmm::Vm::create(c, &vm_));
   exit_words_.reset(new uint32_t[static_cast<size_t>(c.max_vcpus) * kWordsPerVcpu]());
-  bridge_ = std::make_unique<ExitBridge>(vm_.get(), exit_words_.get(), c.max_vcpus);
+  uint32_t spin_us = 0;
+  Napi::Value spin = o.Get("exitSpinMicros");
+  if (!spin.IsUndefined()) {
+    if (!spin.IsNumber() || spin.As<Napi::Number>().DoubleValue() < 0 ||
+        spin.As<Napi::Number>().DoubleValue() > 10000) {
+      throw usage_error(env, std::string(sig) + ": 'exitSpinMicros' must be a number in 0..10000");
+    }
+    spin_us = static_cast<uint32_t>(spin.As<Napi::Number>().DoubleValue());
+  }
+  bridge_ = std::make_unique<ExitBridge>(vm_.get(), exit_words_.get(), c.max_vcpus, spin_us);
   bridge_->set_run_done_hook([this] { self_while_running_.Reset(); });
   env_ = env;
   napi_add_env_cleanup_hook(env, cleanup_hook, this);

@@ -25,6 +25,8 @@ export interface NativeVmOptions {
   vcpus: number;
   x2apic: boolean;
   rtcLocaltime: boolean;
+  /** How long (µs) the JS thread keeps polling for the next exit after answering one. */
+  exitSpinMicros?: number;
 }
 
 /** Per-vCPU counters kept by the vmm. */

@@ -76,6 +76,7 @@ export async function runGuest(name: string, options: GuestOptions = {}): Promis
     vcpus: options.vcpus ?? 1,
     x2apic: options.x2apic ?? false,
     rtcLocaltime: options.rtcLocaltime ?? false,
+    ...(options.exitSpinMicros === undefined ? {} : { exitSpinMicros: options.exitSpinMicros }),
   });
   for (let i = 0; i < (options.vcpus ?? 1); i++) vm.createVcpu(i);
   loadMultiboot(vm, elf, options.cmdline);

@@ -17,6 +17,12 @@ describe.each(present)('port and MMIO exits (%s)', (backend) => {
     // 9 elements of REP OUTSB plus the explicit scratch writes.
     expect(r.portCounts.get(0xe0)).toBeGreaterThanOrEqual(9 + 3);
   }, 180_000);
+
+  it('gives the same answers with exit polling on', async () => {
+    const r = await runGuest('ports', { backend, exitSpinMicros: 50 });
+    expect(failures(r.serial), r.serial).toEqual([]);
+    expect(r.status).toBe(1);
+  }, 180_000);
 });
 
 reportMissingBackends(missing, it.skip);

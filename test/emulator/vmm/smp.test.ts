@@ -13,6 +13,13 @@ describe.each(present)('SMP (%s)', (backend) => {
     expect(r.status, r.serial).toBe(1);
     for (let i = 1; i < 4; i++) expect(r.vm.vcpu(i)!.stats().interruptsInjected).toBeGreaterThan(0);
   }, 300_000);
+
+  it('hands exits of 4 vCPUs to TypeScript correctly with exit polling on', async () => {
+    const r = await runGuest('smp', { backend, vcpus: 4, timeoutMs: 240_000, exitSpinMicros: 50 });
+    expect(r.timedOut).toBe(false);
+    expect(failures(r.serial), r.serial).toEqual([]);
+    expect(r.status, r.serial).toBe(1);
+  }, 300_000);
 });
 
 reportMissingBackends(missing, it.skip);
