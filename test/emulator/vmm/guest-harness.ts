@@ -69,7 +69,11 @@ export function availableBackends(): { present: ('kvm' | 'soft')[]; missing: str
 
 /** Runs fixtures/guests/vmm/<name>. */
 export async function runGuest(name: string, options: GuestOptions = {}): Promise<GuestRun> {
-  const elf = await buildVmmGuest(name);
+  return runElf(await buildVmmGuest(name), options);
+}
+
+/** Runs any Multiboot guest image on the vmm with the test platform. */
+export async function runElf(elf: string, options: GuestOptions = {}): Promise<GuestRun> {
   const vm = Vm.create({
     backend: options.backend ?? 'kvm',
     memorySize: options.memorySize ?? 64 * 1024 * 1024,

@@ -8,6 +8,7 @@ import {
   SEGMENT_BOOTROM,
   Vm,
   VmmError,
+  probeBackends,
   type VmExit,
 } from '../../../src/emulator/vmm/vmm.js';
 import { availableBackends, reportMissingBackends } from './guest-harness.js';
@@ -208,6 +209,33 @@ describe.each(present)('Vm API (%s)', (backend) => {
     });
     expect(written).toBe(0x5a);
     expect(r).toEqual({ reason: 'suspended', how: 'halt' });
+  });
+
+  it('makes the CPU see code the host rewrote through GuestMemory (DMA invalidation)', async () => {
+    const vm = make(backend);
+    vm.createVcpu();
+    // 0x1000: mov bl,2 | 0x1002: out 0x80,al | call 0x1100 | out 0x81,al | dec bl | jnz 0x1002 | cli; hlt
+    // 0x1100: mov al,0x11 | ret
+    loadReal(vm, [0xb3, 0x02, 0xe6, 0x80, 0xe8, 0xf9, 0x00, 0xe6, 0x81, 0xfe, 0xcb, 0x75, 0xf5, 0xfa, 0xf4]);
+    vm.memory.write(0x1100, Uint8Array.from([0xb0, 0x11, 0xc3]));
+    const seen: number[] = [];
+    let kicks = 0;
+    await vm.run((e) => {
+      if (e.kind !== 'inout' || e.in) return;
+      if (e.port === 0x80 && ++kicks === 2) vm.memory.write(0x1101, Uint8Array.of(0x22));
+      if (e.port === 0x81) seen.push(e.value);
+    });
+    expect(seen).toEqual([0x11, 0x22]);
+  });
+
+  it('resolves backend auto as the probe says', () => {
+    const p = probeBackends();
+    if (p.auto === null) return;
+    const vm = Vm.create({ backend: 'auto', memorySize: MiB });
+    vms.push(vm);
+    expect(vm.backend).toBe(p.auto);
+    // kvm only with hardware virtualization; an emulating /dev/kvm (kvm_pvm) loses to soft.
+    if (p.softBuilt && !p.hardwareVirtualization) expect(p.auto).toBe('soft');
   });
 
   it('detaches guest memory on destroy and refuses further calls', () => {
