@@ -192,6 +192,9 @@ class SoftVm final : public VmBackend {
   void invalidate_code(uint64_t gpa, uint64_t length) override {
     memory_->invalidate_code(gpa, length);
   }
+  // The soft CPU's default CPUID always advertises x2APIC and cpu.h offers no way to read
+  // the table back to clear the bit, so its vlapics accept x2APIC mode regardless.
+  bool advertises_x2apic(bool) const override { return true; }
 
  private:
   std::unique_ptr<soft::PhysMemory> memory_;

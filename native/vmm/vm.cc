@@ -84,8 +84,9 @@ Error Vm::create_vcpu(int id) {
   }
   if (vcpu(id)) return Error::state("vCPU " + std::to_string(id) + " already exists");
   if (running_.load()) return Error::state("vCPUs cannot be created while the VM runs");
-  auto v = std::make_unique<Vcpu>(*this, id, config_.x2apic, timers_, *this);
-  if (Error e = v->init(*backend_, config_.max_vcpus, config_.x2apic)) return e;
+  bool x2apic = backend_->advertises_x2apic(config_.x2apic);
+  auto v = std::make_unique<Vcpu>(*this, id, x2apic, timers_, *this);
+  if (Error e = v->init(*backend_, config_.max_vcpus, x2apic)) return e;
   vcpu_ptr_[id].store(v.get(), std::memory_order_release);
   owned_vcpus_.push_back(std::move(v));
   return Error::ok();

@@ -12,6 +12,13 @@ describe.each(present)('interrupt routing (%s)', (backend) => {
     expect(r.serial).toMatch(/SUMMARY: \d+ tests\n/);
     expect(r.status, r.serial).toBe(1);
   }, 180_000);
+
+  it('runs the local APIC in x2APIC mode when the VM allows it', async () => {
+    const r = await runGuest('x2apic', { backend, x2apic: true });
+    expect(r.timedOut).toBe(false);
+    expect(failures(r.serial), r.serial).toEqual([]);
+    expect(r.status, r.serial).toBe(1);
+  }, 180_000);
 });
 
 reportMissingBackends(missing, it.skip);
