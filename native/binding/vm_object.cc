@@ -68,6 +68,7 @@ Napi::Function VmObject::Define(Napi::Env env) {
           InstanceMethod("rtcGetTime", &VmObject::RtcGetTime),
           InstanceMethod("stats", &VmObject::Stats),
           InstanceMethod("hpetCapabilities", &VmObject::HpetCapabilities),
+          InstanceMethod("deviceStats", &VmObject::DeviceStats),
           InstanceMethod("destroy", &VmObject::Destroy),
       });
 }
@@ -399,6 +400,20 @@ Napi::Value VmObject::Paused(const Napi::CallbackInfo& info) {
 
 Napi::Value VmObject::Running(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), vm_ && bridge_->active());
+}
+
+Napi::Value VmObject::DeviceStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  vmm::Vm::DeviceStats d = vm(env).device_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pitIrqs", Napi::Number::New(env, static_cast<double>(d.pit_irqs)));
+  o.Set("pitPeriods", Napi::Number::New(env, static_cast<double>(d.pit_periods)));
+  o.Set("rtcIrqs", Napi::Number::New(env, static_cast<double>(d.rtc_irqs)));
+  o.Set("hpetIrqs", Napi::Number::New(env, static_cast<double>(d.hpet_irqs)));
+  o.Set("hpetMatches", Napi::Number::New(env, static_cast<double>(d.hpet_matches)));
+  o.Set("ioapicDeliveries", Napi::Number::New(env, static_cast<double>(d.ioapic_deliveries)));
+  o.Set("timerCallbacks", Napi::Number::New(env, static_cast<double>(d.timer_callbacks)));
+  return o;
 }
 
 Napi::Value VmObject::HpetCapabilities(const Napi::CallbackInfo& info) {

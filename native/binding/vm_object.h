@@ -75,6 +75,7 @@ class VmObject : public Napi::ObjectWrap<VmObject> {
   Napi::Value RtcGetTime(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value HpetCapabilities(const Napi::CallbackInfo& info);
+  Napi::Value DeviceStats(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
 
   std::unique_ptr<vmm::Vm> vm_;

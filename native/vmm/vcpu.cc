@@ -150,7 +150,8 @@ void Vcpu::do_init() {
   // INIT: the target resets and waits for a SIPI (bhyve treats every INIT target so).
   lapic_->reset(false);
   reset_registers();
-  sipi_pending_.store(false, std::memory_order_release);
+  // A SIPI already pending arrived after this INIT (on_sipi accepts one only while an INIT
+  // is pending or the vCPU waits), so it stands: a descheduled AP must not lose it.
   if (!wait_sipi_.exchange(true)) vm_.vcpu_active(id_, false);
 }
 

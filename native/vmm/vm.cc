@@ -201,6 +201,18 @@ void Vm::vcpu_halted(int id, bool halted) {
   if (all) suspend(SuspendHow::kHalt);
 }
 
+Vm::DeviceStats Vm::device_stats() const {
+  DeviceStats d;
+  d.pit_irqs = pit_->irqs();
+  d.pit_periods = pit_->periods();
+  d.rtc_irqs = rtc_->interrupts();
+  d.hpet_irqs = hpet_->interrupts();
+  d.hpet_matches = hpet_->matches();
+  d.ioapic_deliveries = ioapic_->delivered();
+  d.timer_callbacks = timers_.fired();
+  return d;
+}
+
 // ---- interrupt injection API ------------------------------------------------------------
 
 Error Vm::lapic_irq(int vcpu_id, int vector) {

@@ -104,6 +104,18 @@ class Vm final : public InterruptRouter {
   Error inject_nmi(int vcpu);
   Error inject_exception(int vcpu, int vector, bool has_error_code, uint32_t error_code);
 
+  // Interrupts raised by the in-vmm devices since creation (tests, benches).
+  struct DeviceStats {
+    uint64_t pit_irqs = 0;
+    uint64_t pit_periods = 0;
+    uint64_t rtc_irqs = 0;
+    uint64_t hpet_irqs = 0;
+    uint64_t hpet_matches = 0;
+    uint64_t ioapic_deliveries = 0;
+    uint64_t timer_callbacks = 0;
+  };
+  DeviceStats device_stats() const;
+
   // RTC (vm_rtc_*), HPET capabilities.
   Vrtc& rtc() { return *rtc_; }
   static uint32_t hpet_capabilities() { return Vhpet::capabilities_low(); }

@@ -49,6 +49,11 @@ uint64_t Vatpit::irqs() const {
   return irqs_;
 }
 
+uint64_t Vatpit::periods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return periods_;
+}
+
 uint64_t Vatpit::ticks_locked(const Counter& c, uint64_t now) const {
   if (!c.loaded) return 0;
   if (c.mode == 1 || c.mode == 5) return 0;  // never triggered
@@ -130,6 +135,7 @@ void Vatpit::timer_callback(uint64_t now) {
   }
   const Counter& c = c_[0];
   ++irqs_;
+  ++periods_;
   router_.isa_irq(0, 2, IrqOp::kPulse);
   if (c.mode == 2 || c.mode == 3) {
     uint64_t period = ticks_to_ns(c.initial, kFreqHz);
@@ -137,6 +143,7 @@ void Vatpit::timer_callback(uint64_t now) {
     // Stay phase-locked; periods the host was too late for coalesce into this one (bhyve
     // behaves the same; the local APIC timer is the one that owes ticks).
     uint64_t late = (now - next_irq_ns_) / period;
+    periods_ += late;
     next_irq_ns_ += (late + 1) * period;
     uint64_t next = next_irq_ns_;
     timers_.arm(timer_id_, next);

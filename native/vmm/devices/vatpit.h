@@ -36,6 +36,9 @@ class Vatpit {
   void port_out(uint16_t port, int size, uint32_t value);
 
   uint64_t irqs() const;
+  // Counter-0 periods that elapsed while it was generating interrupts, including those a
+  // late timer thread coalesced: the programmed rate, independent of host scheduling.
+  uint64_t periods() const;
 
  private:
   struct Counter {
@@ -78,6 +81,7 @@ class Vatpit {
   bool irq_armed_ = false;
   uint64_t next_irq_ns_ = 0;
   uint64_t irqs_ = 0;
+  uint64_t periods_ = 0;
 };
 
 }  // namespace tsvirt::vmm

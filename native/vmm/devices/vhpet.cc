@@ -54,6 +54,11 @@ uint64_t Vhpet::interrupts() const {
   return interrupts_;
 }
 
+uint64_t Vhpet::matches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return matches_;
+}
+
 uint64_t Vhpet::counter_locked(uint64_t now) const {
   if (!(config_ & kCnfEnable)) return counter_base_;
   return counter_base_ + ns_to_ticks(now - enabled_ns_, kFreqHz);
@@ -136,20 +141,25 @@ void Vhpet::timer_callback(int n, uint64_t now) {
     return;
   }
   t.armed = false;
+  if (t.config & kTnEnable) ++matches_;
   fire_locked(n);
   if ((t.config & kTnPeriodic) && t.period != 0) {
+    // Phase-locked: the comparator advances by whole periods past the counter (periods
+    // the host was late for coalesce), and never closer than kMinPeriodicNs ahead.
     uint64_t counter = counter_locked(now);
-    uint64_t step = t.period;
     uint64_t min_ticks = ns_to_ticks(kMinPeriodicNs, kFreqHz);
-    if (step < min_ticks) step = min_ticks;
-    uint64_t next = t.comparator + t.period;
-    // Skip periods that already passed (or fall inside the minimum interval).
-    if (t.config & kTn32Bit) {
-      next &= 0xFFFFFFFFull;
-      uint64_t ahead = (next - counter) & 0xFFFFFFFFull;
-      if (ahead < min_ticks || ahead > 0x80000000ull) next = (counter + step) & 0xFFFFFFFFull;
-    } else if (next < counter + min_ticks) {
-      next = counter + step;
+    bool bits32 = t.config & kTn32Bit;
+    uint64_t mask = bits32 ? 0xFFFFFFFFull : ~0ull;
+    uint64_t next = (t.comparator + t.period) & mask;
+    uint64_t target = (counter + min_ticks) & mask;
+    // How far next lags behind counter+min (modulo the counter width), if it does.
+    uint64_t behind = (target - next) & mask;
+    if (behind != 0 && behind < (mask >> 1)) {
+      uint64_t skipped = behind / t.period + 1;
+      next = (next + skipped * t.period) & mask;
+      // Periods that fell due before now (not merely inside the minimum interval).
+      uint64_t overdue = (counter - ((t.comparator + t.period) & mask)) & mask;
+      if (overdue < (mask >> 1)) matches_ += overdue / t.period + (overdue % t.period ? 1 : 0);
     }
     t.comparator = next;
   }

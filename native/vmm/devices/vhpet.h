@@ -37,6 +37,8 @@ class Vhpet {
   // Low 32 bits of the capabilities register (vm_get_hpet_capabilities, ACPI HPET table).
   static uint32_t capabilities_low();
   uint64_t interrupts() const;
+  // Comparator matches that fell due, including periods a late timer thread coalesced.
+  uint64_t matches() const;
 
  private:
   struct Timer {
@@ -67,6 +69,7 @@ class Vhpet {
   uint64_t enabled_ns_ = 0;
   Timer t_[kTimers];
   uint64_t interrupts_ = 0;
+  uint64_t matches_ = 0;
 };
 
 }  // namespace tsvirt::vmm

@@ -182,7 +182,10 @@ void Vrtc::raise_flags_locked(uint8_t flags) {
     c |= kCIrqf;
   }
   nvram_[kRegC] = c;
-  if (!was && (c & kCIrqf)) router_.isa_irq(8, 8, IrqOp::kPulse);
+  if (!was && (c & kCIrqf)) {
+    irqs_.fetch_add(1, std::memory_order_relaxed);
+    router_.isa_irq(8, 8, IrqOp::kPulse);
+  }
 }
 
 void Vrtc::lazy_flags_locked(uint64_t now_ns) {

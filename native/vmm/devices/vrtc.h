@@ -19,6 +19,7 @@
 // running from the previous time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -45,6 +46,7 @@ class Vrtc {
   bool nvram_write(int offset, uint8_t value);
   void set_time(int64_t secs);  // seconds since the epoch, in the RTC's own time zone
   int64_t get_time();
+  uint64_t interrupts() const { return irqs_.load(std::memory_order_relaxed); }
 
  private:
   int64_t now_secs_locked(uint64_t now_ns, uint64_t* frac_ns) const;
@@ -76,6 +78,7 @@ class Vrtc {
   uint64_t last_flags_ns_ = 0;  // time flags were last brought up to date
   uint64_t next_update_ns_ = 0;
   uint64_t next_periodic_ns_ = 0;
+  std::atomic<uint64_t> irqs_{0};
 };
 
 }  // namespace tsvirt::vmm

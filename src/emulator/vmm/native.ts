@@ -40,6 +40,20 @@ export interface NativeVcpuStats {
   lapicTimerFires: number;
 }
 
+/** Interrupts raised by the in-vmm devices since the VM was created. */
+export interface NativeDeviceStats {
+  /** IRQ0 pulses counter 0 sent. */
+  pitIrqs: number;
+  /** Counter-0 periods elapsed (pulses plus periods a late host coalesced). */
+  pitPeriods: number;
+  rtcIrqs: number;
+  hpetIrqs: number;
+  /** HPET comparator matches that fell due (including coalesced periodic ones). */
+  hpetMatches: number;
+  ioapicDeliveries: number;
+  timerCallbacks: number;
+}
+
 /** What the backends look like on this host (`probeBackends()`). */
 export interface BackendProbe {
   softBuilt: boolean;
@@ -103,6 +117,7 @@ export interface NativeVm {
   stats(vcpu: number): NativeVcpuStats;
   /** Low 32 bits of the HPET capabilities register (for the ACPI HPET table). */
   hpetCapabilities(): number;
+  deviceStats(): NativeDeviceStats;
   destroy(): void;
 }
 

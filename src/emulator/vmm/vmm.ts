@@ -25,6 +25,7 @@ import {
   EVENT_RUN_DONE,
   loadNativeVmm,
   type BackendProbe,
+  type NativeDeviceStats,
   type NativeVcpuStats,
   type NativeVm,
 } from './native.js';
@@ -35,7 +36,11 @@ export { GuestMemory } from './guest-memory.js';
 export { VmmError, type VmmErrorKind } from './errors.js';
 export * from './exits.js';
 export * from './registers.js';
-export type { BackendProbe, NativeVcpuStats as VcpuStats } from './native.js';
+export type {
+  BackendProbe,
+  NativeDeviceStats as DeviceStats,
+  NativeVcpuStats as VcpuStats,
+} from './native.js';
 
 export type BackendName = 'soft' | 'kvm' | 'auto';
 
@@ -403,6 +408,11 @@ export class Vm {
   /** vm_get_hpet_capabilities: low 32 bits of the HPET capabilities register. */
   hpetCapabilities(): number {
     return this.native.hpetCapabilities();
+  }
+
+  /** Interrupts raised by the in-vmm devices (PIT, RTC, HPET, I/O APIC) so far. */
+  deviceStats(): NativeDeviceStats {
+    return this.native.deviceStats();
   }
 
   /** vm_destroy: frees the VM; its memory buffers become detached (length 0). */

@@ -2,7 +2,9 @@
 // through the binding, and where both KVM and the soft CPU exist their results must agree
 // (KVM is the oracle for the soft CPU's system behaviour). The CPU's own guests
 // (fixtures/guests/<name>, reporting on COM1) are compared byte for byte; the vmm's guests
-// (fixtures/guests/vmm/<name>) print measured times, so their PASS/FAIL lines are compared.
+// (fixtures/guests/vmm/<name>) print measured times, so their PASS/FAIL lines are compared;
+// the timing guests (lapic-timer, pit, rtc-pmtmr, hpet) are judged per backend only, since
+// a loaded host can fail a timing check on one run and not the other.
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,7 @@ function guestDirs(dir: string): string[] {
 }
 
 const CPU_GUESTS = guestDirs(join(ROOT, 'fixtures/guests'));
-const VMM_GUESTS = ['ports', 'lapic-timer', 'ioapic-msi', 'pic', 'pit', 'rtc-pmtmr', 'hpet'];
+const VMM_GUESTS = ['ports', 'ioapic-msi', 'pic', 'x2apic'];
 const verdicts = (serial: string) => serial.split('\n').filter((l) => /^(PASS|FAIL):/.test(l));
 
 describe.runIf(present.length === 2)('KVM and the soft CPU agree', () => {
@@ -34,8 +36,9 @@ describe.runIf(present.length === 2)('KVM and the soft CPU agree', () => {
   }, 600_000);
 
   it.each(VMM_GUESTS)('vmm guest %s: same checks, same verdicts', async (name) => {
-    const kvm = await runGuest(name, { backend: 'kvm' });
-    const soft = await runGuest(name, { backend: 'soft' });
+    const x2apic = name === 'x2apic';
+    const kvm = await runGuest(name, { backend: 'kvm', x2apic });
+    const soft = await runGuest(name, { backend: 'soft', x2apic });
     expect(verdicts(soft.serial)).toEqual(verdicts(kvm.serial));
     expect(verdicts(kvm.serial).length).toBeGreaterThan(0);
     expect(soft.status).toBe(kvm.status);

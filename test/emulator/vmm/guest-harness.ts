@@ -6,7 +6,7 @@
 //   lines 0x2000+n (byte writes: non-zero asserts, zero deasserts; n < 16 through the
 //   8259s and I/O APIC as an ISA line, else I/O APIC pin n), a 64 KiB MMIO scratch window at
 //   0xFF000000 (pc-testdev iomem), and the vmm test host at 0x520-0x52F:
-//     0x520 w32: record a mark (value + host time in ns) for timing checks
+//     0x520 w32: record a mark (value, host time in ns, device interrupt counters)
 //     0x524 w32: MSI address latch      0x528 w32: MSI data -> vm.msi(addr, data)
 //     0x52C w32: NMI to that vCPU
 //     0x530 w8: ACPI-style poweroff  0xCF9 w8 bit 2: reset (as bhyve's pm.c does)
@@ -16,6 +16,7 @@ import { loadMultiboot } from './multiboot.js';
 import {
   Vm,
   probeBackends,
+  type DeviceStats,
   type RunResult,
   type VmExit,
   type VmOptions,
@@ -25,6 +26,8 @@ export interface Mark {
   value: number;
   ns: bigint;
   vcpu: number;
+  /** The vmm's device interrupt counters at the mark. */
+  devices: DeviceStats;
 }
 
 /** Registers one skipped test per missing backend, saying why (KVM absent on CI, ...). */
@@ -117,7 +120,9 @@ export async function runElf(elf: string, options: GuestOptions = {}): Promise<G
           if (n < 16) vm.isaIrq(n, v !== 0);
           else if (v !== 0) vm.ioapicAssert(n);
           else vm.ioapicDeassert(n);
-        } else if (port === 0x520) marks.push({ value: v, ns: process.hrtime.bigint(), vcpu: exit.vcpu });
+        } else if (port === 0x520) {
+          marks.push({ value: v, ns: process.hrtime.bigint(), vcpu: exit.vcpu, devices: vm.deviceStats() });
+        }
         else if (port === 0x524) msiAddr = v;
         else if (port === 0x528) vm.msi(msiAddr, v);
         else if (port === 0x52c) vm.nmi(v);

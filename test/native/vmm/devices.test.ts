@@ -45,7 +45,12 @@ beforeAll(async () => {
 
 describe('in-vmm devices (native, ASan/UBSan)', () => {
   it('pass their unit checks and survive 1M fuzzed accesses from two threads', async () => {
-    const { stdout } = await run(binary, ['1000000'], { maxBuffer: 16 << 20, timeout: 240_000 });
+    let stdout = '';
+    try {
+      ({ stdout } = await run(binary, ['1000000'], { maxBuffer: 16 << 20, timeout: 240_000 }));
+    } catch (err) {
+      stdout = (err as { stdout?: string }).stdout ?? String(err);
+    }
     const failed = stdout.split('\n').filter((l) => l.startsWith('FAIL'));
     expect(failed).toEqual([]);
     expect(stdout).toContain('ok fuzz: every device survived');
