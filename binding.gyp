@@ -20,6 +20,7 @@
         "native/vmm/devices/vhpet.cc",
         "native/vmm/devices/vioapic.cc",
         "native/vmm/devices/vlapic.cc",
+        "native/vmm/devices/vlapic_timer.cc",
         "native/vmm/devices/vpmtmr.cc",
         "native/vmm/devices/vrtc.cc",
         "native/kvm/kvm_state.cc",

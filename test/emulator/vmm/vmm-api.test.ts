@@ -238,6 +238,38 @@ describe.each(present)('Vm API (%s)', (backend) => {
     if (p.softBuilt && !p.hardwareVirtualization) expect(p.auto).toBe('soft');
   });
 
+  it('reports HLT exits with the hlt_exit capability and injects exceptions through the IVT', async () => {
+    const vm = make(backend);
+    const cpu = vm.createVcpu();
+    cpu.setCapability('hlt_exit', true);
+    expectVmmError(() => cpu.setCapability('pause_exit', true), 'unsupported');
+    // IVT[6] (#UD) -> 0000:1100: out 0x90, al ; iret.  Main: cli; hlt (twice).
+    vm.memory.writeU32(6 * 4, 0x00001100);
+    vm.memory.write(0x1100, Uint8Array.from([0xe6, 0x90, 0xcf]));
+    loadReal(vm, [0xfa, 0xf4, 0xf4]);
+    vm.injectException(0, 6);
+    const seen: string[] = [];
+    const r = await vm.run((e) => {
+      if (e.kind === 'inout') seen.push(`out ${e.port.toString(16)}`);
+      if (e.kind === 'hlt') seen.push(`hlt if=${e.interruptsEnabled}`);
+    });
+    expect(seen).toEqual(['out 90', 'hlt if=false']);
+    expect(r).toEqual({ reason: 'suspended', how: 'halt' });
+  });
+
+  it('can run again after a stop, with timers still counting', async () => {
+    const vm = make(backend);
+    vm.createVcpu();
+    loadReal(vm, [0xe6, 0x80, 0xeb, 0xfc]); // loop: out 0x80, al; jmp loop
+    let n = 0;
+    const stopAfter = (k: number) => (e: VmExit): void | 'stop' => {
+      if (e.kind === 'inout' && ++n >= k) return 'stop';
+    };
+    expect(await vm.run(stopAfter(3))).toEqual({ reason: 'stopped' });
+    expect(await vm.run(stopAfter(6))).toEqual({ reason: 'stopped' });
+    expect(n).toBe(6);
+  });
+
   it('detaches guest memory on destroy and refuses further calls', () => {
     const vm = Vm.create({ backend, memorySize: 4 * MiB });
     vm.createVcpu();
