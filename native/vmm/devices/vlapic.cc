@@ -219,11 +219,14 @@ void Vlapic::accept_locked(uint8_t vector, bool level, bool* notify) {
   }
   // A software-disabled APIC drops fixed interrupts (bhyve vlapic_set_intr_ready).
   if (!(svr_ & kSvrEnable)) return;
+  bool already = test_bit(irr_, vector);
   set_bit(irr_, vector);
   if (level) set_bit(tmr_, vector); else clear_bit(tmr_, vector);
   stat_accepted_.fetch_add(1, std::memory_order_relaxed);
   update_pending_hint_locked();
-  *notify = true;
+  // A vector already in the IRR coalesces: nothing new for the vCPU, so no kick (on KVM a
+  // kick is a signal that interrupts KVM_RUN).
+  if (!already) *notify = true;
 }
 
 void Vlapic::accept_fixed(uint8_t vector, bool level) {
