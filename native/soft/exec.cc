@@ -71,6 +71,10 @@ Core::Core(PhysMem& m, CpuHost& h, int id)
     : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
   blocks = new BlockCache();
   set_cpuid(nullptr, 0);
+  tsc_write(0);  // power-on values of what INIT keeps
+  msr_mtrr_def = 0;
+  std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
+  std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
   reset();
 }
 

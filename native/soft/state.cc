@@ -56,12 +56,10 @@ void Core::reset() {
   msr_star = msr_lstar = msr_cstar = msr_sfmask = msr_kernel_gs = msr_tsc_aux = 0;
   msr_sysenter_cs = msr_sysenter_esp = msr_sysenter_eip = 0;
   msr_pat = 0x0007040600070406ull;
-  msr_mtrr_def = 0;
-  std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
-  std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
   msr_misc_enable = 1;
   xcr0 = 1;
-  tsc_write(0);
+  // INIT leaves the TSC and the MTRRs unchanged (SDM vol. 3, table 10-1); their power-on
+  // values are set once, when the vCPU is created (Core::Core).
   r[kRegRip] = 0xFFF0;
   r[RDX] = cpuid_signature(this);
   fpu.reset();
