@@ -1,5 +1,5 @@
 // Data movement: MOV (88-8B, A0-A3, B0-BF, C6/C7), LEA, XCHG (86/87, 90-97), NOP/PAUSE,
-// PUSH/POP (50-5F, 68, 6A, 8F, FF /6 via picker), PUSHA/POPA, MOVZX/MOVSX, MOVSXD,
+// PUSH/POP (50-5F, 68, 6A, 8F, FF /6 via picker), PUSHA/POPA, ENTER/LEAVE, MOVZX/MOVSX, MOVSXD,
 // CBW/CWDE/CDQE, CWD/CDQ/CQO, CMOVcc, SETcc, BSWAP, XLAT, MOVBE, the hint NOPs
 // (0F 18-1F) and ARPL's opcode in legacy modes (handed to the system family).
 //
@@ -191,7 +191,55 @@ template <class T> const Insn* movbe_store(Core* c, const Insn* i) {
   return next(c, i);
 }
 
+// ENTER imm16, imm8 (SDM vol. 2, ENTER "Operation"): all stack writes and frame-pointer reads
+// happen before any register changes, so a fault leaves the registers untouched.
+template <class T> const Insn* enter(Core* c, const Insn* i) {
+  const uint64_t mask = c->rsp_mask();
+  const unsigned level = i->imm2 & 31;
+  uint64_t sp = (c->r[RSP] - sizeof(T)) & mask;
+  c->wr<T>(SS, sp, T(c->r[RBP]));
+  const uint64_t frame = sp;
+  uint64_t bp = c->r[RBP];
+  if (level > 0) {
+    const uint64_t bp_mask = c->stack_size == 64 ? ~uint64_t{0} : c->stack_size == 32 ? 0xFFFFFFFFull : 0xFFFFull;
+    for (unsigned k = 1; k < level; k++) {
+      bp = (bp - sizeof(T)) & bp_mask;
+      const T v = c->rd<T>(SS, bp);
+      sp = (sp - sizeof(T)) & mask;
+      c->wr<T>(SS, sp, v);
+    }
+    sp = (sp - sizeof(T)) & mask;
+    c->wr<T>(SS, sp, T(frame));
+  }
+  const uint64_t new_sp = (sp - (i->imm & 0xFFFF)) & mask;
+  // The final RSP must be writable too (the frame's lowest byte), as on hardware.
+  if (i->imm & 0xFFFF) c->wr<uint8_t>(SS, new_sp, c->rd<uint8_t>(SS, new_sp));
+  set_reg_n<T>(c, RBP, T(frame));  // by operand size (SDM: EBP/BP <- FrameTemp)
+  set_sp(c, new_sp);
+  return next(c, i);
+}
+
+// LEAVE: RSP <- RBP, then POP RBP.
+template <class T> const Insn* leave(Core* c, const Insn* i) {
+  const uint64_t mask = c->rsp_mask();
+  const uint64_t bp = c->r[RBP] & mask;
+  const T v = c->rd<T>(SS, bp);
+  set_sp(c, (bp + sizeof(T)) & mask);
+  set_reg_n<T>(c, RBP, v);
+  return next(c, i);
+}
+
 // ---- decoders ----
+
+bool dec_enter_leave(DecodeCtx& d, Insn* i) {
+  if (d.opcode == 0xC8) {
+    i->imm2 = d.fetch8();
+    i->fn = SOFT_PICK_WIDE(d.osz, enter);
+  } else {
+    i->fn = SOFT_PICK_WIDE(d.osz, leave);
+  }
+  return true;
+}
 
 bool dec_mov(DecodeCtx& d, Insn* i) {
   const bool mem = is_mem(i);
@@ -363,6 +411,8 @@ void register_mov(OpTables& t) {
   register_op(t, 0, 0x68, dec_push_imm, opf::kImmZ | opf::kDefault64, fam);
   register_op(t, 0, 0x6A, dec_push_imm, opf::kImm8 | opf::kDefault64, fam);
   register_op(t, 0, 0x8F, dec_pop_rm, opf::kModrm | opf::kDefault64, fam);
+  register_op(t, 0, 0xC8, dec_enter_leave, opf::kImm16 | opf::kDefault64, fam);
+  register_op(t, 0, 0xC9, dec_enter_leave, opf::kDefault64, fam);
   register_op(t, 0, 0x60, dec_pusha, opf::kInvalid64, fam);
   register_op(t, 0, 0x61, dec_pusha, opf::kInvalid64, fam);
   register_op(t, 0, 0x63, dec_63, opf::kModrm, fam);

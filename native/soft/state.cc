@@ -56,12 +56,10 @@ void Core::reset() {
   msr_star = msr_lstar = msr_cstar = msr_sfmask = msr_kernel_gs = msr_tsc_aux = 0;
   msr_sysenter_cs = msr_sysenter_esp = msr_sysenter_eip = 0;
   msr_pat = 0x0007040600070406ull;
-  msr_mtrr_def = 0;
-  std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
-  std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
   msr_misc_enable = 1;
   xcr0 = 1;
-  tsc_write(0);
+  // INIT leaves the TSC and the MTRRs unchanged (SDM vol. 3, table 10-1); their power-on
+  // values are set once, when the vCPU is created (Core::Core).
   r[kRegRip] = 0xFFF0;
   r[RDX] = cpuid_signature(this);
   fpu.reset();
@@ -90,7 +88,8 @@ SegReg from_seg(const x86::Segment& s) { return SegReg{s.base, s.limit, s.select
 void Core::get_state(x86::CpuState* out) const {
   Core* self = const_cast<Core*>(this);  // materializing lazy flags changes no value
   for (int k = 0; k < x86::kGprCount; k++) out->gpr[k] = r[k];
-  out->rip = r[kRegRip];
+  // Inside a host callback the current instruction has not completed: report its RIP.
+  out->rip = (cur_block != nullptr && cur != nullptr) ? cur_entry_rip + cur->off : r[kRegRip];
   out->rflags = self->get_rflags();
   out->es = to_seg(seg[ES]);
   out->cs = to_seg(seg[CS]);

@@ -76,9 +76,9 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
 export type Tool = 'runner' | 'difftest' | 'bench';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
-  runner: ['machine.cc', 'runner.cc'],
-  difftest: ['difftest.cc'],
-  bench: ['machine.cc', 'bench.cc'],
+  runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
+  difftest: [join(TEST_DIR, 'difftest.cc')],
+  bench: [join(ROOT, 'bench/cpu/bench.cc')],
 };
 const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'] };
 
@@ -92,7 +92,7 @@ export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<s
   const headerHash = sha([...headers.map((h) => readFileSync(h)), CXXFLAGS.join(' ')]);
   const sources = [
     ...listFiles(SOFT_DIR, ['.cc']),
-    ...TOOL_SOURCES[tool].map((f) => join(TEST_DIR, f)),
+    ...TOOL_SOURCES[tool],
     ...extraDirs.flatMap((d) => listFiles(d, ['.cc'])),
   ];
   const objects = await pool(

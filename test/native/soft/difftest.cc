@@ -106,6 +106,8 @@ enum TFlags : uint32_t {
   kZeroSrcKeep = 1u << 26,  // BSF/BSR: a zero source leaves the destination; unicorn
                             // zero-extends a 32-bit one (undefined per the SDM): compare
                             // the low 32 bits only
+  kEnter = 1u << 29,     // ENTER: imm16 frame size small, an imm8 nesting level follows
+  kLeave = 1u << 30,     // LEAVE: RBP must point into the stack area
   kLow32 = 1u << 28,     // CMPXCHG r32: whether the accumulator (success) or destination
                          // (failure) is zero-extended differs between vendors: compare low
                          // halves of the registers
@@ -186,6 +188,7 @@ const Tmpl kTemplates[] = {
     {"stack", 0, 0x50, -2, kOpReg, 0}, {"stack", 0, 0x58, -2, kOpReg, 0},
     {"stack", 0, 0x68, -2, kImmZ, 0}, {"stack", 0, 0x6A, -2, kImm8, 0},
     {"stack", 0, 0x8F, 0, kWrRm, 0}, {"stack", 0, 0xFF, 6, 0, 0}, {"stack", 0, 0x9C, -2, 0, 0},
+    {"stack", 0, 0xC8, -2, kImm16 | kEnter | kNoOsz, 0}, {"stack", 0, 0xC9, -2, kLeave, 0},
     // shift
     {"shift", 0, 0xC0, 0, kByte | kImm8 | kWrRm | kRotate, 0}, {"shift", 0, 0xC1, 1, kImm8 | kWrRm | kRotate, 0},
     {"shift", 0, 0xD0, 2, kByte | kWrRm | kRotate, 0}, {"shift", 0, 0xD1, 3, kWrRm | kRotate, 0},
@@ -444,7 +447,14 @@ struct Gen {
       }
     }
     if (t.flags & kImm8) emit_imm(1);
-    if (t.flags & kImm16) emit_imm(2);
+    if (t.flags & kEnter) {
+      const uint16_t frame = uint16_t(rng.below(0x100));
+      body.push_back(uint8_t(frame));
+      body.push_back(uint8_t(frame >> 8));
+      body.push_back(uint8_t(rng.chance(50) ? rng.below(4) : rng.below(40)));
+    } else if (t.flags & kImm16) {
+      emit_imm(2);
+    }
     if (t.flags & kImmZ) emit_imm(osz == 2 ? 2 : 4);
     if (t.flags & kImmV) emit_imm(osz);
     if (t.flags & kRel8) body.push_back(uint8_t(0x10 + rng.below(0x60)));
@@ -746,6 +756,12 @@ void random_state(Rng& rng, const ModeInfo& m, const Tmpl& t, Case& k) {
   }
   if (t.flags & (kShiftCount | kRotate | kDshift)) k.regs[RCX] = rng.below(70);
   if (t.op == 0xD7) k.regs[RBX] = data + 0x2000;
+  if (t.flags & (kEnter | kLeave)) {
+    // RBP inside the stack area (ENTER copies up to 31 frame pointers from below it).
+    const uint64_t sp = k.regs[RSP] & (m.bits == 16 ? 0xFFFF : ~uint64_t{0});
+    const uint64_t bp = sp + 0x100 + rng.below(0x200);
+    k.regs[RBP] = m.bits == 16 ? ((k.regs[RBP] & ~uint64_t{0xFFFF}) | (bp & 0xFFFF)) : bp;
+  }
   if (t.flags & kRel8) k.regs[RCX] = rng.below(3);
   k.rflags = 2 | (rng.next() & (kArith | DF));
   k.data.resize(kDataSize);

@@ -27,15 +27,18 @@ function runProcess(cmd: string, args: string[], timeoutMs: number): Promise<Gue
   });
 }
 
-export function runSoft(runner: string, elf: string, timeoutMs = 60_000, extra: string[] = []): Promise<GuestResult> {
-  return runProcess(runner, [...extra, elf], timeoutMs);
+/** Runs a guest on the soft CPU; `cmdline` becomes the Multiboot command line. */
+export function runSoft(runner: string, elf: string, cmdline: string[] = [], timeoutMs = 60_000): Promise<GuestResult> {
+  return runProcess(runner, [elf, ...cmdline], timeoutMs);
 }
 
-export function runQemu(elf: string, timeoutMs = 60_000): Promise<GuestResult> {
+/** Runs a guest under QEMU TCG the way kvm-unit-tests runs its tests (pc machine). */
+export function runQemu(elf: string, cmdline: string[] = [], timeoutMs = 60_000): Promise<GuestResult> {
+  const append = cmdline.length ? ['-append', cmdline.join(' ')] : [];
   return runProcess(
     'qemu-system-x86_64',
-    ['-accel', 'tcg', '-kernel', elf, '-serial', 'stdio', '-display', 'none', '-nodefaults', '-no-reboot',
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-device', 'pc-testdev', '-m', '128'],
+    ['-accel', 'tcg', '-kernel', elf, ...append, '-serial', 'stdio', '-display', 'none', '-nodefaults',
+      '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-device', 'pc-testdev', '-m', '128'],
     timeoutMs,
   );
 }
