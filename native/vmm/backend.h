@@ -113,6 +113,9 @@ class VmBackend {
                             std::unique_ptr<VcpuBackend>* out) = 0;
   // Guest memory was written behind the CPUs' backs (device DMA).
   virtual void invalidate_code(uint64_t gpa, uint64_t length) = 0;
+  // Whether memory mappings may change while vCPUs run (KVM: yes; the soft CPU's
+  // PhysMemory lookups are unlocked, so it takes regions only before running).
+  virtual bool live_memory_changes() const { return true; }
   // Whether the vCPUs' CPUID will advertise x2APIC when the VM asked for `requested`;
   // the vlapic must then accept x2APIC mode, or a guest that believes CPUID faults.
   virtual bool advertises_x2apic(bool requested) const { return requested; }

@@ -195,6 +195,7 @@ class SoftVm final : public VmBackend {
   // The soft CPU's default CPUID always advertises x2APIC and cpu.h offers no way to read
   // the table back to clear the bit, so its vlapics accept x2APIC mode regardless.
   bool advertises_x2apic(bool) const override { return true; }
+  bool live_memory_changes() const override { return false; }
 
  private:
   std::unique_ptr<soft::PhysMemory> memory_;

@@ -454,7 +454,9 @@ Error Vcpu::get_state(x86::CpuState* out) {
 }
 
 Error Vcpu::set_state(const x86::CpuState& in) {
-  if (Error e = check_not_running(true)) return e;
+  // Not from inside an exit: the instruction that exited has not completed (the soft CPU
+  // forbids it outright; KVM would overwrite RAX/RIP when completing the I/O).
+  if (Error e = check_not_running(false)) return e;
   if (Error e = backend_->set_state(in)) return e;
   lapic_->write_cr8(in.cr8);
   return Error::ok();
@@ -470,7 +472,7 @@ Error Vcpu::get_msr(uint32_t index, uint64_t* value) {
 }
 
 Error Vcpu::set_msr(uint32_t index, uint64_t value) {
-  if (Error e = check_not_running(true)) return e;
+  if (Error e = check_not_running(false)) return e;
   if (Vlapic::owns_msr(index)) {
     if (!lapic_->wrmsr(index, value)) return Error::invalid("value refused by the local APIC");
     if (index == x86::msr::kApicBase) backend_->apic_base_changed(lapic_->apic_base());

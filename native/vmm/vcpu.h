@@ -14,7 +14,7 @@
 // SIPI) and the request_* methods may be called from any thread. Register and MSR access
 // from other threads is allowed while the vCPU is not running guest code: before start,
 // while parked (Vm::pause), after the loop ended, and (reads only) while the vCPU waits in
-// its own exit handler.
+// its own exit handler, whose instruction has not completed yet.
 #pragma once
 
 #include <atomic>

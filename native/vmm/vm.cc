@@ -60,11 +60,19 @@ Error Vm::alloc_segment(int id, const std::string& name, uint64_t size) {
 
 Error Vm::map_segment(uint64_t gpa, int segid, uint64_t offset, uint64_t len, bool writable) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (running_.load() && !backend_->live_memory_changes()) {
+    return Error::state("the " + std::string(backend_->name()) +
+                        " backend takes memory mappings only while the VM is not running");
+  }
   return memory_.map(gpa, segid, offset, len, writable, *backend_);
 }
 
 Error Vm::unmap_segment(uint64_t gpa, uint64_t len) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (running_.load() && !backend_->live_memory_changes()) {
+    return Error::state("the " + std::string(backend_->name()) +
+                        " backend takes memory mappings only while the VM is not running");
+  }
   return memory_.unmap(gpa, len, *backend_);
 }
 

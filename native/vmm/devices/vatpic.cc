@@ -24,6 +24,10 @@ void Vatpic::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   chip_[0] = Chip{};
   chip_[1] = Chip{};
+  // Nothing initialises the pair before the guest runs (there is no BIOS), and the BSP's
+  // LINT0 resets to ExtINT: start with every input masked, as firmware leaves them, so an
+  // uninitialised 8259 never hands the CPU a vector. ICW1 clears the masks (datasheet).
+  chip_[0].imr = chip_[1].imr = 0xFF;
   output_ = signalled_ = false;
   output_hint_.store(false);
 }

@@ -8,7 +8,8 @@
 // (read IRR/ISR, poll command, special mask mode), auto-EOI, special fully nested mode,
 // spurious IRQ7/IRQ15 on an interrupt acknowledge with nothing pending.
 //
-// Inputs count assertions (shared lines); edge inputs latch IRR on the rising edge, level
+// Both chips reset with every input masked (no firmware runs before the guest); ICW1 clears
+// the mask as the datasheet says. Inputs count assertions (shared lines); edge inputs latch IRR on the rising edge, level
 // inputs (ELCR) follow the line. When the master's INT output rises the router is told
 // (LINT0 of the local APICs, I/O APIC pin 0); the vCPU that takes the ExtINT calls
 // pending_vector()/ack() (the INTA cycle). Single-chip mode and MCS-80 mode are accepted

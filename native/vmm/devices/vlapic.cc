@@ -68,6 +68,10 @@ void Vlapic::reset(bool power_on) {
   esr_ = esr_pending_ = 0;
   for (int i = 0; i < 8; ++i) isr_[i] = tmr_[i] = irr_[i] = 0;
   for (auto& l : lvt_) l = kLvtMasked;
+  // The BSP's LINT0 starts in ExtINT mode, unmasked, as QEMU's and KVM's local APICs reset
+  // it (what firmware sets up on hardware): 8259 interrupts reach a guest that never
+  // programs its local APIC (Multiboot kernels, DOS, the legacy-PIC tests).
+  if (bsp_) lvt_[kLint0] = static_cast<uint32_t>(kDmExtInt) << kLvtDelModeShift;
   icr_lo_ = icr_hi_ = 0;
   timer_icr_ = timer_dcr_ = 0;
   timer_stop_locked();
@@ -583,6 +587,7 @@ bool Vlapic::wrmsr(uint32_t index, uint64_t value) {
       svr_ = 0xFF;
       for (int i = 0; i < 8; ++i) isr_[i] = tmr_[i] = irr_[i] = 0;
       for (auto& l : lvt_) l = kLvtMasked;
+      if (bsp_) lvt_[kLint0] = static_cast<uint32_t>(kDmExtInt) << kLvtDelModeShift;
       timer_stop_locked();
       tsc_deadline_ = 0;
       update_pending_hint_locked();

@@ -10,6 +10,10 @@
 // models, shorthands), SELF IPI, and the timer in one-shot, periodic and TSC-deadline
 // modes on the host monotonic clock at bhyve's bus frequency (128 MiHz).
 //
+// Reset state follows QEMU and KVM where bhyve relies on firmware: the BSP's LINT0 resets
+// to ExtINT (unmasked), so the 8259 reaches a guest that never touches its local APIC; an
+// ExtINT LINT0 passes the 8259 even while the APIC is software-disabled, as in KVM.
+//
 // Not implemented: SMI delivery (dropped), directed EOI / EOI-broadcast suppression (VER
 // bit 24 is 0), CMCI/thermal/PMC sources (their LVTs are plain registers), focus
 // processor checking. Every guest value is validated: reserved bits are ignored or raise
