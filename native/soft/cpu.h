@@ -8,9 +8,30 @@
 // callback until the answer arrives, exactly as bhyve's vCPU thread blocks in userspace
 // while a device model runs. The CPU never sees a half-finished access.
 //
-// Threading: one Cpu is driven by one thread. request_stop() and notify_interrupt() may
-// be called from any thread. Several Cpus may share one PhysMemory (SMP); RAM accesses of
-// LOCK-prefixed instructions are host-atomic so guests' spinlocks work across vCPU threads.
+// Threading: one Cpu is driven by one thread. request_stop(), notify_interrupt() and
+// inject_nmi() may be called from any thread. Several Cpus may share one PhysMemory (SMP);
+// RAM accesses of LOCK-prefixed instructions (and XCHG, CMPXCHG, XADD with memory) are
+// host-atomic so guests' spinlocks work across vCPU threads. A store by any vCPU into a
+// page another vCPU has decoded code from is seen by that vCPU at its next block boundary.
+//
+// Semantics the soft CPU implements (native/soft/README.md has the internals):
+//  - Callbacks run in the middle of an instruction that has not completed: get_state()
+//    from inside a callback reports that instruction's RIP (as KVM does at an I/O exit).
+//    set_state() must not be called from inside a callback.
+//  - Interrupts: after notify_interrupt(), at the next instruction boundary where
+//    RFLAGS.IF=1 and no STI/MOV SS shadow is active, the CPU calls pending_interrupt(); if it
+//    returns a vector, the CPU calls ack_interrupt(vector) and then delivers it through the
+//    IDT (a fault during delivery is handled as the SDM says; the interrupt stays
+//    acknowledged, as with a hardware INTA cycle). If IF=0, the notification is remembered
+//    and pending_interrupt() is asked again when IF becomes 1. When pending_interrupt()
+//    returns -1 the notification is consumed.
+//  - HLT: run() returns kHlt with RIP after the HLT. A later run() on the halted vCPU
+//    delivers a pending NMI or (IF=1) interrupt and continues, or returns kHlt at once with
+//    no instruction executed; it never sleeps, the vmm waits between calls.
+//    kInterruptWindow and kDebug are not produced by this CPU (no interrupt-window exiting,
+//    no host debug interface); a vmm may treat them as kBudget.
+//  - kShutdown: a triple fault. The vCPU stays stopped (every run() returns kShutdown)
+//    until reset() or set_state().
 #pragma once
 
 #include <cstddef>
@@ -81,13 +102,18 @@ class Cpu {
   static std::unique_ptr<Cpu> create(PhysMemory& memory, CpuHost& host, int vcpu_id);
   virtual ~Cpu() = default;
 
-  // Architectural power-on/INIT state (Intel SDM vol. 3, 10.1.1: CS=F000 base FFFF0000,
-  // RIP=FFF0, CR0=60000010, EDX=family/model/stepping).
+  // Architectural INIT state (Intel SDM vol. 3, 10.1.1 and table 10-1: CS=F000 base
+  // FFFF0000, RIP=FFF0, CR0=60000010, EDX=family/model/stepping). Like INIT it keeps the
+  // TSC and the MTRRs (their power-on values, 0, are set when the Cpu is created) and the
+  // CPUID table; the APIC is the host's.
   virtual void reset() = 0;
   virtual void get_state(x86::CpuState* out) const = 0;
   virtual void set_state(const x86::CpuState& in) = 0;
   virtual bool get_msr(uint32_t index, uint64_t* value) = 0;
   virtual bool set_msr(uint32_t index, uint64_t value) = 0;
+  // Replace the CPUID table (entries == nullptr restores the default table, cpuid.cc).
+  // Feature bits of leaves 1, 7 and 0x80000001 are masked to what this CPU implements,
+  // except the ones describing vmm devices (APIC, x2APIC, TSC-deadline, hypervisor).
   virtual void set_cpuid(const CpuidEntry* entries, size_t count) = 0;
 
   // Execute at most max_instructions; returns why execution stopped.
@@ -98,7 +124,9 @@ class Cpu {
   virtual void request_stop() = 0;
   virtual void notify_interrupt() = 0;
 
-  // Event injection at the next instruction boundary.
+  // Event injection at the next instruction boundary. inject_exception (vCPU thread only)
+  // delivers vector 0..31 as a fault at the current RIP; inject_nmi (any thread) delivers
+  // an NMI unless one is being handled (blocked until the handler's IRET).
   virtual void inject_exception(int vector, bool has_error_code, uint32_t error_code) = 0;
   virtual void inject_nmi() = 0;
 
@@ -113,7 +141,8 @@ class PhysMemory {
  public:
   static std::unique_ptr<PhysMemory> create();
   virtual ~PhysMemory() = default;
-  // Regions must not overlap; returns false (and adds nothing) if they do.
+  // Regions must not overlap, be page aligned and non-empty; returns false (and adds
+  // nothing) otherwise. Add regions before any vCPU runs (lookups are not locked).
   virtual bool add_region(const RamRegion& region) = 0;
   // Invalidate decoded code of every CPU for a range written behind the CPUs' backs.
   virtual void invalidate_code(uint64_t gpa, uint64_t length) = 0;

@@ -1,23 +1,141 @@
 /**
- * The one loader of the native vmm addon (`build/Release/tsvirt_vmm.node`).
+ * The one loader of the native vmm addon (`build/Release/tsvirt_vmm.node`) and the typed
+ * declaration of its raw surface.
  *
- * Every other module imports the typed surface exported here; nothing else calls
- * `require` on a `.node` file. A missing or stale build fails with an error that lists
- * every path tried and how to rebuild.
+ * Every other module imports the typed surface exported here; nothing else calls `require`
+ * on a `.node` file. A missing or stale build fails with an error that lists every path
+ * tried and how to rebuild. The raw surface mirrors native/binding/*.cc one to one:
+ * positional arguments, numbers for guest addresses (integers up to 2^53), bigints for
+ * 64-bit register and MSR values, errors thrown through the factory registered here (so
+ * they arrive as {@link VmmError}). Callers should use `vmm.ts`, which adds names, defaults
+ * and the exit decoding; this file holds no policy.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VmmError, type VmmErrorKind } from './errors.js';
+
+/** Options of the native Vm constructor. */
+export interface NativeVmOptions {
+  backend: 'soft' | 'kvm' | 'auto';
+  /** Guest memory in bytes, a non-zero multiple of 4096. */
+  memorySize: number;
+  /** vCPUs the VM may have (maxcpus); each must still be created. */
+  vcpus: number;
+  x2apic: boolean;
+  rtcLocaltime: boolean;
+  /** How long (µs) the JS thread keeps polling for the next exit after answering one. */
+  exitSpinMicros?: number;
+}
+
+/** Per-vCPU counters kept by the vmm. */
+export interface NativeVcpuStats {
+  exitsToHandler: number;
+  pioInVmm: number;
+  mmioInVmm: number;
+  hltSleeps: number;
+  interruptsInjected: number;
+  lapicAccepted: number;
+  lapicTimerFires: number;
+}
+
+/** Interrupts raised by the in-vmm devices since the VM was created. */
+export interface NativeDeviceStats {
+  /** IRQ0 pulses counter 0 sent. */
+  pitIrqs: number;
+  /** Counter-0 periods elapsed (pulses plus periods a late host coalesced). */
+  pitPeriods: number;
+  rtcIrqs: number;
+  hpetIrqs: number;
+  /** HPET comparator matches that fell due (including coalesced periodic ones). */
+  hpetMatches: number;
+  ioapicDeliveries: number;
+  timerCallbacks: number;
+}
+
+/** What the backends look like on this host (`probeBackends()`). */
+export interface BackendProbe {
+  softBuilt: boolean;
+  kvmOpens: boolean;
+  hardwareVirtualization: boolean;
+  kvmDetail: string;
+  /** What `backend: 'auto'` would choose, or null when nothing is available. */
+  auto: 'soft' | 'kvm' | null;
+}
+
+/** Event kinds passed to the `onEvent` callback of {@link NativeVm.start}. */
+export const EVENT_VCPU_DONE = 2;
+export const EVENT_PAUSED = 3;
+export const EVENT_RUN_DONE = 4;
+
+/** The native VM object (native/binding/vm_object.cc). */
+export interface NativeVm {
+  backendName(): string;
+  /** System memory: [0, lowmem) then the memory above 4 GiB, contiguous. */
+  memory(): ArrayBuffer;
+  lowmemSize(): number;
+  highmemSize(): number;
+  /** The exit slots: exitWordsPerVcpu Uint32 words per vCPU (exit_bridge.h). */
+  exitBuffer(): ArrayBuffer;
+  allocSegment(id: number, name: string, size: number): ArrayBuffer;
+  mapSegment(gpa: number, segid: number, offset: number, length: number, writable: boolean): void;
+  unmapSegment(gpa: number, length: number): void;
+  invalidateCode(gpa: number, length: number): void;
+  createVcpu(id: number): void;
+  activateVcpu(id: number): void;
+  getState(vcpu: number, out: BigUint64Array): void;
+  setState(vcpu: number, state: BigUint64Array): void;
+  getMsr(vcpu: number, index: number): bigint;
+  setMsr(vcpu: number, index: number, value: bigint): void;
+  getCpuid(vcpu: number): Uint32Array;
+  setCpuid(vcpu: number, entries: Uint32Array): void;
+  setCapability(vcpu: number, cap: number, on: boolean): void;
+  start(
+    onExit: (vcpu: number, message?: string) => void,
+    onEvent: (kind: number, vcpu: number, suspendHow: number) => void,
+  ): void;
+  stop(): void;
+  pause(): void;
+  resume(): void;
+  paused(): boolean;
+  running(): boolean;
+  suspend(how: number): void;
+  suspended(): number;
+  lapicIrq(vcpu: number, vector: number): void;
+  lapicLocalIrq(vcpu: number, lvt: number): void;
+  msi(address: number, data: number): void;
+  ioapicIrq(pin: number, op: number): void;
+  isaIrq(atpicIrq: number, ioapicPin: number, op: number): void;
+  isaSetTrigger(irq: number, level: boolean): void;
+  nmi(vcpu: number): void;
+  injectException(vcpu: number, vector: number, hasErrorCode: boolean, errorCode: number): void;
+  rtcRead(offset: number): number;
+  rtcWrite(offset: number, value: number): void;
+  rtcSetTime(seconds: number): void;
+  rtcGetTime(): number;
+  stats(vcpu: number): NativeVcpuStats;
+  /** Low 32 bits of the HPET capabilities register (for the ACPI HPET table). */
+  hpetCapabilities(): number;
+  deviceStats(): NativeDeviceStats;
+  destroy(): void;
+}
 
 /** The raw surface of the addon, as native/binding/addon.cc exports it. */
 export interface NativeVmm {
   /** ABI version of the compiled binding; must equal {@link BINDING_ABI}. */
   abiVersion(): number;
+  setErrorFactory(
+    factory: (kind: string, message: string, op?: string, code?: string) => Error,
+  ): void;
+  probeBackends(): BackendProbe;
+  Vm: new (options: NativeVmOptions) => NativeVm;
+  exitWordsPerVcpu: number;
+  stateWords: number;
 }
 
 /** The binding ABI this TypeScript tree was written against. */
-export const BINDING_ABI = 1;
+export const BINDING_ABI = 2;
 
 function findPackageRoot(start: string): string {
   let dir = start;
@@ -54,13 +172,17 @@ export function loadNativeVmm(): NativeVmm {
         errors.push(`${path}: binding ABI ${abi}, expected ${BINDING_ABI} (stale build)`);
         continue;
       }
+      mod.setErrorFactory(
+        (kind, message, op, code) => new VmmError(kind as VmmErrorKind, message, { op, code }),
+      );
       cached = mod;
       return mod;
     } catch (err) {
       errors.push(`${path}: ${(err as Error).message}`);
     }
   }
-  throw new Error(
+  throw new VmmError(
+    'no-backend',
     `cannot load the tsvirt vmm addon; run 'npm run build:native'. Tried:\n  ${errors.join('\n  ')}`,
   );
 }

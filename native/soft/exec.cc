@@ -1,0 +1,520 @@
+// The run loop: decoded-block cache, block chaining, instruction budget, events.
+//
+// Blocks are keyed by (guest-physical address, decode mode) and built once; executing one
+// is a loop over pre-resolved handlers (`i = i->fn(c, i)` until nullptr). After a block,
+// the loop follows a cached link to its successor when the branch stayed inside the same
+// physical page (then the virtual→physical mapping cannot have changed under it), else it
+// translates RIP through the execution TLB and looks the block up in a hash table.
+// Every block entry compares the generation of its page(s) with PhysMem (a store to a
+// code page by any vCPU or a DMA write bumps it): stale blocks are rebuilt.
+//
+// Events (stop requests, interrupts, NMI, HLT, single-step, interrupt shadows) are looked
+// at only between blocks, through two words: sync_events (this thread) and async_events
+// (other threads). Faults raised inside a handler longjmp back to run(), which counts the
+// instructions of the interrupted block that retired and delivers the exception.
+//
+// Allocation: the block and instruction arenas are allocated once per vCPU; when either
+// is full the whole cache is dropped (no allocation while running).
+#include <cstdio>
+#include <cstdlib>
+
+#include "soft/insn.h"
+#include "soft/ops.h"
+#include "soft/phys_memory.h"
+
+namespace tsvirt::soft {
+
+void deliver_event(Core* c, int vector, EventKind kind, bool has_error, uint32_t error,
+                   uint64_t return_rip);  // interrupts.cc
+void deliver_fault(Core* c);              // interrupts.cc
+
+struct BlockCache {
+  static constexpr size_t kHashBits = 16;
+  static constexpr size_t kHashSize = size_t{1} << kHashBits;
+  static constexpr size_t kMaxBlocks = 1u << 16;
+  static constexpr size_t kMaxInsns = 1u << 20;
+
+  Block* hash[kHashSize];
+  Block* blocks;
+  size_t nblocks = 0;
+  Insn* insns;
+  size_t ninsns = 0;
+  // Scratch for code that is not in RAM (MMIO/ROM fetch): decoded per execution.
+  Block scratch;
+  Insn scratch_insns[2];
+  // One instruction copied out of a block plus a stop marker, for stepping (budget, TF):
+  // handlers chain into their successor, so a block cannot be stopped in the middle.
+  Block step;
+  Insn step_insns[2];
+
+  BlockCache() {
+    blocks = static_cast<Block*>(::operator new(sizeof(Block) * kMaxBlocks));
+    insns = static_cast<Insn*>(::operator new(sizeof(Insn) * kMaxInsns));
+    clear();
+  }
+  ~BlockCache() {
+    ::operator delete(blocks);
+    ::operator delete(insns);
+  }
+  void clear() {
+    std::memset(hash, 0, sizeof(hash));
+    nblocks = 0;
+    ninsns = 0;
+  }
+  static size_t slot(uint64_t pa, uint32_t mode) {
+    const uint64_t h = (pa ^ (pa >> 13) ^ (uint64_t(mode) << 7)) * 0x9E3779B97F4A7C15ull;
+    return size_t(h >> (64 - kHashBits));
+  }
+};
+
+Core::Core(PhysMem& m, CpuHost& h, int id)
+    : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
+  blocks = new BlockCache();
+  set_cpuid(nullptr, 0);
+  tsc_write(0);  // power-on values of what INIT keeps
+  msr_mtrr_def = 0;
+  std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
+  std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
+  reset();
+}
+
+Core::~Core() {
+  delete blocks;
+  delete[] cpuid_table;
+}
+
+std::unique_ptr<Cpu> Cpu::create(PhysMemory& memory, CpuHost& host, int vcpu_id) {
+  return std::make_unique<Core>(static_cast<PhysMem&>(memory), host, vcpu_id);
+}
+
+void Core::flush_blocks() { blocks->clear(); }
+
+[[noreturn]] void Core::raise_fault(int vector, uint32_t error, bool has_error) {
+  fault.vector = vector;
+  fault.error = error;
+  fault.has_error = has_error;
+  std::longjmp(jb, 1);
+}
+
+[[noreturn]] void Core::internal_error(const char* msg) {
+  std::snprintf(errbuf, sizeof(errbuf), "%s (rip=%#llx)", msg,
+                static_cast<unsigned long long>(r[kRegRip]));
+  sync_events |= ev::kError;
+  fault.vector = -1;
+  std::longjmp(jb, 1);
+}
+
+// ---- block building ----
+
+void Core::end_block_after_current(uint64_t pa_page) {
+  const Block* b = cur_block;
+  if (b == nullptr || cur == nullptr) return;
+  const uint64_t first = b->pa & kPageMask;
+  const uint64_t last = (b->pa + (b->nbytes ? b->nbytes - 1 : 0)) & kPageMask;
+  if (pa_page != first && pa_page != last) return;
+  // The block is stale now (its page generation moved): patching it is safe.
+  const size_t k = size_t(cur - b->insns);
+  if (k < b->ninsn) b->insns[k + 1].fn = op_smc_break;
+}
+
+// Build the block at physical `pa` (host bytes `hp`, valid to the end of the page) for
+// linear RIP `la` in the current mode.
+static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* region,
+                          uint64_t la) {
+  BlockCache& bc = *c->blocks;
+  Insn* out = bc.insns + bc.ninsns;
+  const uint64_t page_off = pa & 0xFFF;
+  const uint64_t rpage = (pa - region->gpa) >> 12;
+  std::atomic<uint8_t>& code = region->code[rpage];
+  blk->checked_epoch = region->epoch->load(std::memory_order_acquire);
+  code.store(1, std::memory_order_seq_cst);
+  blk->pa = pa;
+  blk->mode = c->mode_key;
+  blk->genp[0] = &region->gen[rpage];
+  blk->gen[0] = blk->genp[0]->load(std::memory_order_acquire);
+  blk->genp[1] = blk->genp[0];
+  blk->gen[1] = blk->gen[0];
+  blk->link[0] = blk->link[1] = nullptr;
+  blk->insns = out;
+  const uint8_t* hp = region->host + (pa - region->gpa);
+  unsigned n = 0;
+  unsigned off = 0;
+  const unsigned in_page = unsigned(0x1000 - page_off);
+  while (n < kMaxBlockInsns) {
+    uint32_t flags = 0;
+    unsigned len = decode_insn(c, hp + off, in_page - off, &out[n], &flags);
+    out[n].off = uint16_t(off);
+    if (out[n].base == kRegRip) out[n].disp += off;
+    if (len == 0) {
+      // The instruction continues on the next page.
+      if (n > 0) break;
+      uint8_t buf[16];
+      const unsigned have = in_page - off;
+      std::memcpy(buf, hp + off, have);
+      const uint64_t la2 = (la + have) & c->la_mask;
+      const uint64_t pa2 = c->translate(la2, Core::kExec, c->cpl == 3, true);
+      for (unsigned k = have; k < 16; k++) buf[k] = uint8_t(c->phys_read(pa2 + (k - have), 1));
+      len = decode_insn(c, buf, 16, &out[n], &flags);
+      out[n].off = uint16_t(off);
+      if (out[n].base == kRegRip) out[n].disp += off;
+      const PhysRegion* r2 = c->mem->find(pa2);
+      if (r2 != nullptr) {
+        const uint64_t p2 = (pa2 - r2->gpa) >> 12;
+        r2->code[p2].store(1, std::memory_order_seq_cst);
+        blk->genp[1] = &r2->gen[p2];
+        blk->gen[1] = blk->genp[1]->load(std::memory_order_acquire);
+      }
+      off += len;
+      n++;
+      break;
+    }
+    off += len;
+    n++;
+    if (flags & opf::kEndsBlock) break;
+    if (off >= in_page) break;
+  }
+  out[n] = Insn{};
+  out[n].fn = op_block_end;
+  out[n].off = uint16_t(off);
+  blk->ninsn = uint16_t(n);
+  blk->nbytes = uint16_t(off);
+  bc.ninsns += n + 1;
+  return blk;
+}
+
+// Decode a single instruction from memory that is not RAM (MMIO or unmapped): never cached.
+static Block* build_uncached(Core* c, uint64_t la, uint64_t pa) {
+  BlockCache& bc = *c->blocks;
+  uint8_t buf[16];
+  const unsigned in_page = unsigned(0x1000 - (pa & 0xFFF));
+  for (unsigned k = 0; k < 16; k++) {
+    if (k < in_page) {
+      buf[k] = uint8_t(c->phys_read(pa + k, 1));
+    } else {
+      const uint64_t pa2 = c->translate((la + k) & c->la_mask, Core::kExec, c->cpl == 3, true);
+      buf[k] = uint8_t(c->phys_read(pa2, 1));
+    }
+  }
+  Block* b = &bc.scratch;
+  uint32_t flags = 0;
+  const unsigned len = decode_insn(c, buf, 16, &bc.scratch_insns[0], &flags);
+  b->pa = pa;
+  b->mode = ~0u;
+  b->ninsn = 1;
+  b->nbytes = uint16_t(len);
+  b->insns = bc.scratch_insns;
+  b->genp[0] = b->genp[1] = nullptr;
+  b->link[0] = b->link[1] = nullptr;
+  bc.scratch_insns[1] = Insn{};
+  bc.scratch_insns[1].fn = op_block_end;
+  bc.scratch_insns[1].off = uint16_t(len);
+  return b;
+}
+
+// Translate RIP for execution and find (or build) its block.
+static Block* find_block(Core* c, bool* cleared) {
+  const uint64_t rip = c->r[kRegRip];
+  if (c->segcheck && rip > c->seg[CS].limit) c->gp(0);
+  const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;
+  if (c->code_size == 64 && !c->canonical(la)) c->gp(0);
+  const TlbEntry& e = c->tlb[tlb_index(la)];
+  uint64_t pa;
+  if (SOFT_LIKELY(e.tag_x == (la & kPageMask))) {
+    pa = e.pa | (la & 0xFFF);
+  } else {
+    pa = c->translate(la, Core::kExec, c->cpl == 3, true);
+  }
+  BlockCache& bc = *c->blocks;
+  const size_t h = BlockCache::slot(pa, c->mode_key);
+  for (Block* b = bc.hash[h]; b != nullptr; b = b->hash_next) {
+    if (b->pa == pa && b->mode == c->mode_key) return b;
+  }
+  const PhysRegion* region = c->mem->find(pa);
+  if (region == nullptr) return build_uncached(c, la, pa);
+  if (bc.nblocks >= BlockCache::kMaxBlocks ||
+      bc.ninsns + kMaxBlockInsns + 1 >= BlockCache::kMaxInsns) {
+    bc.clear();
+    *cleared = true;
+  }
+  Block* b = &bc.blocks[bc.nblocks++];
+  *b = Block{};
+  build_block(c, b, pa, region, la);
+  b->hash_next = bc.hash[h];
+  bc.hash[h] = b;
+  return b;
+}
+
+static bool block_stale(const Block* b) {
+  return b->genp[0] != nullptr &&
+         (b->genp[0]->load(std::memory_order_relaxed) != b->gen[0] ||
+          b->genp[1]->load(std::memory_order_relaxed) != b->gen[1]);
+}
+
+// Re-decode a stale block in place (its identity, and links to it, stay valid).
+static void rebuild_block(Core* c, Block* b, uint64_t la) {
+  BlockCache& bc = *c->blocks;
+  if (bc.ninsns + kMaxBlockInsns + 1 >= BlockCache::kMaxInsns) {
+    bc.clear();
+    c->sync_events |= ev::kFlushBlocks;
+    return;
+  }
+  const PhysRegion* region = c->mem->find(b->pa);
+  Block* keep_next = b->hash_next;
+  build_block(c, b, b->pa, region, la);
+  b->hash_next = keep_next;
+}
+
+// ---- the loop ----
+
+namespace {
+
+enum class Service { kRun, kStepOne, kStop };
+
+}  // namespace
+
+static Service service_events(Core* c, StopReason* why);
+
+static inline void exec_block_full(Core* c, const Block* b) {
+  c->cur_block = b;
+  c->cur_entry_rip = c->r[kRegRip];
+  const Insn* i = b->insns;
+  do {
+    c->cur = i;
+    i = i->fn(c, i);
+  } while (i != nullptr);
+  if (SOFT_UNLIKELY(c->block_break)) {
+    // Cut short (REP slice, SMC): c->cur is the instruction that did not complete.
+    c->block_break = false;
+    c->retired += size_t(c->cur - b->insns);
+  } else {
+    c->retired += b->ninsn;
+  }
+  c->cur_block = nullptr;
+  c->cur = nullptr;
+}
+
+// Marker after a stepped instruction: returning non-null means "it completed, go on".
+static const Insn* op_step_stop(Core*, const Insn* i) { return i; }
+
+// Execute at most n instructions of b, one at a time through BlockCache::step.
+static void exec_block_partial(Core* c, const Block* b, unsigned n) {
+  BlockCache& bc = *c->blocks;
+  const uint64_t base = c->r[kRegRip];
+  unsigned done = 0;
+  for (unsigned j = 0; j < n && j < b->ninsn; j++) {
+    bc.step = *b;
+    bc.step.insns = bc.step_insns;
+    bc.step.ninsn = 1;
+    bc.step_insns[0] = b->insns[j];
+    bc.step_insns[1] = Insn{};
+    bc.step_insns[1].fn = op_step_stop;
+    bc.step_insns[1].off = uint16_t(b->insns[j].off + b->insns[j].len);
+    c->cur_block = &bc.step;
+    c->cur_entry_rip = base;
+    c->cur = bc.step_insns;
+    const Insn* r = bc.step_insns[0].fn(c, bc.step_insns);
+    c->cur_block = nullptr;
+    c->cur = nullptr;
+    if (c->block_break) {  // REP slice or SMC cut: the instruction did not complete
+      c->block_break = false;
+      if (c->r[kRegRip] != base + b->insns[j].off) done++;  // SMC: it completed
+      c->retired += done;
+      return;
+    }
+    done++;
+    if (r == nullptr) {  // control transfer: RIP is set
+      c->retired += done;
+      return;
+    }
+  }
+  c->r[kRegRip] = base + (done < b->ninsn ? b->insns[done].off : b->nbytes);
+  if (c->code_size != 64) c->r[kRegRip] &= c->code_size == 32 ? 0xFFFFFFFFull : 0xFFFFull;
+  c->retired += done;
+}
+
+static StopReason run_loop(Core* c) {
+  Block* prev = nullptr;
+  for (;;) {
+    bool step_one = false;
+    if (SOFT_UNLIKELY((c->sync_events | c->async_events.load(std::memory_order_relaxed)) != 0 ||
+                      c->retired >= c->budget_end)) {
+      prev = nullptr;
+      StopReason why = StopReason::kBudget;
+      const Service s = service_events(c, &why);
+      if (s == Service::kStop) return why;
+      step_one = s == Service::kStepOne;
+      if (c->sync_events & ev::kFlushBlocks) {
+        c->sync_events &= ~ev::kFlushBlocks;
+        c->flush_blocks();
+      }
+    }
+    Block* b = nullptr;
+    const uint64_t rip = c->r[kRegRip];
+    int64_t delta = 0;
+    if (prev != nullptr) {
+      delta = int64_t(rip - c->cur_entry_rip);
+      if (prev->link[0] != nullptr && delta == prev->link_delta[0]) b = prev->link[0];
+      else if (prev->link[1] != nullptr && delta == prev->link_delta[1]) b = prev->link[1];
+      if (b != nullptr && b->mode != c->mode_key) b = nullptr;
+    }
+    if (b == nullptr) {
+      bool cleared = false;
+      b = find_block(c, &cleared);
+      if (cleared) prev = nullptr;
+      // Link prev → b when b starts in prev's physical page.
+      if (prev != nullptr && b->mode == prev->mode && b != &c->blocks->scratch &&
+          ((prev->pa + uint64_t(delta)) & ~uint64_t{0}) == b->pa &&
+          (b->pa & kPageMask) == (prev->pa & kPageMask)) {
+        const int slot = prev->link[0] == nullptr ? 0 : 1;
+        prev->link[slot] = b;
+        prev->link_delta[slot] = delta;
+      }
+    }
+    const uint64_t epoch = c->code_epoch->load(std::memory_order_relaxed);
+    if (SOFT_UNLIKELY(b->checked_epoch != epoch)) {
+      if (block_stale(b)) {
+        const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;
+        rebuild_block(c, b, la);
+        if (c->sync_events & ev::kFlushBlocks) {
+          prev = nullptr;
+          continue;
+        }
+      } else {
+        b->checked_epoch = epoch;
+      }
+    }
+    const uint64_t left = c->budget_end - c->retired;
+    if (SOFT_UNLIKELY(step_one || left < b->ninsn || b == &c->blocks->scratch)) {
+      exec_block_partial(c, b, step_one ? 1u : unsigned(left < b->ninsn ? left : b->ninsn));
+      prev = nullptr;
+      if (step_one) c->sync_events |= ev::kStepDone;
+      continue;
+    }
+    exec_block_full(c, b);
+    prev = b;
+    if (b->ninsn == 0) prev = nullptr;
+  }
+}
+
+// Deliver what is pending at an instruction boundary. Returns kStop with *why set when
+// run() must return, kStepOne when exactly one instruction must run before the next look.
+static Service service_events(Core* c, StopReason* why) {
+  // Completion of a single-stepped instruction (TF trap).
+  if (c->sync_events & ev::kStepDone) {
+    c->sync_events &= ~ev::kStepDone;
+    if (c->step_tf) {
+      c->step_tf = false;
+      c->dr[6] |= 1u << 14;  // BS
+      deliver_event(c, vec::DB, EventKind::kException, false, 0, c->r[kRegRip]);
+    }
+  }
+  const uint32_t a = c->async_events.load(std::memory_order_acquire);
+  if (a != 0) {
+    if (a & aev::kIrq) {
+      c->async_events.fetch_and(~aev::kIrq, std::memory_order_acq_rel);
+      c->irq_wanted = true;
+    }
+    if (a & aev::kNmi) {
+      c->async_events.fetch_and(~aev::kNmi, std::memory_order_acq_rel);
+      c->nmi_pending = true;
+    }
+    if (a & aev::kStop) {
+      c->async_events.fetch_and(~aev::kStop, std::memory_order_acq_rel);
+      *why = StopReason::kStopRequested;
+      return Service::kStop;
+    }
+  }
+  if (c->sync_events & ev::kShutdown) {
+    *why = StopReason::kShutdown;
+    return Service::kStop;
+  }
+  if (c->sync_events & ev::kError) {
+    *why = StopReason::kError;
+    return Service::kStop;
+  }
+  c->sync_events &= ~ev::kInjected;
+  if (c->injected.vector >= 0) {
+    const Fault f = c->injected;
+    c->injected.vector = -1;
+    c->halted = false;
+    c->sync_events &= ~ev::kHalted;
+    deliver_event(c, f.vector, EventKind::kException, f.has_error, f.error, c->r[kRegRip]);
+  }
+  const bool shadow = (c->sync_events & ev::kShadow) != 0;
+  c->sync_events &= ~ev::kShadow;
+  if (!shadow) {
+    if (c->nmi_pending && !c->nmi_blocked) {
+      c->nmi_pending = false;
+      c->nmi_blocked = true;
+      c->halted = false;
+      c->sync_events &= ~ev::kHalted;
+      deliver_event(c, vec::NMI, EventKind::kNmi, false, 0, c->r[kRegRip]);
+    } else if (c->irq_wanted && (c->rfl & fl::IF)) {
+      const int v = c->host->pending_interrupt();
+      if (v >= 0 && v < 256) {
+        c->host->ack_interrupt(v);
+        c->halted = false;
+        c->sync_events &= ~ev::kHalted;
+        deliver_event(c, v, EventKind::kExternal, false, 0, c->r[kRegRip]);
+      } else {
+        c->irq_wanted = false;
+      }
+    }
+  }
+  c->sync_events &= ~ev::kIrqCheck;
+  if (c->halted) {
+    *why = StopReason::kHlt;
+    return Service::kStop;
+  }
+  if (c->retired >= c->budget_end) {
+    *why = StopReason::kBudget;
+    return Service::kStop;
+  }
+  if (c->rfl & fl::TF) {
+    c->step_tf = true;
+    return Service::kStepOne;
+  }
+  c->sync_events &= ~ev::kTrap;
+  return shadow ? Service::kStepOne : Service::kRun;
+}
+
+StopReason Core::run(uint64_t max_instructions) {
+  budget_end = retired + max_instructions;
+  if (budget_end < retired) budget_end = ~uint64_t{0};
+  for (;;) {
+    if (setjmp(jb) == 0) return run_loop(this);
+    // A fault was raised (or an internal error) by instruction `cur` of `cur_block`: it did
+    // not retire; the ones before it did. RIP becomes the faulting instruction's.
+    if (cur_block != nullptr && cur != nullptr) {
+      retired += size_t(cur - cur_block->insns);
+      r[kRegRip] = cur_entry_rip + cur->off;
+      if (code_size != 64) r[kRegRip] &= code_size == 32 ? 0xFFFFFFFFull : 0xFFFFull;
+    }
+    cur_block = nullptr;
+    cur = nullptr;
+    block_break = false;
+    step_tf = false;
+    sync_events &= ~ev::kStepDone;
+    if (sync_events & ev::kError) return StopReason::kError;
+    deliver_fault(this);
+    if (sync_events & ev::kShutdown) return StopReason::kShutdown;
+  }
+}
+
+void Core::request_stop() { async_events.fetch_or(aev::kStop, std::memory_order_release); }
+
+void Core::notify_interrupt() { async_events.fetch_or(aev::kIrq, std::memory_order_release); }
+
+void Core::inject_nmi() { async_events.fetch_or(aev::kNmi, std::memory_order_release); }
+
+void Core::inject_exception(int vector, bool has_error_code, uint32_t error_code) {
+  if (vector < 0 || vector > 31) return;
+  injected.vector = vector;
+  injected.has_error = has_error_code;
+  injected.error = error_code;
+  sync_events |= ev::kInjected;
+}
+
+void Core::invalidate_code(uint64_t gpa, uint64_t length) { mem->invalidate_code(gpa, length); }
+
+}  // namespace tsvirt::soft

@@ -1,0 +1,62 @@
+// Guest-physical memory map shared by the vCPUs of one VM (implements cpu.h's PhysMemory).
+//
+// Holds the RAM/ROM regions the vmm registers, and for every 4 KiB page of them two words
+// the decoded-code caches of all vCPUs rely on:
+//  - code[p]: set when some vCPU decoded instructions from page p; a store that finds it set
+//    takes the slow path, clears it and bumps gen[p];
+//  - gen[p]: generation of page p; a decoded block remembers the generation of the page(s)
+//    it came from and is re-decoded when it changed (so a store by any vCPU, or a DMA write
+//    reported through invalidate_code, reaches every vCPU's cache without cross-thread
+//    messages).
+// Regions are added while no vCPU runs (the vmm builds the map before starting vCPUs);
+// lookups afterwards are lock-free reads of an immutable sorted vector.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "soft/cpu.h"
+
+namespace tsvirt::soft {
+
+struct PhysRegion {
+  uint64_t gpa = 0, size = 0;
+  uint8_t* host = nullptr;
+  bool writable = true;
+  std::unique_ptr<std::atomic<uint8_t>[]> code;
+  std::unique_ptr<std::atomic<uint32_t>[]> gen;
+  std::atomic<uint64_t>* epoch = nullptr;  // the map's code epoch (PhysMem::code_epoch)
+};
+
+class PhysMem final : public PhysMemory {
+ public:
+  bool add_region(const RamRegion& region) override;
+  void invalidate_code(uint64_t gpa, uint64_t length) override;
+
+  // The region containing gpa, or nullptr (MMIO).
+  const PhysRegion* find(uint64_t gpa) const {
+    const PhysRegion* last = last_hit_.load(std::memory_order_relaxed);
+    if (last != nullptr && gpa - last->gpa < last->size) return last;
+    return find_slow(gpa);
+  }
+  // Mark page of gpa as modified (called after a store hit a code page). The map-wide
+  // epoch moves too: a vCPU re-checks a block's page generations only when the epoch it
+  // last checked the block at differs, so the common case costs one load per block.
+  static void bump_page(const PhysRegion* r, uint64_t gpa) {
+    const uint64_t p = (gpa - r->gpa) >> 12;
+    r->code[p].store(0, std::memory_order_relaxed);
+    r->gen[p].fetch_add(1, std::memory_order_release);
+    r->epoch->fetch_add(1, std::memory_order_release);
+  }
+  const std::atomic<uint64_t>* epoch() const { return &code_epoch_; }
+
+ private:
+  const PhysRegion* find_slow(uint64_t gpa) const;
+  std::vector<std::unique_ptr<PhysRegion>> regions_;  // sorted by gpa
+  mutable std::atomic<const PhysRegion*> last_hit_{nullptr};
+  std::atomic<uint64_t> code_epoch_{1};
+};
+
+}  // namespace tsvirt::soft

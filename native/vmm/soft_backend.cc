@@ -1,0 +1,212 @@
+// Soft-CPU backend: see soft_backend.h.
+#include "vmm/soft_backend.h"
+
+#include <x86intrin.h>
+
+#include <mutex>
+#include <vector>
+
+#include "soft/cpu.h"
+#include "vmm/clock.h"
+
+namespace tsvirt::vmm {
+
+namespace {
+
+// Host TSC ticks per second, measured once over ~20 ms.
+uint64_t host_tsc_hz() {
+  static std::once_flag once;
+  static uint64_t hz = 0;
+  std::call_once(once, [] {
+    uint64_t t0 = monotonic_ns();
+    uint64_t c0 = __rdtsc();
+    uint64_t t1;
+    do {
+      t1 = monotonic_ns();
+    } while (t1 - t0 < 20000000);
+    uint64_t c1 = __rdtsc();
+    hz = static_cast<uint64_t>(static_cast<unsigned __int128>(c1 - c0) * 1000000000u / (t1 - t0));
+    if (hz == 0) hz = 1000000000ull;
+  });
+  return hz;
+}
+
+// Forwards the CPU's callbacks to the vmm (soft::CpuHost has no string/rep flags).
+class HostAdapter final : public soft::CpuHost {
+ public:
+  explicit HostAdapter(VcpuHost& host) : host_(host) {}
+  uint32_t pio_in(uint16_t port, int size) override { return host_.pio_in(port, size, false, false); }
+  void pio_out(uint16_t port, int size, uint32_t value) override {
+    host_.pio_out(port, size, value, false, false);
+  }
+  uint64_t mmio_read(uint64_t gpa, int size) override { return host_.mmio_read(gpa, size); }
+  void mmio_write(uint64_t gpa, int size, uint64_t value) override {
+    host_.mmio_write(gpa, size, value);
+  }
+  bool rdmsr(uint32_t index, uint64_t* value) override { return host_.rdmsr(index, value); }
+  bool wrmsr(uint32_t index, uint64_t value) override { return host_.wrmsr(index, value); }
+  int pending_interrupt() override { return host_.pending_interrupt(); }
+  void ack_interrupt(int vector) override { host_.ack_interrupt(vector); }
+  uint64_t read_cr8() override { return host_.read_cr8(); }
+  void write_cr8(uint64_t value) override { host_.write_cr8(value); }
+
+ private:
+  VcpuHost& host_;
+};
+
+class SoftVcpu final : public VcpuBackend {
+ public:
+  SoftVcpu(soft::PhysMemory& memory, VcpuHost& host, int id)
+      : adapter_(host), cpu_(soft::Cpu::create(memory, adapter_, id)) {}
+
+  RunStop run() override {
+    // A bounded budget keeps the vmm's loop conditions (stop, pause, INIT) looked at even
+    // if a kick raced with the start of run().
+    switch (cpu_->run(kBudget)) {
+      case soft::StopReason::kBudget:
+      case soft::StopReason::kStopRequested:
+      case soft::StopReason::kInterruptWindow:
+        return RunStop::kKicked;
+      case soft::StopReason::kHlt: return RunStop::kHlt;
+      case soft::StopReason::kShutdown: return RunStop::kShutdown;
+      case soft::StopReason::kDebug: return RunStop::kDebug;
+      case soft::StopReason::kError: return RunStop::kError;
+    }
+    return RunStop::kError;
+  }
+  void kick_interrupt() override { cpu_->notify_interrupt(); }
+  void kick_stop() override { cpu_->request_stop(); }
+  void wake_from_hlt() override { cpu_->notify_interrupt(); }
+
+  Error get_state(x86::CpuState* out) override {
+    cpu_->get_state(out);
+    return Error::ok();
+  }
+  Error set_state(const x86::CpuState& in) override {
+    cpu_->set_state(in);
+    return Error::ok();
+  }
+  Error get_msr(uint32_t index, uint64_t* value) override {
+    if (!cpu_->get_msr(index, value)) {
+      return Error::invalid("MSR " + std::to_string(index) + " is not kept by the soft CPU");
+    }
+    return Error::ok();
+  }
+  Error set_msr(uint32_t index, uint64_t value) override {
+    if (!cpu_->set_msr(index, value)) {
+      return Error::invalid("MSR " + std::to_string(index) + " refused the value (soft CPU)");
+    }
+    return Error::ok();
+  }
+  Error set_cpuid(const std::vector<CpuidEntry>& entries) override {
+    std::vector<soft::CpuidEntry> t(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      t[i].leaf = entries[i].leaf;
+      t[i].subleaf = entries[i].subleaf;
+      t[i].has_subleaf = entries[i].has_subleaf;
+      t[i].eax = entries[i].eax;
+      t[i].ebx = entries[i].ebx;
+      t[i].ecx = entries[i].ecx;
+      t[i].edx = entries[i].edx;
+    }
+    cpu_->set_cpuid(t.data(), t.size());
+    cpuid_ = entries;
+    have_cpuid_ = true;
+    return Error::ok();
+  }
+  Error get_cpuid(std::vector<CpuidEntry>* entries) override {
+    if (!have_cpuid_) {
+      return Error::unsupported("the soft CPU does not report its default CPUID table");
+    }
+    *entries = cpuid_;
+    return Error::ok();
+  }
+  Error reset() override {
+    cpu_->reset();
+    return Error::ok();
+  }
+  Error inject_exception(int vector, bool has_error_code, uint32_t error_code) override {
+    cpu_->inject_exception(vector, has_error_code, error_code);
+    return Error::ok();
+  }
+  Error inject_nmi() override {
+    cpu_->inject_nmi();
+    return Error::ok();
+  }
+  bool interrupts_enabled() override {
+    x86::CpuState s;
+    cpu_->get_state(&s);
+    return (s.rflags & 0x200) != 0;
+  }
+  uint64_t guest_tsc() override {
+    uint64_t v = 0;
+    cpu_->get_msr(x86::msr::kTsc, &v);
+    return v;
+  }
+  uint64_t tsc_hz() override { return host_tsc_hz(); }
+  uint64_t exit_rip() override {
+    x86::CpuState s;
+    cpu_->get_state(&s);
+    return s.rip;
+  }
+  Error set_capability(Capability cap, bool on) override {
+    if (cap == Capability::kPauseExit && on) {
+      return Error::unsupported("pause_exit is not available with the soft CPU yet");
+    }
+    return Error::ok();
+  }
+  const char* error_message() override { return cpu_->error_message(); }
+
+ private:
+  static constexpr uint64_t kBudget = 50000000;
+  HostAdapter adapter_;
+  std::unique_ptr<soft::Cpu> cpu_;
+  std::vector<CpuidEntry> cpuid_;
+  bool have_cpuid_ = false;
+};
+
+class SoftVm final : public VmBackend {
+ public:
+  SoftVm() : memory_(soft::PhysMemory::create()) {}
+  const char* name() const override { return "soft"; }
+
+  Error map_memory(int, uint64_t gpa, uint64_t size, uint8_t* host, bool writable) override {
+    soft::RamRegion r;
+    r.gpa = gpa;
+    r.size = size;
+    r.host = host;
+    r.writable = writable;
+    if (!memory_->add_region(r)) {
+      return Error::invalid("the soft CPU refused the memory region (overlap)");
+    }
+    return Error::ok();
+  }
+  Error unmap_memory(int) override {
+    return Error::unsupported("the soft CPU cannot remove a memory mapping yet");
+  }
+  Error create_vcpu(const VcpuConfig& config, VcpuHost& host,
+                    std::unique_ptr<VcpuBackend>* out) override {
+    *out = std::make_unique<SoftVcpu>(*memory_, host, config.id);
+    return Error::ok();
+  }
+  void invalidate_code(uint64_t gpa, uint64_t length) override {
+    memory_->invalidate_code(gpa, length);
+  }
+  // The soft CPU's default CPUID always advertises x2APIC and cpu.h offers no way to read
+  // the table back to clear the bit, so its vlapics accept x2APIC mode regardless.
+  bool advertises_x2apic(bool) const override { return true; }
+  bool live_memory_changes() const override { return false; }
+
+ private:
+  std::unique_ptr<soft::PhysMemory> memory_;
+};
+
+}  // namespace
+
+Error create_soft_backend(std::unique_ptr<VmBackend>* out) {
+  host_tsc_hz();  // calibrate now, not inside a guest's first TSC-deadline write
+  *out = std::make_unique<SoftVm>();
+  return Error::ok();
+}
+
+}  // namespace tsvirt::vmm
