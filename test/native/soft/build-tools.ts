@@ -73,7 +73,7 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
   renameSync(tmp, out);
 }
 
-export type Tool = 'runner' | 'difftest' | 'bench' | 'fuzz' | 'smp';
+export type Tool = 'runner' | 'difftest' | 'bench' | 'fuzz' | 'smp' | 'api';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
@@ -81,13 +81,14 @@ const TOOL_SOURCES: Record<Tool, string[]> = {
   bench: [join(ROOT, 'bench/cpu/bench.cc')],
   fuzz: [join(TEST_DIR, 'fuzz.cc')],
   smp: [join(TEST_DIR, 'smp.cc')],
+  api: [join(TEST_DIR, 'api.cc')],
 };
 const TOOL_LIBS: Record<Tool, string[]> = {
-  runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fuzz: [], smp: [],
+  runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fuzz: [], smp: [], api: [],
 };
 // The fuzzer runs the CPU under AddressSanitizer and UndefinedBehaviorSanitizer.
 const SANITIZE = ['-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'];
-const TOOL_FLAGS: Record<Tool, string[]> = { runner: [], difftest: [], bench: [], fuzz: SANITIZE, smp: [] };
+const TOOL_FLAGS: Record<Tool, string[]> = { runner: [], difftest: [], bench: [], fuzz: SANITIZE, smp: [], api: [] };
 
 /** Builds (or finds in the cache) a test tool linked with every native/soft source. */
 export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<string> {
