@@ -335,7 +335,7 @@ struct Core final : public Cpu {
   void tlb_flush(bool include_global);
   void tlb_flush_page(uint64_t la);
   void load_pdptes();
-  bool canonical(uint64_t la) const { return (uint64_t)(((int64_t)la << 16) >> 16) == la; }
+  bool canonical(uint64_t la) const { return uint64_t(int64_t(la << 16) >> 16) == la; }
 
   // Stack helpers (ops.h).
   uint64_t rsp_mask() const {

@@ -116,7 +116,8 @@ class Cpu {
   // except the ones describing vmm devices (APIC, x2APIC, TSC-deadline, hypervisor).
   virtual void set_cpuid(const CpuidEntry* entries, size_t count) = 0;
 
-  // Execute at most max_instructions; returns why execution stopped.
+  // Execute at most max_instructions; returns why execution stopped. Each exception the
+  // CPU delivers also consumes one unit, so a guest faulting in a loop still returns.
   virtual StopReason run(uint64_t max_instructions) = 0;
   virtual uint64_t instructions_retired() const = 0;
 

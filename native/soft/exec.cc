@@ -496,6 +496,9 @@ StopReason Core::run(uint64_t max_instructions) {
     step_tf = false;
     sync_events &= ~ev::kStepDone;
     if (sync_events & ev::kError) return StopReason::kError;
+    // Each delivered exception consumes one unit of the budget, so a guest that faults in a
+    // loop without retiring instructions still returns to the host.
+    if (budget_end > retired) budget_end--;
     deliver_fault(this);
     if (sync_events & ev::kShutdown) return StopReason::kShutdown;
   }

@@ -73,14 +73,22 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
   renameSync(tmp, out);
 }
 
-export type Tool = 'runner' | 'difftest' | 'bench';
+export type Tool = 'runner' | 'difftest' | 'bench' | 'fuzz' | 'smp' | 'api';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
   difftest: [join(TEST_DIR, 'difftest.cc')],
   bench: [join(ROOT, 'bench/cpu/bench.cc')],
+  fuzz: [join(TEST_DIR, 'fuzz.cc')],
+  smp: [join(TEST_DIR, 'smp.cc')],
+  api: [join(TEST_DIR, 'api.cc')],
 };
-const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'] };
+const TOOL_LIBS: Record<Tool, string[]> = {
+  runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fuzz: [], smp: [], api: [],
+};
+// The fuzzer runs the CPU under AddressSanitizer and UndefinedBehaviorSanitizer.
+const SANITIZE = ['-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'];
+const TOOL_FLAGS: Record<Tool, string[]> = { runner: [], difftest: [], bench: [], fuzz: SANITIZE, smp: [], api: [] };
 
 /** Builds (or finds in the cache) a test tool linked with every native/soft source. */
 export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<string> {
@@ -89,7 +97,8 @@ export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<s
     join(ROOT, 'native/vmm/x86_state.h'),
     ...listFiles(TEST_DIR, ['.h']),
   ];
-  const headerHash = sha([...headers.map((h) => readFileSync(h)), CXXFLAGS.join(' ')]);
+  const flags = [...CXXFLAGS, ...TOOL_FLAGS[tool]];
+  const headerHash = sha([...headers.map((h) => readFileSync(h)), flags.join(' ')]);
   const sources = [
     ...listFiles(SOFT_DIR, ['.cc']),
     ...TOOL_SOURCES[tool],
@@ -99,12 +108,12 @@ export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<s
     sources.map((src) => async () => {
       const key = sha([readFileSync(src), headerHash]);
       const obj = join(CACHE, 'obj', `${relative(ROOT, src).replace(/[\\/]/g, '_')}-${key}.o`);
-      await compileOnce(obj, 'g++', [...CXXFLAGS, '-c', src, '-o', '@OUT@']);
+      await compileOnce(obj, 'g++', [...flags, '-c', src, '-o', '@OUT@']);
       return obj;
     }),
   );
   const bin = join(CACHE, 'bin', `${tool}-${sha(objects)}`);
-  await compileOnce(bin, 'g++', [...objects, '-o', '@OUT@', '-lpthread', ...TOOL_LIBS[tool]]);
+  await compileOnce(bin, 'g++', [...TOOL_FLAGS[tool], ...objects, '-o', '@OUT@', '-lpthread', ...TOOL_LIBS[tool]]);
   return bin;
 }
 

@@ -247,8 +247,22 @@ void Machine::pic_update() {
   if (pending_interrupt() >= 0) cpu_->notify_interrupt();
 }
 
-uint64_t Machine::mmio_read(uint64_t, int) { return ~uint64_t{0}; }
-void Machine::mmio_write(uint64_t, int, uint64_t) {}
+constexpr uint64_t kIomem = 0xFF000000;
+
+uint64_t Machine::mmio_read(uint64_t gpa, int size) {
+  if (gpa >= kIomem && gpa - kIomem + uint64_t(size) <= sizeof(iomem_)) {
+    uint64_t v = 0;
+    std::memcpy(&v, iomem_ + (gpa - kIomem), size_t(size));
+    return v;
+  }
+  return ~uint64_t{0};
+}
+
+void Machine::mmio_write(uint64_t gpa, int size, uint64_t value) {
+  if (gpa >= kIomem && gpa - kIomem + uint64_t(size) <= sizeof(iomem_)) {
+    std::memcpy(iomem_ + (gpa - kIomem), &value, size_t(size));
+  }
+}
 
 bool Machine::rdmsr(uint32_t index, uint64_t* value) {
   if (index == x86::msr::kApicBase) {

@@ -6,8 +6,9 @@
 // segments at their physical addresses, bss zeroed, MBI at 0x9500, entry in 32-bit protected
 // mode with EAX=0x2BADB002), COM1 transmit at 0x3F8 (LSR always reports THRE), QEMU's
 // isa-debug-exit at 0xF4 (exit status (v << 1) | 1), a master 8259 PIC at 0x20/0x21 (ICW1-4,
-// mask, non-specific EOI) and QEMU pc-testdev's IRQ lines at 0x2000+n, so interrupt tests
-// behave the same here and under "qemu-system-x86_64 -device pc-testdev".
+// mask, non-specific EOI), QEMU pc-testdev's IRQ lines at 0x2000+n and its RAM-like MMIO
+// window at 0xFF000000 (64 KiB), so interrupt and MMIO tests behave the same here and
+// under "qemu-system-x86_64 -device pc-testdev".
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,7 @@ class Machine final : public soft::CpuHost {
   int pic_icw_ = 0;  // next ICW expected (0 = none)
   bool pic_icw4_ = false;
   uint32_t irq_levels_ = 0;
+  uint8_t iomem_[0x10000] = {};
   uint8_t lcr_ = 0;
   void pic_update();
 };

@@ -1,0 +1,413 @@
+// Contract tests of the soft CPU's host interface (native/soft/cpu.h), the surface the vmm
+// builds on: reset state, state round trip, MSRs with host fallback, CPUID masking, exact
+// instruction budgets, HLT and interrupt semantics (IF=0 remembered, ack before delivery),
+// NMI blocking until IRET, injected exceptions, MMIO exits with address/size/value, ROM,
+// DMA invalidation of decoded code, triple fault, RIP seen from inside a callback, and the
+// physical map's checks.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "soft/cpu.h"
+#include "vmm/x86_state.h"
+
+asm(R"(
+  .section .rodata
+  .globl api_count_code, api_count_end
+api_count_code:            /* 10 x inc rax, then hlt */
+  .rept 10
+  inc %rax
+  .endr
+  hlt
+api_count_end:
+  .globl api_irq_code, api_irq_end
+api_irq_code:              /* cli; out; sti; nop; hlt (loop) */
+  cli
+  out %al, $0x80           /* host raises an interrupt while IF=0 */
+  mov $1, %ebx
+  sti
+  mov $2, %ebx             /* runs in the STI shadow, before the interrupt */
+1:
+  hlt
+  jmp 1b
+api_irq_end:
+  .globl api_handler_code, api_handler_end
+api_handler_code:          /* interrupt/NMI handler: count in r15, record rbx, iretq */
+  inc %r15
+  mov %rbx, %r14
+  iretq
+api_handler_end:
+  .globl api_mmio_code, api_mmio_end
+api_mmio_code:
+  movl $0xCAFEF00D, 0x10(%rdi)
+  movzwl 0x22(%rdi), %eax
+  movq 0x30(%rdi), %rcx
+  addb $1, 0x40(%rdi)
+  hlt
+api_mmio_end:
+  .globl api_triple_code, api_triple_end
+api_triple_code:
+  ud2
+api_triple_end:
+  .globl api_dma_code, api_dma_end
+api_dma_code:
+  mov $1, %eax
+  hlt
+  jmp api_dma_code
+api_dma_end:
+  .text
+)");
+
+extern "C" const uint8_t api_count_code[], api_count_end[], api_irq_code[], api_irq_end[],
+    api_handler_code[], api_handler_end[], api_mmio_code[], api_mmio_end[], api_triple_code[],
+    api_triple_end[], api_dma_code[], api_dma_end[];
+
+namespace {
+
+using tsvirt::soft::StopReason;
+using tsvirt::x86::CpuState;
+namespace x86 = tsvirt::x86;
+
+int failures = 0;
+void check(bool ok, const char* what) {
+  std::printf("%s: %s\n", ok ? "PASS" : "FAIL", what);
+  if (!ok) failures++;
+}
+
+constexpr uint64_t kRam = 8 << 20;
+constexpr uint64_t kPml4 = 0x10000;
+constexpr uint64_t kIdt = 0x20000;
+constexpr uint64_t kGdt = 0x21000;
+constexpr uint64_t kCode = 0x100000;
+constexpr uint64_t kHandler = 0x180000;
+constexpr uint64_t kMmio = 0xC0000000;  // no RAM: MMIO exits
+constexpr uint64_t kRom = 0xFFFF0000;
+
+struct Host final : public tsvirt::soft::CpuHost {
+  tsvirt::soft::Cpu* cpu = nullptr;
+  int pending = -1;
+  std::vector<int> acked;
+  bool raise_on_out = false;
+  uint64_t rip_in_callback = 0;
+  struct Mmio {
+    uint64_t gpa;
+    int size;
+    bool write;
+    uint64_t value;
+  };
+  std::vector<Mmio> mmio;
+  std::vector<uint64_t> msr_writes;
+  uint32_t pio_in(uint16_t, int) override { return 0; }
+  void pio_out(uint16_t, int, uint32_t) override {
+    CpuState s;
+    cpu->get_state(&s);
+    rip_in_callback = s.rip;
+    if (raise_on_out) {
+      pending = 0x40;
+      cpu->notify_interrupt();
+    }
+  }
+  uint64_t mmio_read(uint64_t gpa, int size) override {
+    mmio.push_back({gpa, size, false, 0});
+    return 0x1122334455667788ull;
+  }
+  void mmio_write(uint64_t gpa, int size, uint64_t v) override { mmio.push_back({gpa, size, true, v}); }
+  bool rdmsr(uint32_t index, uint64_t* v) override {
+    if (index == 0x1B) {
+      *v = 0xFEE00900;
+      return true;
+    }
+    return false;
+  }
+  bool wrmsr(uint32_t index, uint64_t v) override {
+    if (index != 0x1B) return false;
+    msr_writes.push_back(v);
+    return true;
+  }
+  int pending_interrupt() override { return pending; }
+  void ack_interrupt(int v) override {
+    acked.push_back(v);
+    pending = -1;
+  }
+  uint64_t read_cr8() override { return 0; }
+  void write_cr8(uint64_t) override {}
+};
+
+struct Vm {
+  std::vector<uint8_t> ram = std::vector<uint8_t>(kRam, 0);
+  std::vector<uint8_t> rom = std::vector<uint8_t>(0x10000, 0xF4);
+  std::unique_ptr<tsvirt::soft::PhysMemory> mem = tsvirt::soft::PhysMemory::create();
+  Host host;
+  std::unique_ptr<tsvirt::soft::Cpu> cpu;
+  Vm() {
+    tsvirt::soft::RamRegion r;
+    r.size = kRam;
+    r.host = ram.data();
+    mem->add_region(r);
+    tsvirt::soft::RamRegion rr;
+    rr.gpa = kRom;
+    rr.size = rom.size();
+    rr.host = rom.data();
+    rr.writable = false;
+    mem->add_region(rr);
+    cpu = tsvirt::soft::Cpu::create(*mem, host, 0);
+    host.cpu = cpu.get();
+    put64(kPml4, (kPml4 + 0x1000) | 3);
+    put64(kPml4 + 0x1000, (kPml4 + 0x2000) | 3);
+    for (uint64_t k = 0; k < 512; k++) put64(kPml4 + 0x2000 + 8 * k, (k << 21) | 0x83);
+    put64(kPml4 + 0x1000 + 8 * 3, (kPml4 + 0x3000) | 3);  // 3-4 GiB for MMIO/ROM
+    for (uint64_t k = 0; k < 512; k++) put64(kPml4 + 0x3000 + 8 * k, (0xC0000000 + (k << 21)) | 0x83);
+    std::memcpy(&ram[kHandler], api_handler_code, size_t(api_handler_end - api_handler_code));
+    put64(kGdt + 8, 0x00AF9B000000FFFFull);   // 0x08 code64
+    put64(kGdt + 16, 0x00CF93000000FFFFull);  // 0x10 data
+    for (int v = 0; v < 256; v++) {
+      const uint64_t lo = (kHandler & 0xFFFF) | (uint64_t(0x08) << 16) | (uint64_t(0x8E) << 40) |
+                          ((kHandler >> 16 & 0xFFFF) << 48);
+      put64(kIdt + 16 * uint64_t(v), lo);
+      put64(kIdt + 16 * uint64_t(v) + 8, 0);
+    }
+  }
+  void put64(uint64_t a, uint64_t v) { std::memcpy(&ram[a], &v, 8); }
+  void load(const uint8_t* b, const uint8_t* e) {
+    std::memcpy(&ram[kCode], b, size_t(e - b));
+    cpu->invalidate_code(kCode, uint64_t(e - b));
+  }
+  void long_mode(uint64_t rip = kCode) {
+    CpuState s;
+    cpu->get_state(&s);
+    s.rip = rip;
+    s.rflags = 2;
+    s.cs = {0, 0xFFFFFFFF, 0x08, 0xA09B};
+    s.ss = s.ds = s.es = s.fs = s.gs = {0, 0xFFFFFFFF, 0x10, 0xC093};
+    s.cr0 = 0x80000011;
+    s.cr4 = 0x20;
+    s.cr3 = kPml4;
+    s.efer = 0x500;
+    s.idtr = {kIdt, 0xFFF};
+    s.gdtr = {kGdt, 0x17};
+    s.gpr[x86::RSP] = 0x300000;
+    cpu->set_state(s);
+  }
+  CpuState state() {
+    CpuState s;
+    cpu->get_state(&s);
+    return s;
+  }
+};
+
+void test_reset() {
+  Vm vm;
+  vm.cpu->reset();
+  CpuState s = vm.state();
+  check(s.rip == 0xFFF0 && s.cs.selector == 0xF000 && s.cs.base == 0xFFFF0000 && s.cs.limit == 0xFFFF,
+        "reset: CS:RIP = F000:FFF0 with base FFFF0000");
+  check(s.cr0 == 0x60000010 && s.rflags == 2 && s.efer == 0, "reset: CR0, RFLAGS, EFER");
+  check(s.gpr[x86::RDX] == 0xF6B1, "reset: EDX holds the CPUID signature");
+  check(s.dr[6] == 0xFFFF0FF0 && s.dr[7] == 0x400, "reset: DR6 and DR7");
+  check(s.gdtr.limit == 0xFFFF && s.idtr.limit == 0xFFFF && s.tr.access == 0x8B && s.ldtr.access == 0x82,
+        "reset: descriptor tables, TR and LDTR");
+  // The first instruction comes from the reset vector: here the ROM's HLT at FFFFFFF0.
+  check(vm.cpu->run(10) == StopReason::kHlt && vm.state().rip == 0xFFF1, "reset: fetch from the ROM reset vector");
+}
+
+void test_state_roundtrip() {
+  Vm vm;
+  vm.long_mode();
+  CpuState s = vm.state();
+  for (int k = 0; k < 16; k++) s.gpr[k] = 0x1111111111111111ull * uint64_t(k + 1);
+  s.rflags = 0x8D7;
+  s.fs.base = 0x123456789000;
+  vm.cpu->set_state(s);
+  CpuState t = vm.state();
+  bool same = std::memcmp(s.gpr, t.gpr, sizeof(s.gpr)) == 0 && t.rflags == s.rflags && t.fs.base == s.fs.base &&
+              t.cs.access == s.cs.access && t.cr3 == s.cr3 && t.efer == s.efer;
+  check(same, "set_state/get_state round trip");
+}
+
+void test_msrs() {
+  Vm vm;
+  uint64_t v = 0;
+  check(vm.cpu->set_msr(x86::msr::kLstar, 0xFFFFFFFF81000000ull) && vm.cpu->get_msr(x86::msr::kLstar, &v) &&
+            v == 0xFFFFFFFF81000000ull, "MSR kept by the CPU: LSTAR");
+  check(!vm.cpu->set_msr(x86::msr::kLstar, 0x8000000000000000ull), "non-canonical LSTAR is refused");
+  check(vm.cpu->get_msr(x86::msr::kApicBase, &v) && v == 0xFEE00900, "unknown MSR goes to the host (APIC base)");
+  check(!vm.cpu->get_msr(0x12345, &v), "an MSR neither knows is refused");
+  check(!vm.cpu->set_msr(x86::msr::kPat, 0x0202020202020202ull), "PAT with a reserved memory type is refused");
+  vm.cpu->set_msr(x86::msr::kTsc, 1000000);
+  vm.cpu->get_msr(x86::msr::kTsc, &v);
+  check(v >= 1000000 && v < 1000000 + 10000000000ull, "TSC write then read");
+}
+
+void test_cpuid() {
+  Vm vm;
+  tsvirt::soft::CpuidEntry e[3];
+  e[0].leaf = 0;
+  e[0].eax = 1;
+  e[0].ebx = 0x756E6547;  // "Genu"
+  e[1].leaf = 1;
+  e[1].ecx = 0xFFFFFFFF;
+  e[1].edx = 0xFFFFFFFF;
+  vm.cpu->set_cpuid(e, 2);
+  // CPUID from the guest: a tiny program would be heavier; the vCPU's view is via reset EDX.
+  vm.cpu->reset();
+  CpuState s = vm.state();
+  check(s.gpr[x86::RDX] == 0, "set_cpuid: the leaf table is used (signature 0 here)");
+  vm.cpu->set_cpuid(nullptr, 0);
+  vm.cpu->reset();
+  check(vm.state().gpr[x86::RDX] == 0xF6B1, "set_cpuid(nullptr) restores the default table");
+}
+
+void test_budget() {
+  Vm vm;
+  vm.load(api_count_code, api_count_end);
+  vm.long_mode();
+  const uint64_t r0 = vm.cpu->instructions_retired();
+  StopReason why = vm.cpu->run(3);
+  CpuState s = vm.state();
+  check(why == StopReason::kBudget && vm.cpu->instructions_retired() - r0 == 3 && s.gpr[x86::RAX] == 3,
+        "run(3) retires exactly 3 instructions");
+  check(s.rip == kCode + 3 * 3, "RIP after a budget stop points at the next instruction");
+  why = vm.cpu->run(100);
+  check(why == StopReason::kHlt && vm.state().gpr[x86::RAX] == 10 && vm.cpu->instructions_retired() - r0 == 11,
+        "the rest runs to HLT (RIP after it)");
+  check(vm.state().rip == kCode + 31, "kHlt leaves RIP after the HLT");
+  check(vm.cpu->run(100) == StopReason::kHlt && vm.cpu->instructions_retired() - r0 == 11,
+        "run() on a halted vCPU with nothing pending returns kHlt at once");
+}
+
+void test_interrupts() {
+  Vm vm;
+  vm.load(api_irq_code, api_irq_end);
+  vm.long_mode();
+  vm.host.raise_on_out = true;
+  StopReason why = vm.cpu->run(1000);
+  CpuState s = vm.state();
+  check(vm.host.acked.size() == 1 && vm.host.acked[0] == 0x40, "an interrupt raised while IF=0 is taken after STI");
+  check(s.gpr[x86::R14] == 2, "the STI shadow let the next instruction run first");
+  check(s.gpr[x86::R15] == 1, "the handler ran once");
+  check(why == StopReason::kHlt, "then HLT stops the run");
+  check(vm.host.rip_in_callback == kCode + 1, "get_state inside a port callback reports the OUT's RIP");
+  // While halted: notify with a vector → wakes, delivers, halts again.
+  vm.host.pending = 0x41;
+  vm.cpu->notify_interrupt();
+  why = vm.cpu->run(1000);
+  check(vm.host.acked.size() == 2 && vm.host.acked[1] == 0x41 && vm.state().gpr[x86::R15] == 2,
+        "notify_interrupt wakes a halted vCPU and the vector is delivered");
+}
+
+void test_nmi_and_exceptions() {
+  Vm vm;
+  vm.load(api_dma_code, api_dma_end);
+  vm.long_mode();
+  vm.cpu->run(100);  // halted, IF=0
+  vm.cpu->inject_nmi();
+  vm.cpu->run(100);
+  check(vm.state().gpr[x86::R15] == 1, "an NMI wakes a halted vCPU with IF=0 and is delivered");
+  // A second NMI while the first handler has not returned would be blocked; after IRETQ the
+  // handler returned, so the next one is delivered.
+  vm.cpu->inject_nmi();
+  vm.cpu->run(100);
+  check(vm.state().gpr[x86::R15] == 2, "NMIs are unblocked by IRET");
+  vm.cpu->inject_exception(6, false, 0);
+  vm.cpu->run(100);
+  check(vm.state().gpr[x86::R15] == 3, "inject_exception delivers through the IDT");
+}
+
+void test_mmio_rom() {
+  Vm vm;
+  vm.load(api_mmio_code, api_mmio_end);
+  vm.long_mode();
+  CpuState s = vm.state();
+  s.gpr[x86::RDI] = kMmio;
+  vm.cpu->set_state(s);
+  vm.cpu->run(100);
+  const auto& m = vm.host.mmio;
+  check(m.size() == 5, "five MMIO exits");
+  if (m.size() == 5) {
+    check(m[0].write && m[0].gpa == kMmio + 0x10 && m[0].size == 4 && m[0].value == 0xCAFEF00D, "MMIO write: address, size, value");
+    check(!m[1].write && m[1].gpa == kMmio + 0x22 && m[1].size == 2 && vm.state().gpr[x86::RAX] == 0x7788,
+          "MMIO 16-bit read zero-extended");
+    check(!m[2].write && m[2].size == 8 && vm.state().gpr[x86::RCX] == 0x1122334455667788ull, "MMIO 64-bit read");
+    check(!m[3].write && m[3].size == 1 && m[4].write && m[4].size == 1 && m[4].value == 0x89,
+          "read-modify-write on MMIO: a read exit then a write exit");
+  }
+  // ROM: fetch works, writes are dropped.
+  const uint8_t rom_store[] = {0xC6, 0x07, 0x42, 0xF4};  // movb $0x42, (%rdi); hlt
+  std::memcpy(&vm.rom[0x100], rom_store, sizeof(rom_store));
+  vm.cpu->invalidate_code(kRom + 0x100, sizeof(rom_store));
+  vm.long_mode(kRom + 0x100);
+  s = vm.state();
+  s.gpr[x86::RDI] = kRom + 0x200;
+  vm.cpu->set_state(s);
+  const StopReason why = vm.cpu->run(100);
+  check(why == StopReason::kHlt && vm.rom[0x200] == 0xF4, "code runs from ROM and ROM writes are dropped");
+}
+
+void test_dma_invalidate() {
+  Vm vm;
+  vm.load(api_dma_code, api_dma_end);
+  vm.long_mode();
+  vm.cpu->run(100);
+  check(vm.state().gpr[x86::RAX] == 1, "first version of the code ran");
+  // A device (not the CPU) rewrites the immediate; the vmm reports it.
+  vm.ram[kCode + 1] = 7;
+  vm.cpu->invalidate_code(kCode + 1, 1);
+  CpuState s = vm.state();
+  s.rip = kCode;
+  vm.cpu->set_state(s);
+  vm.cpu->run(100);
+  check(vm.state().gpr[x86::RAX] == 7, "invalidate_code makes a DMA write to code visible");
+}
+
+void test_triple_fault() {
+  Vm vm;
+  vm.load(api_triple_code, api_triple_end);
+  vm.long_mode();
+  CpuState s = vm.state();
+  s.idtr = {0, 0};  // every delivery fails: #UD → #GP → #DF → shutdown
+  vm.cpu->set_state(s);
+  check(vm.cpu->run(100) == StopReason::kShutdown, "triple fault stops with kShutdown");
+  check(vm.cpu->run(100) == StopReason::kShutdown, "and stays stopped");
+  check(vm.state().rip == kCode, "state is left at the faulting instruction");
+  vm.cpu->reset();
+  check(vm.cpu->run(1) != StopReason::kShutdown, "reset() restarts a shut-down vCPU");
+}
+
+void test_physmem() {
+  std::vector<uint8_t> a(0x2000), b(0x2000);
+  auto mem = tsvirt::soft::PhysMemory::create();
+  tsvirt::soft::RamRegion r;
+  r.gpa = 0x10000;
+  r.size = 0x2000;
+  r.host = a.data();
+  check(mem->add_region(r), "add_region accepts a page-aligned region");
+  r.gpa = 0x11000;
+  r.host = b.data();
+  check(!mem->add_region(r), "add_region refuses an overlap");
+  r.gpa = 0x20800;
+  check(!mem->add_region(r), "add_region refuses a misaligned region");
+  r.gpa = 0xFFFFFFFFFFFFF000ull;
+  check(!mem->add_region(r), "add_region refuses a region wrapping the address space");
+  mem->invalidate_code(0, ~uint64_t{0});  // whole space: must not crash
+  check(true, "invalidate_code over the whole address space");
+}
+
+}  // namespace
+
+int main() {
+  test_reset();
+  test_state_roundtrip();
+  test_msrs();
+  test_cpuid();
+  test_budget();
+  test_interrupts();
+  test_nmi_and_exceptions();
+  test_mmio_rom();
+  test_dma_invalidate();
+  test_triple_fault();
+  test_physmem();
+  std::printf("%s\n", failures ? "FAILED" : "ALL PASSED");
+  return failures ? 1 : 0;
+}
