@@ -25,6 +25,8 @@ OpTables* build_tables() {
   register_system(*t);
   register_segment_ops(*t);
   register_sysregs(*t);
+  register_x87(*t);
+  register_fxsave(*t);
   return t;
 }
 

@@ -155,5 +155,7 @@ void register_system(OpTables& t);
 void register_segment_ops(OpTables& t);
 void register_sysregs(OpTables& t);
 void register_atomic(OpTables& t);
+void register_x87(OpTables& t);
+void register_fxsave(OpTables& t);
 
 }  // namespace tsvirt::soft

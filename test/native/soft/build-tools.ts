@@ -73,14 +73,15 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
   renameSync(tmp, out);
 }
 
-export type Tool = 'runner' | 'difftest' | 'bench';
+export type Tool = 'runner' | 'difftest' | 'bench' | 'fpdiff';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: ['machine.cc', 'runner.cc'],
   difftest: ['difftest.cc'],
   bench: ['machine.cc', 'bench.cc'],
+  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc'],
 };
-const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'] };
+const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fpdiff: ['-lunicorn'] };
 
 /** Builds (or finds in the cache) a test tool linked with every native/soft source. */
 export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<string> {
