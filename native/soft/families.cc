@@ -27,6 +27,7 @@ OpTables* build_tables() {
   register_sysregs(*t);
   register_x87(*t);
   register_fxsave(*t);
+  register_sse(*t);
   return t;
 }
 

@@ -70,6 +70,7 @@ constexpr uint16_t kTopMask = 7u << 11;
 namespace mxcsr {
 constexpr uint32_t IE = 1u << 0, DE = 1u << 1, ZE = 1u << 2, OE = 1u << 3, UE = 1u << 4,
                    PE = 1u << 5, DAZ = 1u << 6, kMaskShift = 7, kMasks = 0x3Fu << 7,
+                   UM = 1u << 11,
                    RC = 3u << 13, FZ = 1u << 15;
 constexpr uint32_t kFlags = 0x3F;
 constexpr uint32_t kDefault = 0x1F80;

@@ -157,5 +157,6 @@ void register_sysregs(OpTables& t);
 void register_atomic(OpTables& t);
 void register_x87(OpTables& t);
 void register_fxsave(OpTables& t);
+void register_sse(OpTables& t);
 
 }  // namespace tsvirt::soft

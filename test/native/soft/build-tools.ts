@@ -79,7 +79,7 @@ const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: ['machine.cc', 'runner.cc'],
   difftest: ['difftest.cc'],
   bench: ['machine.cc', 'bench.cc'],
-  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc'],
+  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc', 'fpdiff_sse.cc', 'fpdiff_sse_tables.cc'],
 };
 const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fpdiff: ['-lunicorn'] };
 

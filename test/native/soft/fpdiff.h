@@ -52,6 +52,9 @@ enum : uint32_t {
   kTagX87Unsupported = 1u << 0,  // an input 80-bit operand is an unsupported encoding
   kTagFcwRaw = 1u << 1,          // the case loads an FCW with bits the processor fixes
   kTagSNaN = 1u << 2,            // an input x87 register or memory operand is a signalling NaN
+  kTagRdiAddr = 1u << 3,         // RDI holds a data-area address (compared relative to it)
+  kTagSimdNaN = 1u << 4,         // an XMM/memory float operand lane is a NaN
+  kTagCmpImmHigh = 1u << 5,      // SSE compare with a predicate immediate above 7
 };
 
 struct Result {

@@ -131,6 +131,7 @@ class SoftEngine final : public Engine {
     cpu_->get_state(&s);
     for (int r = 0; r < 16; r++) out->gpr[r] = s.gpr[r];
     out->gpr[RSI] -= kDataAddr;
+    if (k.tags & kTagRdiAddr) out->gpr[RDI] -= kDataAddr;
     out->rflags = s.rflags;
     out->vector = s.gpr[R14] == kNoVector ? -1 : int(s.gpr[R14]);
     if (out->vector >= 0) {
@@ -211,6 +212,7 @@ class UnicornEngine final : public Engine {
     }
     for (int r = 0; r < 16; r++) uc_reg_read(uc_, kUcGpr[r], &out->gpr[r]);
     out->gpr[RSI] -= kDataAddr;
+    if (k.tags & kTagRdiAddr) out->gpr[RDI] -= kDataAddr;
     uc_reg_read(uc_, UC_X86_REG_RFLAGS, &out->rflags);
     if (out->vector >= 0) {
       intno_ = -1;
@@ -339,6 +341,7 @@ class NativeEngine final : public Engine {
     }
     asm volatile("fxrstor64 %0" : : "m"(host_fx));
     out->gpr[RSI] -= reinterpret_cast<uint64_t>(data_);
+    if (k.tags & kTagRdiAddr) out->gpr[RDI] -= reinterpret_cast<uint64_t>(data_);
     std::memcpy(out->data, data_, kDataSize);
   }
 

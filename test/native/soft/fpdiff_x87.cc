@@ -163,7 +163,9 @@ const MemForm kLoadStore[] = {
     {0xDD, 3, 8, false, false, false, "fstp m64fp"},  {0xDB, 7, 10, false, false, false, "fstp m80fp"},
     {0xDF, 2, 2, false, true, false, "fist m16"},     {0xDB, 2, 4, false, true, false, "fist m32"},
     {0xDF, 3, 2, false, true, false, "fistp m16"},    {0xDB, 3, 4, false, true, false, "fistp m32"},
-    {0xDF, 7, 8, false, true, false, "fistp m64"},    {0xDF, 6, 10, false, false, true, "fbstp"},
+    {0xDF, 7, 8, false, true, false, "fistp m64"},    {0xDF, 1, 2, false, true, false, "fisttp m16"},
+    {0xDB, 1, 4, false, true, false, "fisttp m32"},   {0xDD, 1, 8, false, true, false, "fisttp m64"},
+    {0xDF, 6, 10, false, false, true, "fbstp"},
 };
 
 void gen_loadstore(Rng& rng, unsigned count, std::vector<Case>& out) {
