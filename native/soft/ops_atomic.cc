@@ -31,6 +31,9 @@ template <class T, bool M> const Insn* cmpxchg(Core* c, const Insn* i) {
       m.store(old == acc ? src : old);
     }
   } else {
+    // A register destination is written only on success (AMD behaviour, the vendor this
+    // CPU reports; Intel's pseudocode also writes it back on failure, which would
+    // zero-extend a 32-bit register).
     old = get_reg<T>(c, i->mo);
     if (old == acc) set_reg<T>(c, i->mo, src);
   }

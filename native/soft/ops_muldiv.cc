@@ -74,9 +74,16 @@ template <class T, bool M> const Insn* div(Core* c, const Insn* i) {
 template <class T, bool M> const Insn* idiv(Core* c, const Insn* i) {
   const S<T> b = S<T>(read_rm<T, M>(c, i));
   if (b == 0) c->raise_fault(vec::DE);
-  const SWide<T> a = SWide<T>(load_pair<T>(c));
-  // INT_MIN / -1 overflows the wide type too: treat it as the quotient overflow it is.
-  if (b == -1 && a == (SWide<T>(1) << (2 * bits<T>() - 1))) c->raise_fault(vec::DE);
+  // The dividend is 2N bits wide: sign-extend it from there.
+  SWide<T> a;
+  if constexpr (sizeof(T) == 1) a = int16_t(load_pair<T>(c));
+  else if constexpr (sizeof(T) == 2) a = int32_t(load_pair<T>(c));
+  else a = SWide<T>(load_pair<T>(c));
+  // For 32/64-bit operands the dividend fills the wide type, so MIN / -1 would overflow
+  // the host division itself: it is a quotient overflow (#DE) either way.
+  if constexpr (sizeof(T) >= 4) {
+    if (b == -1 && a == SWide<T>(Wide<T>(1) << (2 * bits<T>() - 1))) c->raise_fault(vec::DE);
+  }
   const SWide<T> q = a / b;
   const SWide<T> rem = a % b;
   if (q > SWide<T>(std::numeric_limits<S<T>>::max()) || q < SWide<T>(std::numeric_limits<S<T>>::min())) {

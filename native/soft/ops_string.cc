@@ -80,7 +80,12 @@ template <class T, int K> uint64_t bulk_chunk(Core* c, const Insn* i, uint64_t c
     const uint8_t* s = fast_ptr(c, sla, bytes, false);
     if (s == nullptr) return 0;
     if (d > s && d < s + bytes) {
-      for (uint64_t k = 0; k < bytes; k++) d[k] = s[k];  // forward order is observable
+      // Overlap where forward element order is observable: copy element by element.
+      for (uint64_t k = 0; k < n; k++) {
+        T v;
+        std::memcpy(&v, s + k * sizeof(T), sizeof(T));
+        std::memcpy(d + k * sizeof(T), &v, sizeof(T));
+      }
     } else {
       std::memmove(d, s, bytes);
     }

@@ -140,8 +140,11 @@ void Core::set_state(const x86::CpuState& in) {
   if (!(cr0 & cr0::PE)) cpl = 0;
   else if (rfl & fl::VM) cpl = 3;
   else cpl = int((seg[SS].ar >> 5) & 3);
+  // A new register state ends a shutdown or error stop (the vmm restarts the vCPU).
   halted = false;
-  sync_events &= ~(ev::kHalted | ev::kShadow);
+  shutdown = false;
+  delivering = -1;
+  sync_events &= ~(ev::kHalted | ev::kShadow | ev::kShutdown | ev::kError);
   if (rfl & fl::TF) sync_events |= ev::kTrap;
   if ((cr0 & cr0::PG) && (cr4 & cr4::PAE) && !(efer & efer::LMA)) load_pdptes();
   tlb_flush(true);
