@@ -43,21 +43,7 @@ template <int PRED> struct CmpSD {
   static void f(__m128i& a, __m128i b) { asm volatile("cmpsd %2, %1, %0" : "+x"(a) : "x"(b), "i"(PRED)); }
 };
 
-// op xmm, xmm/mem on the host under the guest MXCSR.
-template <class OP, int S> const Insn* fp_bin(Core* c, const Insn* i) {
-  check_sse(c);
-  const Xmm bx = xsrc<S>(c, i);
-  const __m128i a0 = ld(xreg(c, i->reg));
-  const __m128i b = ld(bx);
-  __m128i a;
-  const uint32_t flags = mx_run(c, [&] {
-    a = a0;
-    OP::f(a, b);
-  });
-  sse_flags(c, flags);
-  st(xreg(c, i->reg), a);
-  return next(c, i);
-}
+template <class OP, int S> inline const Insn* fp_bin(Core* c, const Insn* i) { return sse_fp_op<OP, S>(c, i); }
 
 // Bitwise logic (no exceptions, no MXCSR).
 template <int OP, int S> const Insn* fp_logic(Core* c, const Insn* i) {

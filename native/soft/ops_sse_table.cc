@@ -61,9 +61,14 @@ void register_sse(OpTables& t) {
   register_sse_shuffle(t);
   register_sse_fp(t);
   register_sse_cvt(t);
+  register_ssse3(t);
+  register_sse41(t);
+  register_sse41_fp(t);
+  register_sse42(t);
   __builtin_cpu_init();
   t.features.l1_edx |= feat::kMmx | feat::kSse | feat::kSse2;
-  if (__builtin_cpu_supports("sse3")) t.features.l1_ecx |= feat::kSse3;
+  if (__builtin_cpu_supports("sse3")) t.features.l1_ecx |= feat::kSse3 | feat::kSsse3;
+  if (__builtin_cpu_supports("sse4.1")) t.features.l1_ecx |= feat::kSse41 | feat::kSse42;
 }
 
 [[noreturn]] void sse_raise_xm(Core* c, uint32_t flags) {

@@ -109,6 +109,10 @@ void register_sse_int(OpTables& t);      // ops_sse_int.cc
 void register_sse_shuffle(OpTables& t);  // ops_sse_shuffle.cc
 void register_sse_fp(OpTables& t);       // ops_sse_fp.cc
 void register_sse_cvt(OpTables& t);      // ops_sse_cvt.cc
+void register_ssse3(OpTables& t);        // ops_ssse3.cc
+void register_sse41(OpTables& t);        // ops_sse41.cc
+void register_sse41_fp(OpTables& t);     // ops_sse41_fp.cc
+void register_sse42(OpTables& t);        // ops_sse42.cc
 
 // ---- floating point on the host ----
 
@@ -151,6 +155,23 @@ template <class F> inline uint32_t mx_run(const Core* c, F f) {
 inline void sse_flags(Core* c, uint32_t flags) {
   if (SOFT_UNLIKELY(flags & ~(c->fpu.mxcsr >> mxcsr::kMaskShift) & mxcsr::kFlags)) sse_raise_xm(c, flags);
   c->fpu.mxcsr |= flags;
+}
+
+// A floating-point operation xmm = OP(xmm, src) on the host: OP::f(__m128i& dst, __m128i src)
+// is one host instruction. Source form S (sse.h SrcForm).
+template <class OP, int S> const Insn* sse_fp_op(Core* c, const Insn* i) {
+  check_sse(c);
+  const Xmm bx = xsrc<S>(c, i);
+  const __m128i a0 = ld(xreg(c, i->reg));
+  const __m128i b = ld(bx);
+  __m128i a;
+  const uint32_t flags = mx_run(c, [&] {
+    a = a0;
+    OP::f(a, b);
+  });
+  sse_flags(c, flags);
+  st(xreg(c, i->reg), a);
+  return next(c, i);
 }
 
 }  // namespace tsvirt::soft

@@ -55,6 +55,8 @@ enum : uint32_t {
   kTagRdiAddr = 1u << 3,         // RDI holds a data-area address (compared relative to it)
   kTagSimdNaN = 1u << 4,         // an XMM/memory float operand lane is a NaN
   kTagCmpImmHigh = 1u << 5,      // SSE compare with a predicate immediate above 7
+  kTagStrOrdered = 1u << 6,      // PCMPxSTRx with equal-ordered aggregation (imm8[3:2] = 3)
+  kTagSameReg = 1u << 7,         // register form with the same register as both operands
 };
 
 struct Result {

@@ -45,7 +45,8 @@ async function fpdiff(prefix: string, seed: number): Promise<{ families: FamilyL
 const GROUPS: { prefix: string; families: string[] }[] = [
   { prefix: 'x87', families: ['x87-arith', 'x87-ldst', 'x87-stack', 'x87-cmp', 'x87-special', 'x87-control'] },
   { prefix: 'mmx', families: ['mmx'] },
-  { prefix: 'sse', families: ['sse-int', 'sse-move', 'sse-fp', 'sse-cvt'] },
+  { prefix: 'sse', families: ['sse-int', 'sse-move', 'sse-fp', 'sse-cvt', 'sse41', 'sse42'] },
+  { prefix: 'ssse3', families: ['ssse3'] },
 ];
 
 describe('fpdiff: soft CPU vs unicorn vs host processor', () => {

@@ -126,6 +126,7 @@ void gen_sse_specs(Rng& rng, unsigned count, std::vector<Case>& out, const char*
     unsigned rm = s.rmcls == kX ? unsigned(rng() % 16) : s.rmcls == kM ? unsigned(rng() % 8) : pick_gpr(rng);
     if (s.regcls == kG && s.rmcls == kG) rm = pick_gpr(rng);
     if (!mem && s.rmcls == kG) k.gpr[rm] = pick_int(rng, 64);
+    if (!mem && s.regcls == s.rmcls && reg == rm) k.tags |= kTagSameReg;
     if (s.rdi) {
       emit(k, {0x48, 0x8D, 0x7E, kDisp});  // lea 0x10(%rsi), %rdi
       k.tags |= kTagRdiAddr;
@@ -134,7 +135,13 @@ void gen_sse_specs(Rng& rng, unsigned count, std::vector<Case>& out, const char*
     if (s.rexw) rex |= 0x48;
     if (s.regfix == 0xFF && reg >= 8) rex |= 0x44;
     if (!mem && rm >= 8) rex |= 0x41;
+    if (s.o16) emit(k, {0x66});
     if (s.pfx) emit(k, {s.pfx});
+    if (k.name.rfind("pcmpe", 0) == 0) {  // explicit lengths: small, sometimes negative
+      k.gpr[RAX] = uint64_t(int64_t(rng() % 41) - 20);
+      k.gpr[RDX] = uint64_t(int64_t(rng() % 41) - 20);
+      if (rng() % 8 == 0) k.gpr[RAX] = rng();
+    }
     if (rex) emit(k, {rex});
     emit(k, {0x0F});
     if (s.map == 2) emit(k, {0x38});
@@ -149,6 +156,7 @@ void gen_sse_specs(Rng& rng, unsigned count, std::vector<Case>& out, const char*
       if (s.imm == kImmSmall) imm = uint8_t(rng() % 24);
       emit(k, {imm});
       if (imm >= 8) k.tags |= kTagCmpImmHigh;
+      if (((imm >> 2) & 3) == 3) k.tags |= kTagStrOrdered;
     }
     if (s.lanes == kF32 || s.lanes == kF64) {
       const uint8_t* src2 = mem ? k.data + k.data_off + kDisp : k.fx + 160 + 16 * (rm & 15);

@@ -25,6 +25,7 @@ struct Spec {
   uint8_t regfix = 0xFF;  // fixed ModRM.reg (groups), 0xFF when free
   bool rexw = false;
   bool rdi = false;       // implicit DS:[RDI] operand: RDI is set to RSI + 0x10 first
+  bool o16 = false;       // a 66 operand-size prefix before the mandatory prefix
 };
 
 void gen_sse_specs(Rng& rng, unsigned count, std::vector<Case>& out, const char* family,

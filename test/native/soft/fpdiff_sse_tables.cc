@@ -286,6 +286,67 @@ const Spec kSseCvt[] = {
     N("cvtpd2dq", 0xF2, 1, 0xE6, kX, kX, kRegOrMem, kF64, kNoImm),
 };
 
+
+#define SSSE3(NAME, OP)                                                    \
+  N(NAME " mm", 0, 2, OP, kM, kM, kRegOrMem, kBytes, kNoImm),             \
+      N(NAME, 0x66, 2, OP, kX, kX, kRegOrMem, kBytes, kNoImm)
+
+const Spec kSsse3[] = {
+    SSSE3("pshufb", 0x00),    SSSE3("phaddw", 0x01),   SSSE3("phaddd", 0x02),
+    SSSE3("phaddsw", 0x03),   SSSE3("pmaddubsw", 0x04), SSSE3("phsubw", 0x05),
+    SSSE3("phsubd", 0x06),    SSSE3("phsubsw", 0x07),  SSSE3("psignb", 0x08),
+    SSSE3("psignw", 0x09),    SSSE3("psignd", 0x0A),   SSSE3("pmulhrsw", 0x0B),
+    SSSE3("pabsb", 0x1C),     SSSE3("pabsw", 0x1D),    SSSE3("pabsd", 0x1E),
+    N("palignr mm", 0, 3, 0x0F, kM, kM, kRegOrMem, kBytes, kImmSmall),
+    N("palignr", 0x66, 3, 0x0F, kX, kX, kRegOrMem, kBytes, kImm),
+};
+#undef SSSE3
+
+#define X38(NAME, OP, LANES) N(NAME, 0x66, 2, OP, kX, kX, kRegOrMem, LANES, kNoImm)
+#define X3A(NAME, OP, LANES, IMM) N(NAME, 0x66, 3, OP, kX, kX, kRegOrMem, LANES, IMM)
+
+const Spec kSse41[] = {
+    X38("pblendvb", 0x10, kBytes),   X38("blendvps", 0x14, kF32),   X38("blendvpd", 0x15, kF64),
+    X38("ptest", 0x17, kBytes),      X38("pmovsxbw", 0x20, kBytes), X38("pmovsxbd", 0x21, kBytes),
+    X38("pmovsxbq", 0x22, kBytes),   X38("pmovsxwd", 0x23, kBytes), X38("pmovsxwq", 0x24, kBytes),
+    X38("pmovsxdq", 0x25, kBytes),   X38("pmuldq", 0x28, kBytes),   X38("pcmpeqq", 0x29, kBytes),
+    N("movntdqa", 0x66, 2, 0x2A, kX, kX, kMemOnly, kBytes, kNoImm),
+    X38("packusdw", 0x2B, kI32),     X38("pmovzxbw", 0x30, kBytes), X38("pmovzxbd", 0x31, kBytes),
+    X38("pmovzxbq", 0x32, kBytes),   X38("pmovzxwd", 0x33, kBytes), X38("pmovzxwq", 0x34, kBytes),
+    X38("pmovzxdq", 0x35, kBytes),   X38("pminsb", 0x38, kBytes),   X38("pminsd", 0x39, kI32),
+    X38("pminuw", 0x3A, kBytes),     X38("pminud", 0x3B, kI32),     X38("pmaxsb", 0x3C, kBytes),
+    X38("pmaxsd", 0x3D, kI32),       X38("pmaxuw", 0x3E, kBytes),   X38("pmaxud", 0x3F, kI32),
+    X38("pmulld", 0x40, kI32),       X38("phminposuw", 0x41, kBytes),
+    X3A("roundps", 0x08, kF32, kImmSmall), X3A("roundpd", 0x09, kF64, kImmSmall),
+    X3A("roundss", 0x0A, kF32, kImmSmall), X3A("roundsd", 0x0B, kF64, kImmSmall),
+    X3A("blendps", 0x0C, kF32, kImm), X3A("blendpd", 0x0D, kF64, kImm), X3A("pblendw", 0x0E, kBytes, kImm),
+    N("pextrb", 0x66, 3, 0x14, kX, kG, kRegOrMem, kBytes, kImm),
+    N("pextrw r/m16", 0x66, 3, 0x15, kX, kG, kRegOrMem, kBytes, kImm),
+    N("pextrd", 0x66, 3, 0x16, kX, kG, kRegOrMem, kBytes, kImm),
+    N("pextrq", 0x66, 3, 0x16, kX, kG, kRegOrMem, kBytes, kImm, 0xFF, true),
+    N("extractps", 0x66, 3, 0x17, kX, kG, kRegOrMem, kF32, kImm),
+    N("pinsrb", 0x66, 3, 0x20, kX, kG, kRegOrMem, kBytes, kImm),
+    X3A("insertps", 0x21, kF32, kImm),
+    N("pinsrd", 0x66, 3, 0x22, kX, kG, kRegOrMem, kBytes, kImm),
+    N("pinsrq", 0x66, 3, 0x22, kX, kG, kRegOrMem, kBytes, kImm, 0xFF, true),
+    X3A("dpps", 0x40, kF32, kImm),   X3A("dppd", 0x41, kF64, kImm),
+    X3A("mpsadbw", 0x42, kBytes, kImm),
+};
+
+const Spec kSse42[] = {
+    X38("pcmpgtq", 0x37, kBytes),
+    X3A("pcmpestrm", 0x60, kBytes, kImm), X3A("pcmpestri", 0x61, kBytes, kImm),
+    X3A("pcmpistrm", 0x62, kBytes, kImm), X3A("pcmpistri", 0x63, kBytes, kImm),
+    N("pcmpestri64", 0x66, 3, 0x61, kX, kX, kRegOrMem, kBytes, kImm, 0xFF, true),
+    N("crc32 r32, r/m8", 0xF2, 2, 0xF0, kG, kG, kRegOrMem, kBytes, kNoImm),
+    N("crc32 r64, r/m8", 0xF2, 2, 0xF0, kG, kG, kRegOrMem, kBytes, kNoImm, 0xFF, true),
+    N("crc32 r32, r/m16", 0xF2, 2, 0xF1, kG, kG, kRegOrMem, kBytes, kNoImm, 0xFF, false, false, true),
+    N("crc32 r32, r/m32", 0xF2, 2, 0xF1, kG, kG, kRegOrMem, kBytes, kNoImm),
+    N("crc32 r64, r/m64", 0xF2, 2, 0xF1, kG, kG, kRegOrMem, kBytes, kNoImm, 0xFF, true),
+};
+#undef X38
+#undef X3A
+
 #define GEN(FN, FAMILY, TABLE)                                                  \
   void FN(Rng& rng, unsigned count, std::vector<Case>& out) {                   \
     gen_sse_specs(rng, count, out, FAMILY, TABLE, sizeof(TABLE) / sizeof(TABLE[0])); \
@@ -295,13 +356,17 @@ GEN(gen_sse_int, "sse-int", kSseInt)
 GEN(gen_sse_move, "sse-move", kSseMove)
 GEN(gen_sse_fp, "sse-fp", kSseFp)
 GEN(gen_sse_cvt, "sse-cvt", kSseCvt)
+GEN(gen_ssse3, "ssse3", kSsse3)
+GEN(gen_sse41, "sse41", kSse41)
+GEN(gen_sse42, "sse42", kSse42)
 #undef GEN
 
 }  // namespace
 
 const Family kSseFamilies[] = {
     {"mmx", gen_mmx},         {"sse-int", gen_sse_int}, {"sse-move", gen_sse_move},
-    {"sse-fp", gen_sse_fp},   {"sse-cvt", gen_sse_cvt},
+    {"sse-fp", gen_sse_fp},   {"sse-cvt", gen_sse_cvt},  {"ssse3", gen_ssse3},
+    {"sse41", gen_sse41},     {"sse42", gen_sse42},
 };
 const unsigned kSseFamilyCount = sizeof(kSseFamilies) / sizeof(kSseFamilies[0]);
 
