@@ -37,6 +37,7 @@ using Handler = const Insn* (*)(Core* c, const Insn* i);
 
 #define SOFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SOFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SOFT_INLINE inline __attribute__((always_inline))
 
 // Segment register numbers, in the encoding order of the ModRM sreg field.
 enum Seg : int { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, kSegCount = 6 };
@@ -192,8 +193,9 @@ struct Core final : public Cpu {
   uint64_t retired = 0;           // instructions retired
   uint64_t budget_end = 0;
   std::atomic<uint32_t> async_events{0};
-  const Block* cur_block = nullptr;
-  uint64_t cur_entry_rip = 0;
+  const Block* cur_block = nullptr;   // block being executed, or nullptr between blocks
+  const Insn* cur = nullptr;          // instruction being executed
+  uint64_t cur_entry_rip = 0;         // RIP of cur_block's first instruction
   bool block_break = false;  // current block was cut short (count by walking)
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
 
@@ -244,6 +246,7 @@ struct Core final : public Cpu {
   // ---- environment ----
   PhysMem* mem = nullptr;
   CpuHost* host = nullptr;
+  const std::atomic<uint64_t>* code_epoch = nullptr;  // PhysMem's code epoch
   int vcpu_id = 0;
   BlockCache* blocks = nullptr;
   TlbEntry tlbs[2][kTlbSize];

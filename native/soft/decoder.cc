@@ -49,10 +49,15 @@ const Insn* op_ud(Core* c, const Insn*) { c->ud(); }
 
 const Insn* op_gp_too_long(Core* c, const Insn*) { c->gp(0); }
 
-const Insn* op_block_end(Core*, const Insn*) { return nullptr; }
+// Terminator of a block that ends without a control transfer: off is the block length.
+const Insn* op_block_end(Core* c, const Insn* i) {
+  c->r[kRegRip] = next_rip(c, i);
+  return nullptr;
+}
 
 // Installed after the current instruction when it wrote to the code of its own block.
-const Insn* op_smc_break(Core* c, const Insn*) {
+const Insn* op_smc_break(Core* c, const Insn* i) {
+  c->r[kRegRip] = insn_rip(c, i);
   c->block_break = true;
   return nullptr;
 }

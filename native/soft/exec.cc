@@ -42,6 +42,10 @@ struct BlockCache {
   // Scratch for code that is not in RAM (MMIO/ROM fetch): decoded per execution.
   Block scratch;
   Insn scratch_insns[2];
+  // One instruction copied out of a block plus a stop marker, for stepping (budget, TF):
+  // handlers chain into their successor, so a block cannot be stopped in the middle.
+  Block step;
+  Insn step_insns[2];
 
   BlockCache() {
     blocks = static_cast<Block*>(::operator new(sizeof(Block) * kMaxBlocks));
@@ -63,7 +67,8 @@ struct BlockCache {
   }
 };
 
-Core::Core(PhysMem& m, CpuHost& h, int id) : mem(&m), host(&h), vcpu_id(id) {
+Core::Core(PhysMem& m, CpuHost& h, int id)
+    : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
   blocks = new BlockCache();
   set_cpuid(nullptr, 0);
   reset();
@@ -97,26 +102,14 @@ void Core::flush_blocks() { blocks->clear(); }
 
 // ---- block building ----
 
-namespace {
-
-// Number of instructions of block b (entered at entry_rip) that precede RIP `at`.
-unsigned count_before(const Block* b, uint64_t entry_rip, uint64_t at) {
-  uint64_t off = at - entry_rip;
-  unsigned n = 0;
-  uint64_t pos = 0;
-  while (n < b->ninsn && pos < off) pos += b->insns[n++].len;
-  return n;
-}
-
-}  // namespace
-
 void Core::end_block_after_current(uint64_t pa_page) {
   const Block* b = cur_block;
-  if (b == nullptr) return;
+  if (b == nullptr || cur == nullptr) return;
   const uint64_t first = b->pa & kPageMask;
   const uint64_t last = (b->pa + (b->nbytes ? b->nbytes - 1 : 0)) & kPageMask;
   if (pa_page != first && pa_page != last) return;
-  const unsigned k = count_before(b, cur_entry_rip, r[kRegRip]);
+  // The block is stale now (its page generation moved): patching it is safe.
+  const size_t k = size_t(cur - b->insns);
   if (k < b->ninsn) b->insns[k + 1].fn = op_smc_break;
 }
 
@@ -129,6 +122,7 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   const uint64_t page_off = pa & 0xFFF;
   const uint64_t rpage = (pa - region->gpa) >> 12;
   std::atomic<uint8_t>& code = region->code[rpage];
+  blk->checked_epoch = region->epoch->load(std::memory_order_acquire);
   code.store(1, std::memory_order_seq_cst);
   blk->pa = pa;
   blk->mode = c->mode_key;
@@ -145,6 +139,8 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   while (n < kMaxBlockInsns) {
     uint32_t flags = 0;
     unsigned len = decode_insn(c, hp + off, in_page - off, &out[n], &flags);
+    out[n].off = uint16_t(off);
+    if (out[n].base == kRegRip) out[n].disp += off;
     if (len == 0) {
       // The instruction continues on the next page.
       if (n > 0) break;
@@ -155,6 +151,8 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
       const uint64_t pa2 = c->translate(la2, Core::kExec, c->cpl == 3, true);
       for (unsigned k = have; k < 16; k++) buf[k] = uint8_t(c->phys_read(pa2 + (k - have), 1));
       len = decode_insn(c, buf, 16, &out[n], &flags);
+      out[n].off = uint16_t(off);
+      if (out[n].base == kRegRip) out[n].disp += off;
       const PhysRegion* r2 = c->mem->find(pa2);
       if (r2 != nullptr) {
         const uint64_t p2 = (pa2 - r2->gpa) >> 12;
@@ -173,6 +171,7 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   }
   out[n] = Insn{};
   out[n].fn = op_block_end;
+  out[n].off = uint16_t(off);
   blk->ninsn = uint16_t(n);
   blk->nbytes = uint16_t(off);
   bc.ninsns += n + 1;
@@ -204,6 +203,7 @@ static Block* build_uncached(Core* c, uint64_t la, uint64_t pa) {
   b->link[0] = b->link[1] = nullptr;
   bc.scratch_insns[1] = Insn{};
   bc.scratch_insns[1].fn = op_block_end;
+  bc.scratch_insns[1].off = uint16_t(len);
   return b;
 }
 
@@ -275,34 +275,57 @@ static inline void exec_block_full(Core* c, const Block* b) {
   c->cur_entry_rip = c->r[kRegRip];
   const Insn* i = b->insns;
   do {
+    c->cur = i;
     i = i->fn(c, i);
   } while (i != nullptr);
   if (SOFT_UNLIKELY(c->block_break)) {
+    // Cut short (REP slice, SMC): c->cur is the instruction that did not complete.
     c->block_break = false;
-    c->retired += count_before(b, c->cur_entry_rip, c->r[kRegRip]);
+    c->retired += size_t(c->cur - b->insns);
   } else {
     c->retired += b->ninsn;
   }
   c->cur_block = nullptr;
+  c->cur = nullptr;
 }
 
-// Execute at most n instructions of b.
-static inline void exec_block_partial(Core* c, const Block* b, unsigned n) {
-  c->cur_block = b;
-  c->cur_entry_rip = c->r[kRegRip];
-  const Insn* i = b->insns;
+// Marker after a stepped instruction: returning non-null means "it completed, go on".
+static const Insn* op_step_stop(Core*, const Insn* i) { return i; }
+
+// Execute at most n instructions of b, one at a time through BlockCache::step.
+static void exec_block_partial(Core* c, const Block* b, unsigned n) {
+  BlockCache& bc = *c->blocks;
+  const uint64_t base = c->r[kRegRip];
   unsigned done = 0;
-  while (done < n && i != nullptr && i->fn != op_block_end) {
-    i = i->fn(c, i);
-    if (c->block_break) break;
+  for (unsigned j = 0; j < n && j < b->ninsn; j++) {
+    bc.step = *b;
+    bc.step.insns = bc.step_insns;
+    bc.step.ninsn = 1;
+    bc.step_insns[0] = b->insns[j];
+    bc.step_insns[1] = Insn{};
+    bc.step_insns[1].fn = op_step_stop;
+    bc.step_insns[1].off = uint16_t(b->insns[j].off + b->insns[j].len);
+    c->cur_block = &bc.step;
+    c->cur_entry_rip = base;
+    c->cur = bc.step_insns;
+    const Insn* r = bc.step_insns[0].fn(c, bc.step_insns);
+    c->cur_block = nullptr;
+    c->cur = nullptr;
+    if (c->block_break) {  // REP slice or SMC cut: the instruction did not complete
+      c->block_break = false;
+      if (c->r[kRegRip] != base + b->insns[j].off) done++;  // SMC: it completed
+      c->retired += done;
+      return;
+    }
     done++;
+    if (r == nullptr) {  // control transfer: RIP is set
+      c->retired += done;
+      return;
+    }
   }
-  if (c->block_break) {
-    c->block_break = false;
-    done = count_before(b, c->cur_entry_rip, c->r[kRegRip]);
-  }
+  c->r[kRegRip] = base + (done < b->ninsn ? b->insns[done].off : b->nbytes);
+  if (c->code_size != 64) c->r[kRegRip] &= c->code_size == 32 ? 0xFFFFFFFFull : 0xFFFFull;
   c->retired += done;
-  c->cur_block = nullptr;
 }
 
 static StopReason run_loop(Core* c) {
@@ -343,12 +366,17 @@ static StopReason run_loop(Core* c) {
         prev->link_delta[slot] = delta;
       }
     }
-    if (SOFT_UNLIKELY(block_stale(b))) {
-      const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;
-      rebuild_block(c, b, la);
-      if (c->sync_events & ev::kFlushBlocks) {
-        prev = nullptr;
-        continue;
+    const uint64_t epoch = c->code_epoch->load(std::memory_order_relaxed);
+    if (SOFT_UNLIKELY(b->checked_epoch != epoch)) {
+      if (block_stale(b)) {
+        const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;
+        rebuild_block(c, b, la);
+        if (c->sync_events & ev::kFlushBlocks) {
+          prev = nullptr;
+          continue;
+        }
+      } else {
+        b->checked_epoch = epoch;
       }
     }
     const uint64_t left = c->budget_end - c->retired;
@@ -451,11 +479,15 @@ StopReason Core::run(uint64_t max_instructions) {
   if (budget_end < retired) budget_end = ~uint64_t{0};
   for (;;) {
     if (setjmp(jb) == 0) return run_loop(this);
-    // A fault was raised (or an internal error): account the partial block.
-    if (cur_block != nullptr) {
-      retired += count_before(cur_block, cur_entry_rip, r[kRegRip]);
-      cur_block = nullptr;
+    // A fault was raised (or an internal error) by instruction `cur` of `cur_block`: it did
+    // not retire; the ones before it did. RIP becomes the faulting instruction's.
+    if (cur_block != nullptr && cur != nullptr) {
+      retired += size_t(cur - cur_block->insns);
+      r[kRegRip] = cur_entry_rip + cur->off;
+      if (code_size != 64) r[kRegRip] &= code_size == 32 ? 0xFFFFFFFFull : 0xFFFFull;
     }
+    cur_block = nullptr;
+    cur = nullptr;
     block_break = false;
     step_tf = false;
     sync_events &= ~ev::kStepDone;

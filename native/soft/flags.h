@@ -47,7 +47,7 @@ template <class T> inline void set_lf_resco(Core* c, T res, bool cf, bool of, bo
   c->lf_op = lf_op(kResCO, size_index<T>());
 }
 
-inline bool get_cf(const Core* c) {
+SOFT_INLINE bool get_cf(const Core* c) {
   uint32_t op = c->lf_op;
   switch (op >> 2) {
     case kLfNone: return c->rfl & fl::CF;
@@ -59,17 +59,17 @@ inline bool get_cf(const Core* c) {
   }
 }
 
-inline bool get_zf(const Core* c) {
+SOFT_INLINE bool get_zf(const Core* c) {
   if (c->lf_op == kLfNone) return c->rfl & fl::ZF;
   return c->lf_res == 0;
 }
 
-inline bool get_sf(const Core* c) {
+SOFT_INLINE bool get_sf(const Core* c) {
   if (c->lf_op == kLfNone) return c->rfl & fl::SF;
   return lf_top(c->lf_res, c->lf_op);
 }
 
-inline bool get_of(const Core* c) {
+SOFT_INLINE bool get_of(const Core* c) {
   uint32_t op = c->lf_op;
   switch (op >> 2) {
     case kLfNone: return c->rfl & fl::OF;
@@ -82,7 +82,7 @@ inline bool get_of(const Core* c) {
   }
 }
 
-inline bool get_af(const Core* c) {
+SOFT_INLINE bool get_af(const Core* c) {
   switch (c->lf_op >> 2) {
     case kLfNone: return c->rfl & fl::AF;
     case kAdd: case kSub: return (c->lf_a ^ c->lf_b ^ c->lf_res) & 0x10;
@@ -93,7 +93,7 @@ inline bool get_af(const Core* c) {
   }
 }
 
-inline bool get_pf(const Core* c) {
+SOFT_INLINE bool get_pf(const Core* c) {
   if (c->lf_op == kLfNone) return c->rfl & fl::PF;
   return kParity[c->lf_res & 0xFF];
 }
@@ -118,7 +118,7 @@ inline uint64_t Core::get_rflags() {
 }
 
 // Condition codes 0..15 (tttn encoding, SDM vol. 2, appendix B.1.4.7).
-inline bool eval_cond(Core* c, unsigned cc) {
+SOFT_INLINE bool eval_cond(Core* c, unsigned cc) {
   bool r;
   switch (cc >> 1) {
     case 0: r = get_of(c); break;
@@ -134,7 +134,7 @@ inline bool eval_cond(Core* c, unsigned cc) {
 }
 
 // INC/DEC keep CF: capture it before recording the new operation.
-template <class T> inline void set_lf_incdec(Core* c, LfKind k, T res, T a) {
+template <class T> SOFT_INLINE void set_lf_incdec(Core* c, LfKind k, T res, T a) {
   uint64_t cf = get_cf(c) ? 1 : 0;
   c->lf_res = res;
   c->lf_a = a;

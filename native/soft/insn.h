@@ -27,7 +27,7 @@ constexpr uint8_t kRex = 1u << 4;    // a REX prefix was present
 // AH/CH/DH/BH need no special case: reg*8, or (reg-4)*8+1 for the legacy high bytes.
 struct Insn {
   Handler fn = nullptr;
-  int64_t disp = 0;    // memory displacement (RIP-relative: already includes len)
+  int64_t disp = 0;    // memory displacement (RIP-relative: includes off + len, see ops.h)
   uint64_t imm = 0;    // first immediate, or branch displacement
   uint64_t amask = 0;  // effective-address mask of the address size
   uint32_t imm2 = 0;   // second immediate (ENTER nesting level, far pointer selector)
@@ -42,6 +42,7 @@ struct Insn {
   uint8_t rm = 0;      // raw ModRM.rm incl. REX.B (0..15)
   uint8_t base = kRegZero, index = kRegZero, scale = 0, seg = DS;
   uint8_t mprefix = 0;  // mandatory-prefix class for SSE: 0 none, 1 = 66, 2 = F3, 3 = F2
+  uint16_t off = 0;     // offset of the instruction from the first byte of its block
 };
 
 inline bool is_mem(const Insn* i) { return i->flags & insnf::kMem; }
@@ -61,6 +62,7 @@ struct Block {
   // the RIP delta from the block's first byte (position independent).
   Block* link[2] = {nullptr, nullptr};
   int64_t link_delta[2] = {0, 0};
+  uint64_t checked_epoch = 0;  // PhysMem code epoch at which genp/gen were last verified
 };
 
 constexpr int kMaxBlockInsns = 48;

@@ -31,15 +31,32 @@ using x86::RSI;
 using x86::RSP;
 using x86::RBP;
 
-inline const Insn* next(Core* c, const Insn* i) {
-  c->r[kRegRip] += i->len;
-  return i + 1;
+// RIP while a block runs: c->r[kRegRip] holds the RIP of the block's first instruction for
+// the whole block (no per-instruction update, no dependency chain through memory); the
+// current instruction is at r[kRegRip] + i->off. Handlers that end the block set it.
+
+// Continue with the next instruction of the block: a tail call into its handler (threaded
+// dispatch; the chain is at most one block long, so the stack stays bounded even where the
+// compiler does not turn the call into a jump).
+SOFT_INLINE const Insn* next(Core* c, const Insn* i) {
+  const Insn* n = i + 1;
+  c->cur = n;
+  return n->fn(c, n);
 }
 
+// RIP of instruction i.
+inline uint64_t insn_rip(const Core* c, const Insn* i) { return c->r[kRegRip] + i->off; }
+
 // RIP of the instruction after i, truncated to the code size.
-inline uint64_t next_rip(Core* c, const Insn* i) {
-  uint64_t n = c->r[kRegRip] + i->len;
+inline uint64_t next_rip(const Core* c, const Insn* i) {
+  uint64_t n = c->r[kRegRip] + i->off + i->len;
   return c->code_size == 64 ? n : c->code_size == 32 ? uint32_t(n) : uint16_t(n);
+}
+
+// End the block after instruction i (falls through to the next instruction's RIP).
+inline const Insn* end_after(Core* c, const Insn* i) {
+  c->r[kRegRip] = next_rip(c, i);
+  return nullptr;
 }
 
 template <class T> inline T get_reg(const Core* c, unsigned off) {

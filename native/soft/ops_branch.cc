@@ -25,13 +25,12 @@ inline const Insn* branch(Core* c, uint64_t target) {
 }
 
 inline uint64_t rel_target(Core* c, const Insn* i) {
-  return mask_osz(c->r[kRegRip] + i->len + i->imm, i->osz);
+  return mask_osz(c->r[kRegRip] + i->off + i->len + i->imm, i->osz);
 }
 
 template <int CC> const Insn* jcc(Core* c, const Insn* i) {
   if (eval_cond(c, CC)) return branch(c, rel_target(c, i));
-  c->r[kRegRip] += i->len;
-  return nullptr;
+  return end_after(c, i);
 }
 
 const Insn* jmp_rel(Core* c, const Insn* i) { return branch(c, rel_target(c, i)); }
@@ -39,7 +38,7 @@ const Insn* jmp_rel(Core* c, const Insn* i) { return branch(c, rel_target(c, i))
 template <class T> const Insn* call_rel(Core* c, const Insn* i) {
   const uint64_t target = rel_target(c, i);
   if (c->code_size == 64 ? !c->canonical(target) : target > c->seg[CS].limit) c->gp(0);
-  push<T>(c, T(c->r[kRegRip] + i->len));
+  push<T>(c, T(next_rip(c, i)));
   c->r[kRegRip] = target;
   return nullptr;
 }
@@ -51,7 +50,7 @@ template <class T, bool M> const Insn* jmp_rm(Core* c, const Insn* i) {
 template <class T, bool M> const Insn* call_rm(Core* c, const Insn* i) {
   const T target = read_rm<T, M>(c, i);
   if (c->code_size == 64 ? !c->canonical(target) : target > c->seg[CS].limit) c->gp(0);
-  push<T>(c, T(c->r[kRegRip] + i->len));
+  push<T>(c, T(next_rip(c, i)));
   c->r[kRegRip] = target;
   return nullptr;
 }
@@ -80,8 +79,7 @@ template <int KIND> const Insn* loop(Core* c, const Insn* i) {
   const uint64_t target = rel_target(c, i);
   if (take && (c->code_size == 64 ? !c->canonical(target) : target > c->seg[CS].limit)) c->gp(0);
   if (KIND != 3) c->r[RCX] = (c->r[RCX] & ~mask) | cnt;
-  c->r[kRegRip] = take ? target : c->r[kRegRip] + i->len;
-  if (!take && c->code_size != 64) c->r[kRegRip] = mask_osz(c->r[kRegRip], c->code_size / 8);
+  c->r[kRegRip] = take ? target : next_rip(c, i);
   return nullptr;
 }
 

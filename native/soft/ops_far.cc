@@ -278,10 +278,9 @@ const Insn* mov_sreg_load(Core* c, const Insn* i) {
   const uint16_t sel = is_mem(i) ? c->rd<uint16_t>(i->seg, ea(c, i)) : get_reg<uint16_t>(c, i->mo);
   const int s = i->reg & 7;
   load_seg(c, s, sel);
-  c->r[kRegRip] += i->len;
   if (s == SS) {
     c->sync_events |= ev::kShadow;
-    return nullptr;
+    return end_after(c, i);
   }
   return i + 1;
 }
@@ -311,10 +310,9 @@ template <class T> const Insn* pop_sreg(Core* c, const Insn* i) {
   const int s = int(i->imm2);
   load_seg(c, s, sel);
   stack_adjust(c, sizeof(T));
-  c->r[kRegRip] += i->len;
   if (s == SS) {
     c->sync_events |= ev::kShadow;
-    return nullptr;
+    return end_after(c, i);
   }
   return i + 1;
 }
@@ -326,8 +324,7 @@ template <class T> const Insn* load_far_ptr(Core* c, const Insn* i) {
   const uint16_t sel = c->rd<uint16_t>(i->seg, (e + sizeof(T)) & i->amask);
   load_seg(c, int(i->imm2), sel);
   set_reg<T>(c, i->ro, off);
-  c->r[kRegRip] += i->len;
-  return i->imm2 == SS ? nullptr : i + 1;
+  return i->imm2 == SS ? end_after(c, i) : i + 1;
 }
 
 template <bool M> const Insn* arpl(Core* c, const Insn* i) {

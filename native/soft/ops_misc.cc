@@ -51,8 +51,7 @@ template <class T> const Insn* popf(Core* c, const Insn* i) {
   if (sizeof(T) == 2) mask &= 0xFFFF;
   stack_adjust(c, sizeof(T));
   c->set_rflags(v & ~fl::RF, mask);
-  c->r[kRegRip] += i->len;
-  return nullptr;  // IF/TF may have changed: let the run loop look at events
+  return end_after(c, i);  // IF/TF may have changed: let the run loop look at events
 }
 
 const Insn* cpuid(Core* c, const Insn* i) {

@@ -187,6 +187,7 @@ template <class T, int K, bool NE> const Insn* str_rep(Core* c, const Insn* i) {
     return next(c, i);
   }
   // Iterations remain: stay on this instruction and let the run loop look at events.
+  c->r[kRegRip] = insn_rip(c, i);
   c->block_break = true;
   return nullptr;
 }

@@ -204,16 +204,14 @@ const Insn* lmsw(Core* c, const Insn* i) {
   // LMSW changes PE (set only), MP, EM, TS.
   uint64_t n = (c->cr0 & ~uint64_t{0xE}) | (v & 0xE) | (v & 1) | (c->cr0 & 1);
   c->write_cr0(n);
-  c->r[kRegRip] += i->len;
-  return nullptr;
+  return end_after(c, i);
 }
 
 const Insn* invlpg(Core* c, const Insn* i) {
   need_cpl0(c);
   const uint64_t la = (c->seg_base[i->seg] + ea(c, i)) & c->la_mask;
   c->tlb_flush_page(la);
-  c->r[kRegRip] += i->len;
-  return nullptr;
+  return end_after(c, i);
 }
 
 const Insn* swapgs(Core* c, const Insn* i) {
@@ -278,8 +276,7 @@ const Insn* mov_to_cr(Core* c, const Insn* i) {
       break;
     default: c->ud();
   }
-  c->r[kRegRip] += i->len;
-  return nullptr;  // paging or mode may have changed
+  return end_after(c, i);  // paging or mode may have changed
 }
 
 const Insn* mov_from_dr(Core* c, const Insn* i) {
@@ -328,8 +325,7 @@ const Insn* wrmsr(Core* c, const Insn* i) {
   const Core::MsrResult r = c->msr_write(index, v);
   if (r == Core::MsrResult::kFault) c->gp(0);
   if (r == Core::MsrResult::kUnknown && !c->host->wrmsr(index, v)) c->gp(0);
-  c->r[kRegRip] += i->len;
-  return nullptr;  // EFER, APIC base... may change mode or interrupts
+  return end_after(c, i);  // EFER, APIC base... may change mode or interrupts
 }
 
 const Insn* rdpmc(Core* c, const Insn*) { c->gp(0); }

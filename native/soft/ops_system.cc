@@ -26,10 +26,9 @@ namespace {
 
 const Insn* hlt(Core* c, const Insn* i) {
   if (c->cpl != 0) c->gp(0);
-  c->r[kRegRip] += i->len;
   c->halted = true;
   c->sync_events |= ev::kHalted;
-  return nullptr;
+  return end_after(c, i);
 }
 
 const Insn* cli(Core* c, const Insn* i) {
@@ -47,8 +46,7 @@ const Insn* sti(Core* c, const Insn* i) {
     c->sync_events |= ev::kShadow;
     if (c->irq_wanted) c->sync_events |= ev::kIrqCheck;
   }
-  c->r[kRegRip] += i->len;
-  return nullptr;
+  return end_after(c, i);
 }
 
 template <class T, bool IMM> const Insn* in(Core* c, const Insn* i) {
@@ -64,8 +62,7 @@ template <class T, bool IMM> const Insn* out(Core* c, const Insn* i) {
   check_io(c, port, sizeof(T));
   c->host->pio_out(port, int(sizeof(T)), uint32_t(reg_n<T>(c, RAX)));
   // The host may have raised an interrupt or asked to stop: end the block.
-  c->r[kRegRip] += i->len;
-  return nullptr;
+  return end_after(c, i);
 }
 
 // INT n (CD), INT3 (CC), INTO (CE), INT1/ICEBP (F1).
@@ -82,10 +79,7 @@ const Insn* int3(Core* c, const Insn* i) {
 }
 
 const Insn* into(Core* c, const Insn* i) {
-  if (!get_of(c)) {
-    c->r[kRegRip] += i->len;
-    return nullptr;
-  }
+  if (!get_of(c)) return end_after(c, i);
   deliver_event(c, vec::OF, EventKind::kSoftException, false, 0, next_rip(c, i));
   return nullptr;
 }

@@ -21,6 +21,7 @@ bool PhysMem::add_region(const RamRegion& region) {
   r->size = region.size;
   r->host = region.host;
   r->writable = region.writable;
+  r->epoch = &code_epoch_;
   const uint64_t pages = region.size >> 12;
   r->code.reset(new std::atomic<uint8_t>[pages]);
   r->gen.reset(new std::atomic<uint32_t>[pages]);
@@ -59,10 +60,7 @@ void PhysMem::invalidate_code(uint64_t gpa, uint64_t length) {
     const uint64_t from = std::max(gpa, r->gpa);
     const uint64_t to = std::min(last, r->gpa + r->size - 1);
     for (uint64_t p = (from - r->gpa) >> 12; p <= (to - r->gpa) >> 12; p++) {
-      if (r->code[p].load(std::memory_order_relaxed)) {
-        r->code[p].store(0, std::memory_order_relaxed);
-        r->gen[p].fetch_add(1, std::memory_order_release);
-      }
+      if (r->code[p].load(std::memory_order_relaxed)) PhysMem::bump_page(r.get(), r->gpa + (p << 12));
     }
   }
 }

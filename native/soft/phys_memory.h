@@ -27,6 +27,7 @@ struct PhysRegion {
   bool writable = true;
   std::unique_ptr<std::atomic<uint8_t>[]> code;
   std::unique_ptr<std::atomic<uint32_t>[]> gen;
+  std::atomic<uint64_t>* epoch = nullptr;  // the map's code epoch (PhysMem::code_epoch)
 };
 
 class PhysMem final : public PhysMemory {
@@ -40,17 +41,22 @@ class PhysMem final : public PhysMemory {
     if (last != nullptr && gpa - last->gpa < last->size) return last;
     return find_slow(gpa);
   }
-  // Mark page of gpa as modified (called after a store hit a code page).
+  // Mark page of gpa as modified (called after a store hit a code page). The map-wide
+  // epoch moves too: a vCPU re-checks a block's page generations only when the epoch it
+  // last checked the block at differs, so the common case costs one load per block.
   static void bump_page(const PhysRegion* r, uint64_t gpa) {
     const uint64_t p = (gpa - r->gpa) >> 12;
     r->code[p].store(0, std::memory_order_relaxed);
     r->gen[p].fetch_add(1, std::memory_order_release);
+    r->epoch->fetch_add(1, std::memory_order_release);
   }
+  const std::atomic<uint64_t>* epoch() const { return &code_epoch_; }
 
  private:
   const PhysRegion* find_slow(uint64_t gpa) const;
   std::vector<std::unique_ptr<PhysRegion>> regions_;  // sorted by gpa
   mutable std::atomic<const PhysRegion*> last_hit_{nullptr};
+  std::atomic<uint64_t> code_epoch_{1};
 };
 
 }  // namespace tsvirt::soft

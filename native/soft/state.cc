@@ -90,7 +90,8 @@ SegReg from_seg(const x86::Segment& s) { return SegReg{s.base, s.limit, s.select
 void Core::get_state(x86::CpuState* out) const {
   Core* self = const_cast<Core*>(this);  // materializing lazy flags changes no value
   for (int k = 0; k < x86::kGprCount; k++) out->gpr[k] = r[k];
-  out->rip = r[kRegRip];
+  // Inside a host callback the current instruction has not completed: report its RIP.
+  out->rip = (cur_block != nullptr && cur != nullptr) ? cur_entry_rip + cur->off : r[kRegRip];
   out->rflags = self->get_rflags();
   out->es = to_seg(seg[ES]);
   out->cs = to_seg(seg[CS]);

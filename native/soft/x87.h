@@ -43,7 +43,7 @@ inline void x87_check(Core* c) {
 // operand (FDP/FDS). The decoder stores the FOP value in Insn::imm2.
 inline void x87_note_insn(Core* c, const Insn* i) {
   c->fpu.fop = uint16_t(i->imm2);
-  c->fpu.fip = c->r[kRegRip];
+  c->fpu.fip = insn_rip(c, i);
   c->fpu.fcs = c->seg[CS].sel;
 }
 inline void x87_note_mem(Core* c, const Insn* i, uint64_t e) {

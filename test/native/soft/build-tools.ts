@@ -76,10 +76,12 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
 export type Tool = 'runner' | 'difftest' | 'bench' | 'fpdiff';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
-  runner: ['machine.cc', 'runner.cc'],
-  difftest: ['difftest.cc'],
-  bench: ['machine.cc', 'bench.cc'],
-  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc', 'fpdiff_sse.cc', 'fpdiff_sse_tables.cc'],
+  runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
+  difftest: [join(TEST_DIR, 'difftest.cc')],
+  bench: [join(ROOT, 'bench/cpu/bench.cc')],
+  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc', 'fpdiff_sse.cc', 'fpdiff_sse_tables.cc'].map(
+    (f) => join(TEST_DIR, f),
+  ),
 };
 const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fpdiff: ['-lunicorn'] };
 
@@ -93,7 +95,7 @@ export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<s
   const headerHash = sha([...headers.map((h) => readFileSync(h)), CXXFLAGS.join(' ')]);
   const sources = [
     ...listFiles(SOFT_DIR, ['.cc']),
-    ...TOOL_SOURCES[tool].map((f) => join(TEST_DIR, f)),
+    ...TOOL_SOURCES[tool],
     ...extraDirs.flatMap((d) => listFiles(d, ['.cc'])),
   ];
   const objects = await pool(
