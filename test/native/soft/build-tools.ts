@@ -73,7 +73,7 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
   renameSync(tmp, out);
 }
 
-export type Tool = 'runner' | 'difftest' | 'bench' | 'fpdiff';
+export type Tool = 'runner' | 'difftest' | 'bench' | 'fpdiff' | 'fpbench';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
@@ -82,8 +82,9 @@ const TOOL_SOURCES: Record<Tool, string[]> = {
   fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc', 'fpdiff_sse.cc', 'fpdiff_sse_tables.cc'].map(
     (f) => join(TEST_DIR, f),
   ),
+  fpbench: [join(ROOT, 'bench/fpu/bench.cc')],
 };
-const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fpdiff: ['-lunicorn'] };
+const TOOL_LIBS: Record<Tool, string[]> = { runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fpdiff: ['-lunicorn'], fpbench: ['-lunicorn'] };
 
 /** Builds (or finds in the cache) a test tool linked with every native/soft source. */
 export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<string> {
