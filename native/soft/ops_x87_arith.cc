@@ -22,13 +22,19 @@ constexpr uint16_t kHostDefaultCw = 0x037F;
 
 // a OP b on the host: st0 = a, then the instruction with operand b (memory or ST(1)).
 // Returns the host status word; *r receives the result.
+// The control word is loaded only when it differs from the host's (037F, the ABI default).
 #define X87_HOST_FN(NAME, BODY, BTYPE)                                                   \
   inline uint16_t NAME(Reg80* r, const Reg80* a, const BTYPE* b, uint16_t cw) {         \
     uint16_t sw;                                                                         \
-    asm volatile("fnclex\n\tfldcw %[cw]\n\t" BODY "\n\tfldcw %[dcw]"                       \
-                 : [r] "=m"(*r), [sw] "=m"(sw)                                           \
-                 : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw), [dcw] "m"(kHostDefaultCw)     \
-                 : "st", "st(1)", "memory");                                             \
+    if (SOFT_LIKELY(cw == kHostDefaultCw)) {                                             \
+      asm volatile(BODY : [r] "=m"(*r), [sw] "=m"(sw) : [a] "m"(*a), [b] "m"(*b)         \
+                   : "st", "st(1)", "memory");                                           \
+    } else {                                                                             \
+      asm volatile("fldcw %[cw]\n\t" BODY "\n\tfldcw %[dcw]"                             \
+                   : [r] "=m"(*r), [sw] "=m"(sw)                                         \
+                   : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw), [dcw] "m"(kHostDefaultCw)   \
+                   : "st", "st(1)", "memory");                                           \
+    }                                                                                    \
     return sw;                                                                           \
   }
 
@@ -91,6 +97,7 @@ template <int OP, int K> const Insn* arith_mem(Core* c, const Insn* i) {
   Reg80& st0 = x87_st(f, 0);
   Reg80 res;
   uint16_t sw;
+  x87_host_enter(f);
   if constexpr (K == kF64) {
     const uint64_t m = c->rd<uint64_t>(i->seg, e);
     sw = host_arith<OP, K>(&res, &st0, &m, x87_host_cw(f.fcw));
@@ -101,6 +108,7 @@ template <int OP, int K> const Insn* arith_mem(Core* c, const Insn* i) {
     const uint32_t m = c->rd<uint32_t>(i->seg, e);
     sw = host_arith<OP, K>(&res, &st0, &m, x87_host_cw(f.fcw));
   }
+  x87_host_leave(sw);
   st0.mant = res.mant;
   st0.exp = res.exp;
   merge_arith_sw(f, sw);
@@ -121,7 +129,9 @@ template <int OP, int FORM> const Insn* arith_reg(Core* c, const Insn* i) {
   Reg80& dst = FORM == 0 ? x87_st(f, 0) : x87_st(f, sti);
   const Reg80& src = FORM == 0 ? x87_st(f, sti) : x87_st(f, 0);
   Reg80 res;
+  x87_host_enter(f);
   const uint16_t sw = host_arith<OP, kReg>(&res, &dst, &src, x87_host_cw(f.fcw));
+  x87_host_leave(sw);
   dst.mant = res.mant;
   dst.exp = res.exp;
   merge_arith_sw(f, sw);

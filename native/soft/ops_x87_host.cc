@@ -82,6 +82,8 @@ uint16_t host_tags(uint16_t ftw) {
 
 }  // namespace
 
+thread_local uint16_t t_x87_host_exc = fsw::kExc;
+
 void x87_host_run(Core* c, unsigned op, unsigned modrm, void* buf, X87Host* h) {
   const FpuState& f = c->fpu;
   SaveImage img;
@@ -97,6 +99,7 @@ void x87_host_run(Core* c, unsigned op, unsigned modrm, void* buf, X87Host* h) {
       reinterpret_cast<uintptr_t>(tsvirt_soft_x87_stubs + index * kStubSize));
   materialize_flags(c);
   h->rflags = fn(&img, buf, (c->rfl & fl::kArith) | 0x202);
+  t_x87_host_exc = 0;  // FNSAVE reinitialised the host FPU
   h->sw = img.fsw;
   std::memcpy(h->img, &img, sizeof(img));
 }

@@ -1,6 +1,7 @@
 // Fast paths of the x87 data-movement instructions: FLD m32fp/m64fp/m80fp/ST(i), FILD
 // m16/m32/m64, FST/FSTP m32fp/m64fp/ST(i), FSTP m80fp, FIST/FISTP m16/m32, FISTP m64,
-// FISTTP m16/m32/m64, FXCH, FCHS, FABS, FLDZ, FLD1.
+// FISTTP m16/m32/m64, FXCH, FCHS, FABS, and the constants FLD1 FLDL2T FLDL2E FLDPI FLDLG2
+// FLDLN2 FLDZ.
 //
 // Conversions that can round or raise (FLD m32/m64, FST m32/m64, FIST*) run on the host FPU
 // under the guest control word (x87.h); the exact ones (80-bit moves, FILD, sign changes)
@@ -22,22 +23,44 @@ constexpr uint16_t kHostDefaultCw = 0x037F;
 #define X87_LOAD_FN(NAME, INSN, T)                                                  \
   inline uint16_t NAME(Reg80* r, const T* m) {                                      \
     uint16_t sw;                                                                    \
-    asm volatile("fnclex\n\t" INSN " %[m]\n\tfstpt %[r]\n\tfnstsw %[sw]"            \
+    asm volatile(INSN " %[m]\n\tfstpt %[r]\n\tfnstsw %[sw]"                          \
                  : [r] "=m"(*r), [sw] "=m"(sw)                                      \
                  : [m] "m"(*m)                                                      \
                  : "st", "memory");                                                 \
     return sw;                                                                      \
   }
+// The control word is loaded only when it differs from the host's (037F).
 #define X87_STORE_FN(NAME, INSN, T)                                                     \
   inline uint16_t NAME(T* m, const Reg80* a, uint16_t cw) {                             \
     uint16_t sw;                                                                        \
-    asm volatile("fnclex\n\tfldcw %[cw]\n\tfldt %[a]\n\t" INSN " %[m]\n\tfnstsw %[sw]\n\t" \
-                 "fldcw %[dcw]"                                                         \
-                 : [m] "=m"(*m), [sw] "=m"(sw)                                          \
-                 : [a] "m"(*a), [cw] "m"(cw), [dcw] "m"(kHostDefaultCw)                 \
-                 : "st", "memory");                                                     \
+    if (SOFT_LIKELY(cw == kHostDefaultCw)) {                                            \
+      asm volatile("fldt %[a]\n\t" INSN " %[m]\n\tfnstsw %[sw]"                          \
+                   : [m] "=m"(*m), [sw] "=m"(sw) : [a] "m"(*a) : "st", "memory");        \
+    } else {                                                                            \
+      asm volatile("fldcw %[cw]\n\tfldt %[a]\n\t" INSN " %[m]\n\tfnstsw %[sw]\n\tfldcw %[dcw]" \
+                   : [m] "=m"(*m), [sw] "=m"(sw)                                        \
+                   : [a] "m"(*a), [cw] "m"(cw), [dcw] "m"(kHostDefaultCw)               \
+                   : "st", "memory");                                                   \
+    }                                                                                   \
     return sw;                                                                          \
   }
+
+// FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2 (D9 E9..ED): rounded per FCW.RC; raise nothing.
+#define X87_CONST_FN(NAME, INSN)                                                        \
+  inline void NAME(Reg80* r, uint16_t cw) {                                             \
+    if (SOFT_LIKELY(cw == kHostDefaultCw)) {                                            \
+      asm volatile(INSN "\n\tfstpt %[r]" : [r] "=m"(*r) : : "st", "memory");            \
+    } else {                                                                            \
+      asm volatile("fldcw %[cw]\n\t" INSN "\n\tfstpt %[r]\n\tfldcw %[dcw]"               \
+                   : [r] "=m"(*r) : [cw] "m"(cw), [dcw] "m"(kHostDefaultCw) : "st", "memory"); \
+    }                                                                                   \
+  }
+X87_CONST_FN(host_fldl2t, "fldl2t")
+X87_CONST_FN(host_fldl2e, "fldl2e")
+X87_CONST_FN(host_fldpi, "fldpi")
+X87_CONST_FN(host_fldlg2, "fldlg2")
+X87_CONST_FN(host_fldln2, "fldln2")
+#undef X87_CONST_FN
 
 X87_LOAD_FN(host_ld_f32, "flds", uint32_t)
 X87_LOAD_FN(host_ld_f64, "fldl", uint64_t)
@@ -80,6 +103,7 @@ template <int K> const Insn* fld_mem(Core* c, const Insn* i) {
   }
   Reg80 v;
   uint16_t sw = 0;
+  if constexpr (K == kLdF32 || K == kLdF64) x87_host_enter(f);
   if constexpr (K == kLdF32) {
     const uint32_t m = c->rd<uint32_t>(i->seg, e);
     sw = host_ld_f32(&v, &m);
@@ -95,6 +119,7 @@ template <int K> const Insn* fld_mem(Core* c, const Insn* i) {
   } else {
     v = int_to_r80(int64_t(c->rd<uint64_t>(i->seg, e)));
   }
+  if constexpr (K == kLdF32 || K == kLdF64) x87_host_leave(sw);
   x87_push(f, v);
   f.fsw = uint16_t((f.fsw & ~fsw::C1) | (sw & fsw::kExc));
   x87_note_mem(c, i, e);
@@ -118,19 +143,23 @@ template <int K, bool POP> const Insn* fst_mem(Core* c, const Insn* i) {
   const Reg80& st0 = x87_st(f, 0);
   const uint16_t cw = x87_host_cw(f.fcw);
   uint16_t sw = 0;
+  if constexpr (K != kStF80) x87_host_enter(f);
   if constexpr (K == kStF80) {
     fp_st80(c, i->seg, e, i->amask, st0);
   } else if constexpr (kSize == 2) {
     uint16_t m;
     sw = K == kStI16 ? host_ist_i16(&m, &st0, cw) : host_istt_i16(&m, &st0, cw);
+    x87_host_leave(sw);  // before the store, which may fault
     c->wr<uint16_t>(i->seg, e, m);
   } else if constexpr (kSize == 4) {
     uint32_t m;
     sw = K == kStF32 ? host_st_f32(&m, &st0, cw) : K == kStI32 ? host_ist_i32(&m, &st0, cw) : host_istt_i32(&m, &st0, cw);
+    x87_host_leave(sw);  // before the store, which may fault
     c->wr<uint32_t>(i->seg, e, m);
   } else {
     uint64_t m;
     sw = K == kStF64 ? host_st_f64(&m, &st0, cw) : K == kStI64 ? host_ist_i64(&m, &st0, cw) : host_istt_i64(&m, &st0, cw);
+    x87_host_leave(sw);  // before the store, which may fault
     c->wr<uint64_t>(i->seg, e, m);
   }
   f.fsw = uint16_t((f.fsw & ~fsw::C1) | (sw & (fsw::C1 | fsw::kExc)));
@@ -208,14 +237,26 @@ template <bool ABS> const Insn* fsign(Core* c, const Insn* i) {
   return next(c, i);
 }
 
-template <bool ONE> const Insn* fldconst(Core* c, const Insn* i) {
+// FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (D9 E8 + K)
+template <int K> const Insn* fldconst(Core* c, const Insn* i) {
   x87_check(c);
   FpuState& f = c->fpu;
   if (SOFT_UNLIKELY(!can_push(f))) {
     x87_exec_reg(c, i);
     return next(c, i);
   }
-  x87_push(f, ONE ? r80(0x8000000000000000ull, 0x3FFF) : r80(0, 0));
+  Reg80 v;
+  const uint16_t cw = x87_host_cw(f.fcw);
+  switch (K) {
+    case 0: v = r80(0x8000000000000000ull, 0x3FFF); break;
+    case 1: host_fldl2t(&v, cw); break;
+    case 2: host_fldl2e(&v, cw); break;
+    case 3: host_fldpi(&v, cw); break;
+    case 4: host_fldlg2(&v, cw); break;
+    case 5: host_fldln2(&v, cw); break;
+    default: v = r80(0, 0); break;
+  }
+  x87_push(f, v);
   clear_c1(f);
   x87_note_insn(c, i);
   return next(c, i);
@@ -272,8 +313,13 @@ Handler x87_move_fast_reg(unsigned op, unsigned modrm) {
       switch (modrm) {
         case 0xE0: return &fsign<false>;
         case 0xE1: return &fsign<true>;
-        case 0xE8: return &fldconst<true>;
-        case 0xEE: return &fldconst<false>;
+        case 0xE8: return &fldconst<0>;
+        case 0xE9: return &fldconst<1>;
+        case 0xEA: return &fldconst<2>;
+        case 0xEB: return &fldconst<3>;
+        case 0xEC: return &fldconst<4>;
+        case 0xED: return &fldconst<5>;
+        case 0xEE: return &fldconst<6>;
         default: return nullptr;
       }
     case 0xDD:

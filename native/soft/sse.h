@@ -124,13 +124,14 @@ inline uint32_t host_getcsr() {
 inline void host_setcsr(uint32_t v) { asm volatile("ldmxcsr %0" : : "m"(v)); }
 
 // Runs f() once on the host under control word `ctl` (exceptions masked, flags cleared) and
-// returns the flags it raised, restoring the host MXCSR.
+// returns the flags it raised, then puts the host MXCSR back to the ABI default (1F80h:
+// round to nearest, all masked, no DAZ/FTZ), the state vCPU threads run in; the flags of
+// the host's own code are not kept (nothing on a vCPU thread reads them).
 template <class F> inline uint32_t mx_exec(uint32_t ctl, F& f) {
-  const uint32_t saved = host_getcsr();
   host_setcsr(ctl);
   f();
   const uint32_t flags = host_getcsr() & mxcsr::kFlags;
-  host_setcsr(saved);
+  host_setcsr(mxcsr::kDefault);
   return flags;
 }
 

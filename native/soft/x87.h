@@ -68,6 +68,21 @@ inline void x87_merge_flags(FpuState& f, uint16_t host_sw) {
 // every exception masked (fast paths run only when the guest masks them all too).
 inline uint16_t x87_host_cw(uint16_t fcw) { return uint16_t((fcw & 0x0F00) | 0x7F); }
 
+// Host x87 exception flags that may be set (per host thread). The fast paths need the
+// flags of one operation; instead of an FNCLEX before each (slow on current processors) they
+// keep the host's sticky flags a subset of the guest's, so whatever the host reports after
+// the operation can be merged into the guest FSW as is. FNCLEX runs only when the guest has
+// cleared a flag the host still holds. 0x3F means unknown. The general path's FNSAVE leaves
+// the host clean.
+extern thread_local uint16_t t_x87_host_exc;
+inline void x87_host_enter(const FpuState& f) {
+  if (SOFT_UNLIKELY(t_x87_host_exc & ~f.fsw & fsw::kExc)) {
+    asm volatile("fnclex");
+    t_x87_host_exc = 0;
+  }
+}
+inline void x87_host_leave(uint16_t host_sw) { t_x87_host_exc = host_sw & fsw::kExc; }
+
 // True when a fast path may run: all exceptions masked.
 inline bool x87_all_masked(const FpuState& f) { return (f.fcw & 0x3F) == 0x3F; }
 
