@@ -25,6 +25,9 @@ OpTables* build_tables() {
   register_system(*t);
   register_segment_ops(*t);
   register_sysregs(*t);
+  register_x87(*t);
+  register_fxsave(*t);
+  register_sse(*t);
   return t;
 }
 

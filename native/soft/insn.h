@@ -140,6 +140,9 @@ struct OpTables {
   // /3 STMXCSR belong to the x87/SSE families, which fill these; the system family owns the
   // opcode (fences, CLFLUSH, FSGSBASE) and hands those encodings over. Empty slots are #UD.
   DecodeFn group_0fae_mem[8] = {};
+  // F2 0F 38 F0/F1 (CRC32, SSE4.2 family): the opcodes belong to MOVBE (mov family), which
+  // hands the F2 forms over. Empty slots are #UD.
+  DecodeFn crc32_f2[2] = {};
 };
 
 // Registration helper: refuses (aborts at startup, a programming error) an entry that is

@@ -172,5 +172,8 @@ void register_system(OpTables& t);
 void register_segment_ops(OpTables& t);
 void register_sysregs(OpTables& t);
 void register_atomic(OpTables& t);
+void register_x87(OpTables& t);
+void register_fxsave(OpTables& t);
+void register_sse(OpTables& t);
 
 }  // namespace tsvirt::soft

@@ -377,6 +377,10 @@ bool dec_hint_nop(DecodeCtx&, Insn* i) {
 }
 
 bool dec_movbe(DecodeCtx& d, Insn* i) {
+  if (d.rep == 0xF2) {  // CRC32 (SSE4.2 family)
+    const DecodeFn ext = op_tables().crc32_f2[d.opcode & 1];
+    return ext != nullptr && ext(d, i);
+  }
   if (!(d.c->feat.l1_ecx & feat::kMovbe) || d.rep != 0 || !is_mem(i)) return false;
   if (d.opcode == 0xF0) i->fn = SOFT_PICK_WIDE(d.osz, movbe_load);
   else i->fn = SOFT_PICK_WIDE(d.osz, movbe_store);

@@ -73,7 +73,7 @@ async function compileOnce(out: string, cmd: string, args: string[]): Promise<vo
   renameSync(tmp, out);
 }
 
-export type Tool = 'runner' | 'difftest' | 'bench' | 'fuzz' | 'smp' | 'api';
+export type Tool = 'runner' | 'difftest' | 'bench' | 'fuzz' | 'smp' | 'api' | 'fpdiff' | 'fpbench';
 
 const TOOL_SOURCES: Record<Tool, string[]> = {
   runner: [join(TEST_DIR, 'machine.cc'), join(TEST_DIR, 'runner.cc')],
@@ -82,13 +82,17 @@ const TOOL_SOURCES: Record<Tool, string[]> = {
   fuzz: [join(TEST_DIR, 'fuzz.cc')],
   smp: [join(TEST_DIR, 'smp.cc')],
   api: [join(TEST_DIR, 'api.cc')],
+  fpdiff: ['fpdiff_main.cc', 'fpdiff_engines.cc', 'fpdiff_gen.cc', 'fpdiff_x87.cc', 'fpdiff_sse.cc', 'fpdiff_sse_tables.cc'].map(
+    (f) => join(TEST_DIR, f),
+  ),
+  fpbench: [join(ROOT, 'bench/fpu/bench.cc')],
 };
 const TOOL_LIBS: Record<Tool, string[]> = {
-  runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fuzz: [], smp: [], api: [],
+  runner: [], difftest: ['-lunicorn'], bench: ['-lunicorn'], fuzz: [], smp: [], api: [], fpdiff: ['-lunicorn'], fpbench: ['-lunicorn'],
 };
 // The fuzzer runs the CPU under AddressSanitizer and UndefinedBehaviorSanitizer.
 const SANITIZE = ['-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'];
-const TOOL_FLAGS: Record<Tool, string[]> = { runner: [], difftest: [], bench: [], fuzz: SANITIZE, smp: [], api: [] };
+const TOOL_FLAGS: Record<Tool, string[]> = { runner: [], difftest: [], bench: [], fuzz: SANITIZE, smp: [], api: [], fpdiff: [], fpbench: [] };
 
 /** Builds (or finds in the cache) a test tool linked with every native/soft source. */
 export async function buildTool(tool: Tool, extraDirs: string[] = []): Promise<string> {
