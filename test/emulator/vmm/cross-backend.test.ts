@@ -56,10 +56,21 @@ const KVM_PVM_LIMITS: Record<string, string> = {
   exceptions: 'kvm_pvm fails to emulate INT3 delivery (KVM internal error, suberror 1)',
   interrupts: 'kvm_pvm ignores request_interrupt_window: an interrupt pending at STI waits for the next exit',
   usermode: 'kvm_pvm raises #UD after SYSCALL/SYSRET where the soft CPU and QEMU TCG do not',
+  modes: 'kvm_pvm triple-faults on the first switch out of long mode to legacy protected mode',
+  sse: 'kvm_pvm fails to emulate LDMXCSR at the guest\'s first SSE setup (KVM internal error, suberror 1)',
+};
+
+/**
+ * What no KVM can do: instructions fetched from an MMIO region (the soft CPU runs them, as
+ * QEMU TCG does) end KVM's run with an emulation failure.
+ */
+const KVM_LIMITS: Record<string, string> = {
+  mmio: 'KVM cannot execute code fetched from MMIO (the guest\'s last checks)',
 };
 
 /** Why KVM and the soft CPU cannot agree on guest `name` on this host, or undefined. */
 async function knownHostDifference(name: string): Promise<string | undefined> {
+  if (KVM_LIMITS[name]) return KVM_LIMITS[name];
   if (probeBackends().kvmDetail.includes('kvm_pvm') && KVM_PVM_LIMITS[name]) return KVM_PVM_LIMITS[name];
   if (name === 'paging') {
     // KVM passes the host's features through; the soft CPU has its own model.
