@@ -132,8 +132,10 @@ function formatCpus(cpus: number[]): string {
   return out.join(',');
 }
 
-function planNuma(def: DomainDef, plan: BhyvePlan): void {
-  (def.cpu?.numa?.cells ?? []).forEach((cell, i) => {
+function planNuma(def: DomainDef, host: BhyveHost, plan: BhyvePlan): void {
+  const cells = def.cpu?.numa?.cells ?? [];
+  if (cells.length > 0 && !hasCap(host, 'NUMA')) throw unsupported('NUMA domains (<cpu><numa>) are not supported by given bhyve binary');
+  cells.forEach((cell, i) => {
     const cpus = parseCpuset(cell.cpus ?? '', `NUMA cell ${i} cpus`);
     for (const c of cpus) {
       if (c >= def.vcpu.count) throw unsupported(`NUMA cell ${i}: vCPU ${c} does not exist`);
@@ -343,7 +345,7 @@ export function buildPlan(def: DomainDef, host: BhyveHost, opts: TranslateOption
   if (hasCap(host, 'UUID')) plan.uuid = def.uuid;
   for (const e of def.bhyveCommandline?.envs ?? []) plan.env[e.name] = e.value;
   planCpus(def, host, plan);
-  planNuma(def, plan);
+  planNuma(def, host, plan);
   for (const { vcpu, cpus } of parseVcpuPins(def.passthrough.cputune, def.vcpu.count)) {
     for (const cpu of cpus) plan.pins.push({ vcpu, cpu });
   }

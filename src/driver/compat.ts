@@ -217,6 +217,10 @@ export function adaptForeignDomain(def: DomainDef, host: BhyveHost, warnings: st
   adaptOs(def, warn);
   adaptFeatures(def, warn);
   adaptCpu(def, warn);
+  if ((def.cpu?.numa?.cells?.length ?? 0) > 0 && !hasCap(host, 'NUMA')) {
+    warn('<cpu><numa> cells dropped: this bhyve has no NUMA domains');
+    delete def.cpu!.numa;
+  }
   adaptTuning(def, warn);
   adaptMemory(def, warn);
   adaptClockAndPm(def, warn);
