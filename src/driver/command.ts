@@ -42,7 +42,7 @@ import { buildLoaderCommand, memoryMiB } from './loader.js';
 import type { BhyvePlan, DirectBootSpec, LpcSpec, PciSlotSpec, PlannedInterface } from './plan.js';
 import { checkSupported } from './support.js';
 import { sysinfoOptions } from './sysinfo.js';
-import { parseCpuset, parseVcpuPins } from './tunables.js';
+import { parseCpuset, vcpuPins } from './tunables.js';
 
 /** Host description plus the seams a caller may fill (tests, the lifecycle code). */
 export interface TranslateOptions extends BhyveHostOptions {
@@ -346,7 +346,7 @@ export function buildPlan(def: DomainDef, host: BhyveHost, opts: TranslateOption
   for (const e of def.bhyveCommandline?.envs ?? []) plan.env[e.name] = e.value;
   planCpus(def, host, plan);
   planNuma(def, host, plan);
-  for (const { vcpu, cpus } of parseVcpuPins(def.passthrough.cputune, def.vcpu.count)) {
+  for (const { vcpu, cpus } of vcpuPins(def.cputune)) {
     for (const cpu of cpus) plan.pins.push({ vcpu, cpu });
   }
   planClock(def, host, plan);
