@@ -45,17 +45,21 @@ interface Opts {
   keepaliveCount: number;
 }
 
+/** The instance a daemon serves unless told: system for root, session otherwise (libvirt's rule). */
+function defaultInstance(): 'system' | 'session' {
+  return (process.geteuid?.() ?? 0) === 0 ? 'system' : 'session';
+}
+
 /**
- * Defaults as libvirt lays them out: a system instance for root (/run/tsvirt, /var/lib/tsvirt),
- * a session instance per user otherwise. The session socket directory is the one tsvirsh
- * probes for bhyve:///session (driver/uri.ts defaultDaemonSocket).
+ * Default directories of an instance, as libvirt lays them out: /run/tsvirt and
+ * /var/lib/tsvirt for the system instance; for the session instance the socket directory
+ * tsvirsh probes for bhyve:///session (driver/uri.ts defaultDaemonSocket:
+ * $XDG_RUNTIME_DIR/tsvirt) and $XDG_DATA_HOME/tsvirt for state.
  */
-function defaultDirs(): { socketDir: string; stateDir: string; instance: 'system' | 'session' } {
-  const root = (process.geteuid?.() ?? 0) === 0;
-  if (root) return { socketDir: '/run/tsvirt', stateDir: '/var/lib/tsvirt', instance: 'system' };
-  const socketDir = dirname(defaultDaemonSocket('session'));
+function defaultDirs(instance: 'system' | 'session'): { socketDir: string; stateDir: string } {
+  if (instance === 'system') return { socketDir: '/run/tsvirt', stateDir: '/var/lib/tsvirt' };
   const data = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local', 'share');
-  return { socketDir, stateDir: join(data, 'tsvirt'), instance: 'session' };
+  return { socketDir: dirname(defaultDaemonSocket('session')), stateDir: join(data, 'tsvirt') };
 }
 
 function octal(v: string): number {
@@ -75,17 +79,17 @@ async function startDbus(address: string, driver: DriverApi, log: ReturnType<typ
 }
 
 async function main(): Promise<void> {
-  const dirs = defaultDirs();
+  const instance = defaultInstance();
   const program = new Command('tsvirtd')
     .description('tsvirt daemon: libvirt remote protocol and org.libvirt D-Bus API on local sockets')
     .option('-f, --foreground', 'run in the foreground (default: detach)')
-    .option('--socket-dir <dir>', 'directory of tsvirt-sock and tsvirt-sock-ro', dirs.socketDir)
-    .option('--state-dir <dir>', 'directory of the daemon state, pidfile and log', dirs.stateDir)
+    .option('--socket-dir <dir>', 'directory of tsvirt-sock and tsvirt-sock-ro (default: /run/tsvirt for system, $XDG_RUNTIME_DIR/tsvirt for session)')
+    .option('--state-dir <dir>', 'directory of the driver state, pidfile and log (default: /var/lib/tsvirt for system, $XDG_DATA_HOME/tsvirt for session)')
     .addOption(new Option('--driver <name>', 'hypervisor driver').choices(['bhyve', 'test']).default('bhyve'))
     .addOption(
       new Option('--instance <name>', 'which bhyve URI is served: bhyve:///system or bhyve:///session')
         .choices(['system', 'session'])
-        .default(dirs.instance, dirs.instance === 'system' ? 'system when run as root' : 'session when not run as root'),
+        .default(instance, instance === 'system' ? 'system when run as root' : 'session when not run as root'),
     )
     .option('--dbus <address>', "also serve org.libvirt on this D-Bus address ('session', 'system' or an address)")
     .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -96,7 +100,9 @@ async function main(): Promise<void> {
     .option('--keepalive-count <n>', 'unanswered pings before a client is dropped', positiveInt, 5)
     .showHelpAfterError();
   program.parse();
-  const opts = program.opts<Opts>();
+  const given = program.opts<Omit<Opts, 'socketDir' | 'stateDir'> & { socketDir?: string; stateDir?: string }>();
+  const dirs = defaultDirs(given.instance);
+  const opts: Opts = { ...given, socketDir: given.socketDir ?? dirs.socketDir, stateDir: given.stateDir ?? dirs.stateDir };
 
   if (!opts.foreground) {
     detach(opts);

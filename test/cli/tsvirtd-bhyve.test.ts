@@ -335,3 +335,33 @@ describe.skipIf(![DBUS_DAEMON, BUSCTL].every((p) => existsSync(p)))('tsvirtd --d
     }
   });
 });
+
+describe('the session instance is where tsvirsh looks for it', { timeout: 120_000 }, () => {
+  it('tsvirsh -c bhyve:///session finds a session tsvirtd at its default socket and talks to the bhyve driver through it', async () => {
+    const build = await buildLifecycle();
+    const home = join(dir, 'home');
+    const env: NodeJS.ProcessEnv & { XDG_RUNTIME_DIR: string } = { ...process.env, HOME: home, XDG_RUNTIME_DIR: join(dir, 'xdg-run'), XDG_DATA_HOME: join(home, 'data'), XDG_STATE_HOME: join(home, 'state'), TSVIRT_TSBHYVE: standInPath() };
+    delete env.LIBVIRT_DEFAULT_URI;
+    delete env.VIRSH_DEFAULT_CONNECT_URI;
+    mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+    const proc = spawn(process.execPath, [join(build, 'src', 'cli', 'tsvirtd.js'), '--foreground', '--instance', 'session'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    try {
+      await waitFor('session tsvirtd ready', () => (err.includes('"msg":"ready"') ? true : undefined), 30_000);
+      expect(err).toContain('"uri":"bhyve:///session"');
+      expect(existsSync(join(env.XDG_RUNTIME_DIR, 'tsvirt', 'tsvirt-sock'))).toBe(true);
+      // (without -c, tsvirsh run by a user other than root picks this URI itself when the socket exists)
+      const r = await run(process.execPath, [tsvirshPath(), '-c', 'bhyve:///session', `uri; define ${join(dir, 'vm.xml')}; list --all --name; undefine served`], { env });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^bhyve:\/\/\/session$/m);
+      expect(r.stdout).toMatch(/^served$/m);
+      // the daemon's state lives in the session default, not in the embedded root
+      expect(existsSync(join(home, 'data', 'tsvirt', 'config'))).toBe(true);
+    } finally {
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+});
