@@ -9,7 +9,7 @@
  * private bus configured like a system bus with data/org.libvirt.tsvirt.conf as its policy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ const PYTHON = '/usr/bin/python3';
 const havePythonLibvirt = existsSync(PYTHON) && run(PYTHON, ['-c', 'import libvirt']).then((r) => r.status === 0);
 const DBUS_DAEMON = '/usr/bin/dbus-daemon';
 const BUSCTL = '/usr/bin/busctl';
+const SETPRIV = '/usr/bin/setpriv';
+const IS_ROOT = (process.geteuid?.() ?? 0) === 0;
 const REPO = resolve(import.meta.dirname, '..', '..');
 const C_ENV = { ...process.env, LANG: 'C', LC_ALL: 'C' };
 
@@ -252,10 +254,14 @@ async function startSystemLikeBus(where: string, policy: boolean): Promise<{ bus
   const confd = join(where, 'system.d');
   mkdirSync(confd, { recursive: true });
   if (policy) {
+    // As root the file is used as shipped; otherwise the test's user plays root's part.
     const me = userInfo().username;
     const text = readFileSync(join(REPO, 'data', 'org.libvirt.tsvirt.conf'), 'utf8').replace('<policy user="root">', `<policy user="${me}">`);
     writeFileSync(join(confd, 'org.libvirt.tsvirt.conf'), text);
   }
+  // other users must reach the socket (the policy, not the file mode, decides what they may do)
+  chmodSync(dir, 0o755);
+  chmodSync(where, 0o755);
   const conf = join(where, 'bus.conf');
   writeFileSync(
     conf,
@@ -265,6 +271,7 @@ async function startSystemLikeBus(where: string, policy: boolean): Promise<{ bus
   <listen>unix:dir=${where}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
+    <allow user="*"/>
     <deny own="*"/>
     <deny send_type="method_call"/>
     <allow send_type="signal"/>
@@ -324,6 +331,26 @@ describe.skipIf(![DBUS_DAEMON, BUSCTL].every((p) => existsSync(p)))('tsvirtd --d
       expect(list.stdout.trim()).toBe(`ao 1 "${path}"`);
       const name = await busctl('get-property', 'org.libvirt', path, 'org.libvirt.Domain', 'Name');
       expect(name.stdout.trim()).toBe('s "served"');
+      if (IS_ROOT && existsSync(SETPRIV)) {
+        // Another user (nobody) may read but not change: the bus refuses before tsvirtd sees it.
+        const asNobody = (...args: string[]) => run(SETPRIV, ['--reuid=65534', '--regid=65534', '--clear-groups', BUSCTL, `--address=${address}`, ...args]);
+        const ro = await asNobody('call', 'org.libvirt', path, 'org.libvirt.Domain', 'GetXMLDesc', 'u', '0');
+        expect(ro.stderr).toBe('');
+        expect(ro.stdout).toContain('<name>served</name>');
+        expect((await asNobody('call', 'org.libvirt', '/org/libvirt/BHyve', 'org.libvirt.Connect', 'ListDomains', 'u', '0')).stdout.trim()).toBe(`ao 1 "${path}"`);
+        for (const call of [
+          ['call', 'org.libvirt', path, 'org.libvirt.Domain', 'Undefine', 'u', '0'],
+          ['call', 'org.libvirt', path, 'org.libvirt.Domain', 'Create', 'u', '0'],
+          ['call', 'org.libvirt', '/org/libvirt/BHyve', 'org.libvirt.Connect', 'DomainDefineXML', 's', '<domain/>'],
+          ['set-property', 'org.libvirt', path, 'org.libvirt.Domain', 'Autostart', 'b', 'true'],
+        ]) {
+          const denied = await asNobody(...call);
+          expect(denied.status, call.join(' ')).not.toBe(0);
+          expect(denied.stderr, call.join(' ')).toMatch(/Access denied|AccessDenied/);
+        }
+        expect((await virsh('list --all --name')).stdout).toMatch(/^served$/m);
+        expect((await virsh('dominfo served')).stdout).toMatch(/^Autostart:\s+disable$/m);
+      }
       const undef = await busctl('call', 'org.libvirt', path, 'org.libvirt.Domain', 'Undefine', 'u', '0');
       expect(undef.stderr).toBe('');
       const after = await virsh('list --all --name');
