@@ -11,7 +11,9 @@
  *   that model's source reads (a key literal in its files under src/emulator);
  * - every other key is one src/emulator reads (literally, or through a template such as
  *   `lpc.${com}.path`);
- * - tsbhyve's platform checks (topology, memory size, cpusets; readPlatformConfig) pass.
+ * - tsbhyve's platform checks (topology, memory size, cpusets; readPlatformConfig) pass;
+ * - the `-k` file the lifecycle itself writes at start (bhyveTranslator) parses too, with
+ *   the same keys (only values such as host-unique tap names and NVRAM paths differ).
  *
  * A device or option the driver emits that tsbhyve would ignore or refuse fails here,
  * naming the fixture, the key and the value.
@@ -28,6 +30,7 @@ import { parseCommandLine } from '../../src/emulator/config/index.js';
 import { readPlatformConfig } from '../../src/emulator/config/platform.js';
 import { isImplementedPciModel } from '../../src/emulator/pci/registry.js';
 import { buildLifecycle } from './lifecycle/helpers/build.js';
+import { bhyveTranslator } from '../../src/driver/translator.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EMU = join(REPO, 'src', 'emulator');
@@ -46,7 +49,11 @@ interface Case {
   name: string;
   argv: string[];
   conf: string;
+  /** The -k file the lifecycle writes when it starts the domain (bhyveTranslator), if it starts. */
+  live?: string;
 }
+
+const translator = bhyveTranslator({ root: '/var/lib/tsvirt' });
 
 /** The fixtures that translate for tsbhyve (refusals are the fixture tests' business). */
 function cases(): Case[] {
@@ -59,7 +66,13 @@ function cases(): Case[] {
       try {
         const def = parseDomainXML(xml, { config: createBhyveParserConfig(opts) });
         const r = domainToBhyveArgv(def, opts);
-        out.push({ name: `${sub}/${f.slice(0, -4)}`, argv: r.bhyve.slice(1), conf: domainToBhyveConfig(def, opts) });
+        let live: string | undefined;
+        try {
+          live = translator.toConfig(parseDomainXML(xml, { config: translator.parserConfig })).config;
+        } catch {
+          /* a host boot loader domain: tsvirt does not start those */
+        }
+        out.push({ name: `${sub}/${f.slice(0, -4)}`, argv: r.bhyve.slice(1), conf: domainToBhyveConfig(def, opts), live });
       } catch {
         /* needs a device tsbhyve lacks: refused by the driver, not given to tsbhyve */
       }
@@ -190,6 +203,17 @@ describe('tsbhyve accepts what the driver translates for it', () => {
         for (const seg of pci[4].split('.').filter((s) => !/^\d+$/.test(s))) {
           expect(quotedLiteral(text, seg), `${c.name}: the ${model} model never reads '${pci[4]}' ('${key}=${value}')`).toBe(true);
         }
+      }
+
+      if (c.live !== undefined) {
+        // what `start` hands tsbhyve (host-unique tap names, NVRAM under the state root)
+        const liveFile = join(dir, `${c.name.replace('/', '-')}.live.conf`);
+        writeFileSync(liveFile, c.live);
+        const fromLive = await runTsbhyve(tsbhyve, ['-k', liveFile, '-o', 'config.dump=1']);
+        expect(fromLive.stderr, 'tsbhyve -k (lifecycle config)').toBe('');
+        expect(fromLive.code).toBe(1);
+        const liveTree = parseDump(fromLive.stdout);
+        expect([...liveTree.keys()].sort(), 'the lifecycle config has the same keys').toEqual([...tree.keys()].sort());
       }
 
       const parsed = parseCommandLine(['-k', file]);
