@@ -5,9 +5,12 @@
  * 'bhyve+unix:///system?socket=<socket-dir>/tsvirt-sock'` and python3-libvirt work against
  * it, and with `--dbus ADDRESS` the org.libvirt D-Bus API.
  *
- * Drivers: `--driver bhyve` (the default) is the bhyve driver, which is not part of this
- * build yet: the daemon says so and exits with status 1. `--driver test` serves the
- * in-memory TEST driver (no guests run) for testing clients against the protocol.
+ * Drivers: `--driver bhyve` (the default) is the bhyve driver of src/driver — the same
+ * `BhyveDriver` embedded tsvirsh opens — with its state root in `--state-dir`; it serves
+ * `bhyve:///system` (as root) or `bhyve:///session` (otherwise; `--instance` chooses),
+ * re-attaches to running guests when it opens and re-checks them every 5 seconds.
+ * `--driver test` serves the in-memory TEST driver (no guests run) for testing clients
+ * against the protocol. The VM program is tsbhyve, or TSVIRT_TSBHYVE when set.
  *
  * Modes: `--foreground` runs in this process, logging JSON lines to stderr; without it the
  * daemon re-executes itself detached (log in `<state-dir>/tsvirtd.log`) and the parent exits
@@ -16,19 +19,23 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultDaemonSocket } from '../driver/uri.js';
 import { createLogger, type LogLevel } from '../rpc/log.js';
 import { RpcServer } from '../rpc/server/server.js';
 import { TestDriver } from '../rpc/test-driver.js';
 import type { DriverApi } from '../rpc/driver-api.js';
+import { BhyveDriver } from '../driver/driver.js';
+import { loadTranslator } from '../driver/translator.js';
 
 interface Opts {
   foreground?: boolean;
   socketDir: string;
   stateDir: string;
   driver: 'bhyve' | 'test';
+  instance: 'system' | 'session';
   dbus?: string;
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
@@ -38,12 +45,21 @@ interface Opts {
   keepaliveCount: number;
 }
 
-function defaultDirs(): { socketDir: string; stateDir: string } {
-  const root = (process.geteuid?.() ?? 0) === 0;
-  if (root) return { socketDir: '/run/tsvirt', stateDir: '/var/lib/tsvirt' };
-  const runtime = process.env.XDG_RUNTIME_DIR ?? `/tmp/tsvirt-${process.geteuid?.() ?? 'user'}`;
+/** The instance a daemon serves unless told: system for root, session otherwise (libvirt's rule). */
+function defaultInstance(): 'system' | 'session' {
+  return (process.geteuid?.() ?? 0) === 0 ? 'system' : 'session';
+}
+
+/**
+ * Default directories of an instance, as libvirt lays them out: /run/tsvirt and
+ * /var/lib/tsvirt for the system instance; for the session instance the socket directory
+ * tsvirsh probes for bhyve:///session (driver/uri.ts defaultDaemonSocket:
+ * $XDG_RUNTIME_DIR/tsvirt) and $XDG_DATA_HOME/tsvirt for state.
+ */
+function defaultDirs(instance: 'system' | 'session'): { socketDir: string; stateDir: string } {
+  if (instance === 'system') return { socketDir: '/run/tsvirt', stateDir: '/var/lib/tsvirt' };
   const data = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local', 'share');
-  return { socketDir: join(runtime, 'tsvirt'), stateDir: join(data, 'tsvirt') };
+  return { socketDir: dirname(defaultDaemonSocket('session')), stateDir: join(data, 'tsvirt') };
 }
 
 function octal(v: string): number {
@@ -63,13 +79,18 @@ async function startDbus(address: string, driver: DriverApi, log: ReturnType<typ
 }
 
 async function main(): Promise<void> {
-  const dirs = defaultDirs();
+  const instance = defaultInstance();
   const program = new Command('tsvirtd')
     .description('tsvirt daemon: libvirt remote protocol and org.libvirt D-Bus API on local sockets')
     .option('-f, --foreground', 'run in the foreground (default: detach)')
-    .option('--socket-dir <dir>', 'directory of tsvirt-sock and tsvirt-sock-ro', dirs.socketDir)
-    .option('--state-dir <dir>', 'directory of the daemon state, pidfile and log', dirs.stateDir)
+    .option('--socket-dir <dir>', 'directory of tsvirt-sock and tsvirt-sock-ro (default: /run/tsvirt for system, $XDG_RUNTIME_DIR/tsvirt for session)')
+    .option('--state-dir <dir>', 'directory of the driver state, pidfile and log (default: /var/lib/tsvirt for system, $XDG_DATA_HOME/tsvirt for session)')
     .addOption(new Option('--driver <name>', 'hypervisor driver').choices(['bhyve', 'test']).default('bhyve'))
+    .addOption(
+      new Option('--instance <name>', 'which bhyve URI is served: bhyve:///system or bhyve:///session')
+        .choices(['system', 'session'])
+        .default(instance, instance === 'system' ? 'system when run as root' : 'session when not run as root'),
+    )
     .option('--dbus <address>', "also serve org.libvirt on this D-Bus address ('session', 'system' or an address)")
     .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'text']).default('json'))
@@ -79,16 +100,9 @@ async function main(): Promise<void> {
     .option('--keepalive-count <n>', 'unanswered pings before a client is dropped', positiveInt, 5)
     .showHelpAfterError();
   program.parse();
-  const opts = program.opts<Opts>();
-
-  if (opts.driver === 'bhyve') {
-    process.stderr.write(
-      'tsvirtd: the bhyve driver is not yet available in this build of tsvirt; ' +
-        "use '--driver test' to serve the in-memory TEST driver (no guests run)\n",
-    );
-    process.exitCode = 1;
-    return;
-  }
+  const given = program.opts<Omit<Opts, 'socketDir' | 'stateDir'> & { socketDir?: string; stateDir?: string }>();
+  const dirs = defaultDirs(given.instance);
+  const opts: Opts = { ...given, socketDir: given.socketDir ?? dirs.socketDir, stateDir: given.stateDir ?? dirs.stateDir };
 
   if (!opts.foreground) {
     detach(opts);
@@ -98,9 +112,15 @@ async function main(): Promise<void> {
   // A log reader that went away (closed pipe) must not take the daemon down with it.
   process.stderr.on('error', () => {});
   const log = createLogger({ level: opts.logLevel, format: opts.logFormat });
-  const driver: DriverApi = new TestDriver();
-  log.log('warn', 'serving the in-memory TEST driver: no guests run', { driver: driver.type });
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o755 });
+  let driver: DriverApi;
+  try {
+    driver = await openDriver(opts, log);
+  } catch (e) {
+    log.log('error', 'cannot open the driver', { driver: opts.driver, stateDir: opts.stateDir, error: (e as Error).message });
+    process.exitCode = 1;
+    return;
+  }
   const pidfile = join(opts.stateDir, 'tsvirtd.pid');
 
   let server: RpcServer;
@@ -115,6 +135,7 @@ async function main(): Promise<void> {
     });
   } catch (e) {
     log.log('error', 'cannot listen', { error: (e as Error).message });
+    await driver.close?.();
     process.exitCode = 1;
     return;
   }
@@ -125,6 +146,7 @@ async function main(): Promise<void> {
     } catch (e) {
       log.log('error', 'cannot serve D-Bus', { address: opts.dbus, error: (e as Error).message });
       await server.stop();
+      await driver.close?.();
       process.exitCode = 1;
       return;
     }
@@ -153,6 +175,28 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The driver served: the bhyve driver on the state directory (its root: config/, run/,
+ * log/, autostart/ beside the daemon's pidfile and log), or the TEST driver.
+ */
+async function openDriver(opts: Opts, log: ReturnType<typeof createLogger>): Promise<DriverApi> {
+  if (opts.driver === 'test') {
+    const driver = new TestDriver();
+    log.log('warn', 'serving the in-memory TEST driver: no guests run', { driver: driver.type });
+    return driver;
+  }
+  const root = resolve(opts.stateDir);
+  const driver = await BhyveDriver.open({
+    root,
+    uri: `bhyve:///${opts.instance}`,
+    translator: await loadTranslator(root),
+    reconcileEveryMs: 5000,
+    onProblem: (p) => log.log('warn', 'state problem', { path: p.path, problem: p.message }),
+  });
+  log.log('info', 'bhyve driver open', { uri: driver.uri, root });
+  return driver;
 }
 
 /** Re-executes this program detached with --foreground, logging to <state-dir>/tsvirtd.log. */

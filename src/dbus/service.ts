@@ -327,7 +327,16 @@ export async function startDbusService(opts: DbusServiceOptions): Promise<DbusSe
 
   const DBUS_NAME_FLAG_DO_NOT_QUEUE = 4;
   const PRIMARY_OWNER = 1;
-  const got = await bus.requestName(BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  // A refused name (taken, or denied by the bus policy) must leave nothing behind that
+  // keeps the daemon's process alive: no bus connection, no event subscription.
+  let got: number;
+  try {
+    got = await bus.requestName(BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  } catch (e) {
+    unsubscribe();
+    bus.disconnect();
+    throw new Error(`cannot own the name ${BUS_NAME} on ${opts.address}: ${(e as Error).message}`);
+  }
   if (got !== PRIMARY_OWNER) {
     unsubscribe();
     bus.disconnect();

@@ -13,7 +13,7 @@
 
 /**
  * Capability flags. libvirt's own (bhyve_capabilities.h), then devices libvirt does not
- * probe because every bhyve it supports has them (tsbhyve does not yet), then tsvirt's
+ * probe because every bhyve it supports has them (tsbhyve lacks these five), then tsvirt's
  * extensions (output libvirt's bhyve driver never produces).
  */
 const LIBVIRT_CAPS = [
@@ -30,11 +30,13 @@ const LIBVIRT_CAPS = [
   'VIRTIO_9P',
   'VIRTIO_RND',
   'NVME',
-  // assumed by libvirt (no probe): virtio-scsi, PCI passthrough, slirp networking, TPM
+  // assumed by libvirt (no probe): virtio-scsi, PCI passthrough, slirp networking, TPM,
+  // NUMA domains (`-n`)
   'VIRTIO_SCSI',
   'PASSTHRU',
   'NET_SLIRP',
   'TPM',
+  'NUMA',
 ] as const;
 
 export const BHYVE_CAP_NAMES = [
@@ -72,18 +74,28 @@ export type BhyveArch = 'x86_64' | 'aarch64';
 export const LIBVIRT_TEST_CAPS: readonly BhyveCap[] = LIBVIRT_CAPS;
 
 /**
- * What tsbhyve runs today (docs/tsbhyve-config.md on branch emu: hostbridge, lpc, ahci,
- * virtio-blk, virtio-net, virtio-rnd, virtio-console; UEFI boot ROM; direct kernel boot;
- * stdio/file/unix/tcp/tty serial ports; tap and udp networking). Devices it lacks (fbuf,
- * xhci, hda, e1000, nvme, virtio-9p, virtio-scsi, passthru, TPM, slirp) are refused when
- * translating for it, naming the device, instead of failing when tsbhyve starts.
+ * What tsbhyve runs today (its `-s help` and src/emulator/pci/registry.ts): hostbridge, lpc
+ * (COM1-4, UEFI boot ROM), ahci, virtio-blk, virtio-net and e1000 (tap and udp backends),
+ * virtio-rnd, virtio-console, virtio-9p, nvme, xhci with the USB tablet, fbuf with its VNC
+ * server and password; direct kernel boot; stdio/file/unix/tcp/tty serial ports. Devices it
+ * lacks (hda, virtio-scsi, passthru, TPM, slirp networking, NUMA domains: tsbhyve parses `-n` but
+ * builds no SRAT, so the guest would not see them) are refused when translating
+ * for it, naming the device, instead of failing when tsbhyve starts.
+ * test/driver/tsbhyve-accepts.test.ts feeds every translated fixture through tsbhyve's own
+ * parser and checks each device and key against what it implements.
  */
 export const TSBHYVE_CAPS: readonly BhyveCap[] = [
   'RTC_UTC',
   'AHCI32SLOT',
+  'NET_E1000',
   'LPC_BOOTROM',
+  'FBUF',
+  'XHCI',
   'CPUTOPOLOGY',
+  'VNC_PASSWORD',
+  'VIRTIO_9P',
   'VIRTIO_RND',
+  'NVME',
   'UUID',
   'DIRECT_BOOT',
   'VMM_BACKEND',

@@ -42,7 +42,7 @@ import { buildLoaderCommand, memoryMiB } from './loader.js';
 import type { BhyvePlan, DirectBootSpec, LpcSpec, PciSlotSpec, PlannedInterface } from './plan.js';
 import { checkSupported } from './support.js';
 import { sysinfoOptions } from './sysinfo.js';
-import { parseCpuset, parseVcpuPins } from './tunables.js';
+import { parseCpuset, vcpuPins } from './tunables.js';
 
 /** Host description plus the seams a caller may fill (tests, the lifecycle code). */
 export interface TranslateOptions extends BhyveHostOptions {
@@ -132,8 +132,10 @@ function formatCpus(cpus: number[]): string {
   return out.join(',');
 }
 
-function planNuma(def: DomainDef, plan: BhyvePlan): void {
-  (def.cpu?.numa?.cells ?? []).forEach((cell, i) => {
+function planNuma(def: DomainDef, host: BhyveHost, plan: BhyvePlan): void {
+  const cells = def.cpu?.numa?.cells ?? [];
+  if (cells.length > 0 && !hasCap(host, 'NUMA')) throw unsupported('NUMA domains (<cpu><numa>) are not supported by given bhyve binary');
+  cells.forEach((cell, i) => {
     const cpus = parseCpuset(cell.cpus ?? '', `NUMA cell ${i} cpus`);
     for (const c of cpus) {
       if (c >= def.vcpu.count) throw unsupported(`NUMA cell ${i}: vCPU ${c} does not exist`);
@@ -343,8 +345,8 @@ export function buildPlan(def: DomainDef, host: BhyveHost, opts: TranslateOption
   if (hasCap(host, 'UUID')) plan.uuid = def.uuid;
   for (const e of def.bhyveCommandline?.envs ?? []) plan.env[e.name] = e.value;
   planCpus(def, host, plan);
-  planNuma(def, plan);
-  for (const { vcpu, cpus } of parseVcpuPins(def.passthrough.cputune, def.vcpu.count)) {
+  planNuma(def, host, plan);
+  for (const { vcpu, cpus } of vcpuPins(def.cputune)) {
     for (const cpu of cpus) plan.pins.push({ vcpu, cpu });
   }
   planClock(def, host, plan);

@@ -17,6 +17,8 @@ import type { DomainDef } from '../xml/types.js';
 import type { BhyveHost } from './capabilities.js';
 import { hasCap } from './capabilities.js';
 import { adaptForeignDevices } from './compat-devices.js';
+import { emptyCputune } from '../xml/domain/cputune.js';
+import { cputuneOtherElements } from './tunables.js';
 import { unsupported } from './errors.js';
 
 /** Names of firmware images that are QEMU's, not bhyve's (OVMF, edk2, SeaBIOS). */
@@ -132,12 +134,9 @@ function adaptTuning(def: DomainDef, warn: (m: string) => void): void {
     warn('<seclabel> dropped (no security driver)');
     delete p.seclabels;
   }
-  if (p.cputune) {
-    const kept = p.cputune.children.filter((c) => typeof c !== 'string' && c.name === 'vcpupin');
-    if (kept.length !== p.cputune.children.filter((c) => typeof c !== 'string').length) {
-      warn('<cputune> settings other than vcpupin dropped');
-      p.cputune = { ...p.cputune, children: kept };
-    }
+  if (def.cputune && cputuneOtherElements(def.cputune).length > 0) {
+    warn('<cputune> settings other than vcpupin dropped');
+    def.cputune = { ...emptyCputune(), vcpupins: def.cputune.vcpupins };
   }
   if (def.iothreads !== undefined || def.iothreadids !== undefined) {
     warn('<iothreads> dropped');
@@ -217,6 +216,10 @@ export function adaptForeignDomain(def: DomainDef, host: BhyveHost, warnings: st
   adaptOs(def, warn);
   adaptFeatures(def, warn);
   adaptCpu(def, warn);
+  if ((def.cpu?.numa?.cells?.length ?? 0) > 0 && !hasCap(host, 'NUMA')) {
+    warn('<cpu><numa> cells dropped: this bhyve has no NUMA domains');
+    delete def.cpu!.numa;
+  }
   adaptTuning(def, warn);
   adaptMemory(def, warn);
   adaptClockAndPm(def, warn);

@@ -18,8 +18,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { generateMac } from '../xml/parse/values.js';
+import { emptyCputune } from '../xml/domain/cputune.js';
+import { formatCpuList, parseCpuList } from '../xml/domain/cpu.js';
 import { parseUuid } from '../xml/uuid.js';
-import type { DomainDef, XmlElement } from '../xml/types.js';
+import type { DomainDef } from '../xml/types.js';
 import { invalidArg, operationFailed } from './errors.js';
 import { isBhyveloadProgram, parseMemsizeKiB, splitNativeCommandLine } from './native-cmdline.js';
 import { type ArgvParseContext, parseLpcArg, type ParseMode, parsePciArg } from './parse-devices.js';
@@ -83,15 +85,14 @@ function parseCpus(ctx: ArgvParseContext, arg: string): void {
 function addVcpuPin(ctx: ArgvParseContext, arg: string): void {
   const m = /^(\d+):(\d+)$/.exec(arg);
   if (!m) throw operationFailed(`Failed to parse -p '${arg}'`);
-  const p = ctx.def.passthrough;
-  const cputune: XmlElement = (p.cputune ??= { name: 'cputune', attrs: [], children: [] });
-  const existing = cputune.children.find(
-    (c): c is XmlElement => typeof c !== 'string' && c.attrs.some(([k, v]) => k === 'vcpu' && v === m[1]),
-  );
-  if (existing) {
-    const cs = existing.attrs.find(([k]) => k === 'cpuset')!;
-    cs[1] = `${cs[1]},${m[2]}`;
-  } else cputune.children.push({ name: 'vcpupin', attrs: [['vcpu', m[1]!], ['cpuset', m[2]!]], children: [] });
+  const cputune = (ctx.def.cputune ??= emptyCputune());
+  const vcpu = Number(m[1]);
+  const existing = cputune.vcpupins.find((p) => p.vcpu === vcpu);
+  if (existing) existing.cpuset = formatCpuList([...(parseCpuList(existing.cpuset) ?? []), Number(m[2])]);
+  else {
+    cputune.vcpupins.push({ vcpu, cpuset: m[2]! });
+    cputune.vcpupins.sort((a, b) => a.vcpu - b.vcpu);
+  }
 }
 
 /** SMBIOS `-o` keys back into `<sysinfo>` entries. */

@@ -117,7 +117,7 @@ function checkDomain(def: DomainDef, warnings: string[]): void {
   for (const sl of p.seclabels ?? []) {
     if (attrOf(sl, 'type') !== 'none') refuse('<seclabel> other than type none');
   }
-  const otherTune = cputuneOtherElements(p.cputune);
+  const otherTune = cputuneOtherElements(def.cputune);
   if (otherTune.length > 0) refuse(`<cputune><${otherTune[0]}>`);
   if (def.namespaceData && Object.keys(def.namespaceData).length > 0) {
     refuse(`XML namespace '${Object.keys(def.namespaceData)[0]}'`);

@@ -1,13 +1,13 @@
 /**
- * Reading `<cputune>`, which the XML layer keeps verbatim, into typed vCPU pins, and
- * libvirt's CPU-list syntax (`0-3,^2`, virBitmapParse). The driver needs them for vCPU
- * pinning (`-p`). (`<memtune>` and `<blkiotune>` are typed by the XML layer.)
+ * The `<cputune>` the driver uses: vCPU pins as host CPU numbers for `-p`, and the names of
+ * the settings bhyve cannot honour (refused by support.ts); plus libvirt's CPU-list syntax
+ * (`0-3,^2`, virBitmapParse). The XML layer types `<cputune>` (src/xml/domain/cputune.ts).
  *
  * Malformed values are VirErrors naming the element; nothing here throws anything else.
  */
 
 import { parseCpuList } from '../xml/domain/cpu.js';
-import type { XmlElement } from '../xml/types.js';
+import type { CputuneDef } from '../xml/types.js';
 import { xmlError } from './errors.js';
 
 /** virBitmapParse (the XML layer's parseCpuList): `0-3,^2,8` → sorted CPU numbers. */
@@ -18,34 +18,25 @@ export function parseCpuset(text: string, what: string): number[] {
   return cpus;
 }
 
-function attr(el: XmlElement, name: string): string | undefined {
-  for (const [k, v] of el.attrs) if (k === name) return v;
-  return undefined;
+/** `<cputune><vcpupin>`: host CPUs per vCPU, in vCPU order (the XML layer checked them). */
+export function vcpuPins(cputune: CputuneDef | undefined): Array<{ vcpu: number; cpus: number[] }> {
+  return (cputune?.vcpupins ?? []).map((p) => ({ vcpu: p.vcpu, cpus: parseCpuset(p.cpuset, `<vcpupin vcpu='${p.vcpu}'> cpuset`) }));
 }
 
-function childElements(el: XmlElement): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => typeof c !== 'string');
-}
-
-/** `<cputune><vcpupin vcpu='N' cpuset='...'/>`: host CPUs per vCPU, vCPU order. */
-export function parseVcpuPins(cputune: XmlElement | undefined, vcpus: number): Array<{ vcpu: number; cpus: number[] }> {
-  if (!cputune) return [];
-  const pins = new Map<number, number[]>();
-  for (const el of childElements(cputune)) {
-    if (el.name !== 'vcpupin') continue;
-    const v = attr(el, 'vcpu');
-    const cpuset = attr(el, 'cpuset');
-    if (v === undefined || !/^\d+$/.test(v)) throw xmlError(`missing or invalid 'vcpu' in <vcpupin>`);
-    if (cpuset === undefined) throw xmlError(`missing 'cpuset' in <vcpupin vcpu='${v}'>`);
-    const vcpu = Number(v);
-    if (vcpu >= vcpus) throw xmlError(`requested vcpupin for vcpu '${vcpu}' but the domain has ${vcpus} vcpus`);
-    if (pins.has(vcpu)) throw xmlError(`duplicate vcpupin for vcpu '${vcpu}'`);
-    pins.set(vcpu, parseCpuset(cpuset, `<vcpupin vcpu='${vcpu}'> cpuset`));
+/** The `<cputune>` settings other than vcpupin, by element name (refused by the support check). */
+export function cputuneOtherElements(t: CputuneDef | undefined): string[] {
+  if (!t) return [];
+  const out: string[] = [];
+  if (t.shares !== undefined) out.push('shares');
+  for (const k of ['period', 'quota', 'global_period', 'global_quota', 'emulator_period', 'emulator_quota', 'iothread_period', 'iothread_quota'] as const) {
+    if (t[k]) out.push(k);
   }
-  return [...pins.entries()].sort((a, b) => a[0] - b[0]).map(([vcpu, cpus]) => ({ vcpu, cpus }));
-}
-
-/** What `<cputune>` holds besides vcpupin (refused by the support check). */
-export function cputuneOtherElements(cputune: XmlElement | undefined): string[] {
-  return cputune ? childElements(cputune).filter((e) => e.name !== 'vcpupin').map((e) => e.name) : [];
+  if (t.emulatorpin !== undefined) out.push('emulatorpin');
+  if (t.iothreadpins.length) out.push('iothreadpin');
+  if (t.emulatorsched) out.push('emulatorsched');
+  if (t.vcpuscheds.length) out.push('vcpusched');
+  if (t.iothreadscheds.length) out.push('iothreadsched');
+  if (t.cachetunes.length) out.push('cachetune');
+  if (t.memorytunes.length) out.push('memorytune');
+  return out;
 }

@@ -21,7 +21,7 @@
  * - Per-device info (`boot`, `alias`, `address`, `rom`, `acpi`) sits directly on the device
  *   (`disk.address`, `iface.boot.order`), never in a nested `info` object.
  * - Elements libvirt knows but tsvirt does not interpret are `XmlElement`s kept verbatim
- *   (`def.passthrough.cputune`, `devices.smartcards`, `disk.iotune`): they round-trip, and
+ *   (`def.passthrough.numatune`, `devices.smartcards`, `disk.iotune`): they round-trip, and
  *   the driver refuses them when it must.
  */
 

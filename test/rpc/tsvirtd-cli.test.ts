@@ -20,12 +20,25 @@ function collect(p: ReturnType<typeof runTsvirtd>): Promise<{ code: number | nul
 }
 
 describe('tsvirtd command', () => {
-  it('says that the bhyve driver is not available yet and exits 1', async () => {
+  it('serves the bhyve driver by default, on the state directory, for the instance asked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsvirtd-'));
-    const r = await collect(runTsvirtd(['--foreground', '--socket-dir', join(dir, 'run'), '--state-dir', join(dir, 'st')]));
-    expect(r.code).toBe(1);
-    expect(r.err).toContain('the bhyve driver is not yet available');
-    expect(existsSync(join(dir, 'run', 'tsvirt-sock'))).toBe(false);
+    const p = runTsvirtd(['--foreground', '--instance', 'session', '--socket-dir', join(dir, 'run'), '--state-dir', join(dir, 'st')]);
+    const done = collect(p);
+    for (let i = 0; i < 400 && !existsSync(join(dir, 'st', 'tsvirtd.pid')); i++) await new Promise((r) => setTimeout(r, 50));
+    const c = await RpcClient.connect(join(dir, 'run', 'tsvirt-sock'));
+    await expect(c.open('bhyve:///system')).rejects.toThrow(/bhyve:\/\/\/system/);
+    await c.close();
+    const c2 = await RpcClient.connect(join(dir, 'run', 'tsvirt-sock'));
+    await c2.open('bhyve:///session');
+    expect((await c2.call(RemoteProcs.CONNECT_GET_TYPE, undefined)).type).toBe('BHYVE');
+    expect((await c2.call(RemoteProcs.CONNECT_GET_URI, undefined)).uri).toBe('bhyve:///session');
+    await c2.close();
+    // the driver's state tree lives in the state directory
+    expect(existsSync(join(dir, 'st', 'config'))).toBe(true);
+    p.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('"msg":"bhyve driver open"');
     rmSync(dir, { recursive: true, force: true });
   });
 

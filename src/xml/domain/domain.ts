@@ -3,7 +3,7 @@
  * value syntax only; defaults and cross-checks are ../postparse.ts and ../validate.ts) and
  * writes a DomainDef back in libvirt's top-level order (virDomainDefFormatInternal):
  * name, uuid, genid, title, description, metadata, maxMemory, memory, currentMemory,
- * blkiotune, memtune, memoryBacking, vcpu, vcpus, iothreads, iothreadids, cputune,
+ * blkiotune, memtune, memoryBacking, vcpu, vcpus, iothreads, iothreadids, cputune (cputune.ts),
  * numatune, resource, sysinfo, bootloader, bootloader_args, os, features, cpu, clock,
  * on_poweroff, on_reboot, on_crash, on_lockfailure, pm, perf, idmap, devices, seclabel,
  * keywrap, launchSecurity, then namespace elements (bhyve:commandline, ...).
@@ -22,6 +22,7 @@ import type { Elem } from '../parse/xml-tree.js';
 import type { DomainDef, DomainVirtType, LifecycleAction, LockFailureAction, NamespaceHandler, XmlElement } from '../types.js';
 import type { FormatCtx, ParseCtx } from './context.js';
 import { formatCpu, parseCpu, canonicalCpuList } from './cpu.js';
+import { formatCputune, parseCputune } from './cputune.js';
 import { emptyDevices, formatDevices, parseDevices } from './devices.js';
 import {
   formatClock,
@@ -48,7 +49,7 @@ const CRASH: ReadonlySet<string> = new Set(['destroy', 'restart', 'rename-restar
 const LOCKFAILURE: ReadonlySet<string> = new Set(['poweroff', 'restart', 'pause', 'ignore']);
 
 /** Passthrough elements keyed by element name → property of DomainDef.passthrough. */
-const PASSTHROUGH = new Set(['vcpus', 'cputune', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
+const PASSTHROUGH = new Set(['vcpus', 'numatune', 'resource', 'perf', 'idmap', 'keywrap', 'launchSecurity']);
 
 /** Namespace declarations in scope of an element: prefix ('' = default) → URI. */
 type NsScope = Map<string, string>;
@@ -275,6 +276,11 @@ export function parseDomainElement(root: Elem, rootName: string, opts: DomainPar
       def.iothreads = Math.max(def.iothreads ?? 0, ids.length);
     }
   }
+  const cputune = first.get('cputune');
+  if (cputune) {
+    const iothreadIds = def.iothreadids?.map((t) => t.id) ?? Array.from({ length: def.iothreads ?? 0 }, (_, i) => i + 1);
+    def.cputune = parseCputune(cputune, def.vcpu.count, iothreadIds);
+  }
   if (sysinfos.length > 0) def.sysinfo = sysinfos.map(parseSysinfo);
   const bl = first.get('bootloader');
   if (bl) def.bootloader = bl.text();
@@ -349,7 +355,7 @@ export function writeDomain(w: Writer, def: DomainDef, ctx: FormatCtx, namespace
     for (const t of def.iothreadids) w.empty('iothread', ` id='${t.id}'${attr('thread_pool_min', t.thread_pool_min)}${attr('thread_pool_max', t.thread_pool_max)}`);
     w.close('iothreadids');
   }
-  if (p.cputune) w.raw(p.cputune);
+  if (def.cputune) formatCputune(w, def.cputune);
   if (p.numatune) w.raw(p.numatune);
   if (p.resource) w.raw(p.resource);
   if (def.sysinfo) for (const s of def.sysinfo) formatSysinfo(w, s);

@@ -31,7 +31,7 @@ export interface VirtioOptions {
 /**
  * An element kept verbatim: parsed, stored and written back unchanged (attribute order,
  * children, text). Used for `<metadata>` children and for libvirt elements this model does
- * not break down (e.g. `<cputune>`, `<numatune>`, `<seclabel>`): they survive a round trip
+ * not break down (e.g. `<numatune>`, `<seclabel>`, `<perf>`): they survive a round trip
  * even though nothing in tsvirt interprets them.
  */
 export interface XmlElement {

@@ -212,6 +212,54 @@ export interface MemtuneDef {
   swap_hard_limit?: number;
 }
 
+/** A thread scheduler setting (`<vcpusched>`, `<iothreadsched>`, `<emulatorsched>`). */
+export interface ThreadSchedDef {
+  scheduler: 'batch' | 'idle' | 'fifo' | 'rr';
+  /** fifo and rr only (required there); libvirt drops it for batch and idle. */
+  priority?: number;
+}
+
+/** `<cachetune>` (libvirt virDomainResctrlDef, cache allocation). */
+export interface CachetuneDef {
+  /** Canonical CPU list of the vCPUs it applies to. */
+  vcpus: string;
+  caches: Array<{ id: number; level: number; type: 'both' | 'code' | 'data'; sizeBytes: number }>;
+  monitors: Array<{ level: number; vcpus: string }>;
+}
+
+/** `<memorytune>` (libvirt virDomainResctrlDef, memory bandwidth). */
+export interface MemorytuneDef {
+  vcpus: string;
+  nodes: Array<{ id: number; bandwidth: number }>;
+  monitors: Array<{ vcpus: string }>;
+}
+
+/**
+ * `<cputune>` (libvirt virDomainCputune plus the per-thread pins, schedulers and resctrl
+ * groups it formats inside `<cputune>`). Bandwidth numbers keep libvirt's element names;
+ * an absent one is unset (libvirt: 0). Lists are kept in libvirt's order: pins and
+ * schedulers by vCPU / iothread id, one scheduler entry per thread.
+ */
+export interface CputuneDef {
+  shares?: number;
+  period?: number;
+  quota?: number;
+  global_period?: number;
+  global_quota?: number;
+  emulator_period?: number;
+  emulator_quota?: number;
+  iothread_period?: number;
+  iothread_quota?: number;
+  vcpupins: Array<{ vcpu: number; cpuset: string }>;
+  emulatorpin?: string;
+  iothreadpins: Array<{ iothread: number; cpuset: string }>;
+  emulatorsched?: ThreadSchedDef;
+  vcpuscheds: Array<ThreadSchedDef & { vcpu: number }>;
+  iothreadscheds: Array<ThreadSchedDef & { iothread: number }>;
+  cachetunes: CachetuneDef[];
+  memorytunes: MemorytuneDef[];
+}
+
 /**
  * Elements of the domain that libvirt knows and tsvirt keeps verbatim (each written at
  * libvirt's position for it). Nothing in tsvirt interprets them; a driver refuses them
@@ -220,7 +268,6 @@ export interface MemtuneDef {
 export interface DomainPassthrough {
   /** `<vcpus>` (per-vCPU enable/hotplug/order). */
   vcpus?: XmlElement;
-  cputune?: XmlElement;
   numatune?: XmlElement;
   resource?: XmlElement;
   perf?: XmlElement;
@@ -270,6 +317,8 @@ export interface DomainDef {
   /** `<iothreads>N</iothreads>`. */
   iothreads?: number;
   iothreadids?: IothreadIdDef[];
+  /** `<cputune>`. */
+  cputune?: CputuneDef;
   sysinfo?: SysinfoDef[];
   /** `<bootloader>` (host-side boot loader, e.g. bhyveload or grub-bhyve). */
   bootloader?: string;
