@@ -188,10 +188,17 @@ export class ControlServer {
     }
   }
 
-  /** Stops listening, drops every connection and removes the socket file. */
+  /**
+   * Stops listening, ends every connection (written bytes still go out; a peer that does
+   * not read is cut after a second) and removes the socket file.
+   */
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) {
+      s.end();
+      setTimeout(() => s.destroy(), 1000).unref();
+    }
+    await closing;
     try {
       unlinkSync(this.path);
     } catch {
