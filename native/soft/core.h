@@ -116,6 +116,7 @@ namespace ev {
 constexpr uint32_t kHalted = 1u << 0;       // HLT executed
 constexpr uint32_t kIrqCheck = 1u << 1;     // IF may have become 1 with an interrupt pending
 constexpr uint32_t kShadow = 1u << 2;       // STI / MOV SS interrupt shadow active
+constexpr uint32_t kShadowSs = 1u << 9;     // the shadow is MOV/POP SS's: #DB is held too
 constexpr uint32_t kTrap = 1u << 3;         // TF single-step in effect
 constexpr uint32_t kInjected = 1u << 4;     // inject_exception / inject_nmi event waiting
 constexpr uint32_t kShutdown = 1u << 5;     // triple fault happened
@@ -222,8 +223,7 @@ struct Core final : public Cpu {
   int64_t tsc_offset = 0;
   uint64_t msr_mtrr_def = 0, msr_mtrr_fixed[11] = {}, msr_mtrr_var[16] = {};
   uint64_t msr_misc_enable = 1;  // fast strings
-  uint64_t msr_tsc_adjust = 0;
-  uint64_t msr_spec_ctrl = 0;
+  uint64_t msr_hwcr = 0, msr_de_cfg = 0;  // AMD model MSRs (msr_model.cc)
   uint64_t xcr0 = 1;
 
   // ---- event state ----
@@ -247,6 +247,7 @@ struct Core final : public Cpu {
   PhysMem* mem = nullptr;
   CpuHost* host = nullptr;
   const std::atomic<uint64_t>* code_epoch = nullptr;  // PhysMem's code epoch
+  uint64_t map_gen_seen = 0;                            // PhysMem::map_gen() last run() saw
   int vcpu_id = 0;
   BlockCache* blocks = nullptr;
   TlbEntry tlbs[2][kTlbSize];
@@ -262,6 +263,10 @@ struct Core final : public Cpu {
   enum class MsrResult { kOk, kFault, kUnknown };
   MsrResult msr_read(uint32_t index, uint64_t* value);
   MsrResult msr_write(uint32_t index, uint64_t value);
+  // Model-specific MSRs of the presented processor model (msr_model.cc), asked after the
+  // architectural ones.
+  MsrResult model_msr_read(uint32_t index, uint64_t* value);
+  MsrResult model_msr_write(uint32_t index, uint64_t value);
   // CR writes with their checks and side effects (system family; raise #GP on bad values).
   void write_cr0(uint64_t v);
   void write_cr3(uint64_t v);
@@ -278,6 +283,7 @@ struct Core final : public Cpu {
   bool get_msr(uint32_t index, uint64_t* value) override;
   bool set_msr(uint32_t index, uint64_t value) override;
   void set_cpuid(const CpuidEntry* entries, size_t count) override;
+  void get_cpuid(std::vector<CpuidEntry>* entries) const override;
   StopReason run(uint64_t max_instructions) override;
   uint64_t instructions_retired() const override { return retired; }
   void request_stop() override;

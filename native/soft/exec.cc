@@ -71,7 +71,8 @@ Core::Core(PhysMem& m, CpuHost& h, int id)
     : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
   blocks = new BlockCache();
   set_cpuid(nullptr, 0);
-  tsc_write(0);  // power-on values of what INIT keeps
+  tsc_offset = -int64_t(m.tsc_base());  // TSC 0 when the VM's memory map was made (all vCPUs)
+  // Power-on values of what INIT keeps.
   msr_mtrr_def = 0;
   std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
   std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
@@ -399,10 +400,13 @@ static StopReason run_loop(Core* c) {
 // Deliver what is pending at an instruction boundary. Returns kStop with *why set when
 // run() must return, kStepOne when exactly one instruction must run before the next look.
 static Service service_events(Core* c, StopReason* why) {
-  // Completion of a single-stepped instruction (TF trap).
+  // Completion of a single-stepped instruction (TF trap). After MOV SS / POP SS the trap is
+  // held until the next instruction completes (SDM vol. 3, 6.8.3).
   if (c->sync_events & ev::kStepDone) {
     c->sync_events &= ~ev::kStepDone;
-    if (c->step_tf) {
+    if (c->step_tf && (c->sync_events & ev::kShadowSs)) {
+      c->step_tf = false;
+    } else if (c->step_tf) {
       c->step_tf = false;
       c->dr[6] |= 1u << 14;  // BS
       deliver_event(c, vec::DB, EventKind::kException, false, 0, c->r[kRegRip]);
@@ -441,7 +445,7 @@ static Service service_events(Core* c, StopReason* why) {
     deliver_event(c, f.vector, EventKind::kException, f.has_error, f.error, c->r[kRegRip]);
   }
   const bool shadow = (c->sync_events & ev::kShadow) != 0;
-  c->sync_events &= ~ev::kShadow;
+  c->sync_events &= ~(ev::kShadow | ev::kShadowSs);
   if (!shadow) {
     if (c->nmi_pending && !c->nmi_blocked) {
       c->nmi_pending = false;
@@ -479,6 +483,14 @@ static Service service_events(Core* c, StopReason* why) {
 }
 
 StopReason Core::run(uint64_t max_instructions) {
+  const uint64_t gen = mem->map_gen();
+  if (gen != map_gen_seen) {
+    // The memory map changed while this vCPU was stopped: host pointers in the TLB and
+    // decoded blocks may name removed memory.
+    map_gen_seen = gen;
+    tlb_flush(true);
+    flush_blocks();
+  }
   budget_end = retired + max_instructions;
   if (budget_end < retired) budget_end = ~uint64_t{0};
   for (;;) {

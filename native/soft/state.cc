@@ -57,6 +57,7 @@ void Core::reset() {
   msr_sysenter_cs = msr_sysenter_esp = msr_sysenter_eip = 0;
   msr_pat = 0x0007040600070406ull;
   msr_misc_enable = 1;
+  msr_hwcr = msr_de_cfg = 0;
   xcr0 = 1;
   // INIT leaves the TSC and the MTRRs unchanged (SDM vol. 3, table 10-1); their power-on
   // values are set once, when the vCPU is created (Core::Core).
