@@ -123,6 +123,7 @@ constexpr uint32_t kShutdown = 1u << 5;     // triple fault happened
 constexpr uint32_t kError = 1u << 6;        // internal error (error_message())
 constexpr uint32_t kFlushBlocks = 1u << 7;  // decoded-code cache must be dropped
 constexpr uint32_t kStepDone = 1u << 8;     // the single instruction of a step ran
+constexpr uint32_t kHwBreak = 1u << 10;     // DR7 enables breakpoints: step and check each insn
 }  // namespace ev
 // Cross-thread requests (async_events).
 namespace aev {
@@ -199,6 +200,10 @@ struct Core final : public Cpu {
   uint64_t cur_entry_rip = 0;         // RIP of cur_block's first instruction
   bool block_break = false;  // current block was cut short (count by walking)
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
+  // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
+  // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.
+  uint8_t bp_exec = 0, bp_data = 0, bp_hits = 0;
+  bool rf_step = false;      // the stepped instruction started with RFLAGS.RF=1
 
   // ---- mode ----
   int cpl = 0;
@@ -224,6 +229,7 @@ struct Core final : public Cpu {
   uint64_t msr_mtrr_def = 0, msr_mtrr_fixed[11] = {}, msr_mtrr_var[16] = {};
   uint64_t msr_misc_enable = 1;  // fast strings
   uint64_t msr_hwcr = 0, msr_de_cfg = 0;  // AMD model MSRs (msr_model.cc)
+  uint64_t msr_mcg_status = 0;            // machine-check globals (msr_model.cc)
   uint64_t xcr0 = 1;
 
   // ---- event state ----
@@ -339,6 +345,11 @@ struct Core final : public Cpu {
   // Translate linear → physical, raising #PF. `user` is the privilege of the access.
   uint64_t translate(uint64_t la, int access, bool user, bool fill_tlb);
   void tlb_flush(bool include_global);
+  // Recompute bp_exec/bp_data and ev::kHwBreak from DR0-3/DR7 (debug.cc).
+  void update_breakpoints();
+  // Data breakpoints: does the page hold a watched byte; record hits of an access.
+  bool page_watched(uint64_t vpage) const;
+  void watch_access(uint64_t la, unsigned size, bool write);
   void tlb_flush_page(uint64_t la);
   void load_pdptes();
   bool canonical(uint64_t la) const { return uint64_t(int64_t(la << 16) >> 16) == la; }

@@ -1,6 +1,12 @@
 // Model-specific MSRs of the processor model the CPUID table presents, answered the way KVM
 // answers them for its guests, so a guest sees the same MSRs on the soft and KVM backends.
 //
+// Both vendors, machine-check globals (SDM vol. 3, 16.3.1): MCG_CAP (0x179) reads 0, no
+// banks and no MCG_CTL, read-only; MCG_STATUS (0x17A) reads back what was written;
+// MCG_CTL (0x17B) and the bank MSRs (0x400...) do not exist (kUnknown, the host refuses
+// them under strictmsr). KVM has MCG_CAP and MCG_STATUS whatever CPUID says, and so do
+// all x86-64 processors; CPUID does not advertise MCE/MCA, so Linux never reads them, but
+// kvm-unit-tests' msr test reads MCG_CAP unguarded to count the banks.
 // Both vendors: 0x8B (AMD PATCH_LEVEL / Intel BIOS_SIGN_ID) reads 0x1_0000_0000 (microcode
 // revision 0 in the low half, as KVM's default); guest writes are ignored (Intel's protocol
 // writes 0 there before a CPUID).
@@ -36,6 +42,14 @@ Core::MsrResult Core::model_msr_read(uint32_t index, uint64_t* v) {
     *v = uint64_t{1} << 32;
     return MsrResult::kOk;
   }
+  if (index == 0x179) {
+    *v = 0;
+    return MsrResult::kOk;
+  }
+  if (index == 0x17A) {
+    *v = msr_mcg_status;
+    return MsrResult::kOk;
+  }
   if (vendor_intel) return MsrResult::kUnknown;
   switch (index) {
     case 0xC0010010:  // SYSCFG
@@ -60,6 +74,11 @@ Core::MsrResult Core::model_msr_read(uint32_t index, uint64_t* v) {
 
 Core::MsrResult Core::model_msr_write(uint32_t index, uint64_t v) {
   if (index == 0x8B) return MsrResult::kOk;
+  if (index == 0x179) return MsrResult::kFault;
+  if (index == 0x17A) {
+    msr_mcg_status = v;
+    return MsrResult::kOk;
+  }
   if (vendor_intel) return MsrResult::kUnknown;
   switch (index) {
     case 0xC0010010:
