@@ -358,6 +358,15 @@ void set_flat(Core* c, int s, uint16_t sel, bool code, bool l64, int dpl) {
   r.ar = ar;
 }
 
+// SYSCALL and SYSRET single-step on the TF they leave, not the one they started with: a
+// SYSCALL whose SFMASK clears TF does not trap in the kernel, and a SYSRET that loads TF=1
+// from R11 traps right after itself, in user mode (as the hardware does; kvm-unit-tests'
+// syscall test checks it).
+void step_on_result_tf(Core* c) {
+  c->step_tf = (c->rfl & fl::TF) != 0;
+  if (c->step_tf) c->sync_events |= ev::kStepDone;
+}
+
 const Insn* syscall(Core* c, const Insn* i) {
   if (!(c->efer & efer::SCE)) c->ud();
   if (c->long_mode() && c->vendor_intel && c->code_size != 64) c->ud();
@@ -384,6 +393,7 @@ const Insn* syscall(Core* c, const Insn* i) {
     c->set_rflags(flags & ~(fl::VM | fl::IF | fl::RF), fl::kValid);
     c->r[kRegRip] = uint32_t(c->msr_star);
   }
+  step_on_result_tf(c);
   return nullptr;
 }
 
@@ -410,6 +420,7 @@ const Insn* sysret(Core* c, const Insn* i) {
     c->set_rflags(c->rfl | fl::IF, fl::IF);
     c->r[kRegRip] = uint32_t(c->r[RCX]);
   }
+  step_on_result_tf(c);
   return nullptr;
 }
 
