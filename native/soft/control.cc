@@ -42,9 +42,10 @@ void Core::write_cr3(uint64_t v) {
 }
 
 void Core::write_cr4(uint64_t v) {
-  uint64_t allowed = cr4::TSD | cr4::DE | cr4::PSE | cr4::PAE | cr4::PGE | cr4::PCE |
+  // CR4.MCE is writable whatever CPUID says, as on KVM and every x86-64 processor (no
+  // machine check is ever signalled here).
+  uint64_t allowed = cr4::TSD | cr4::DE | cr4::PSE | cr4::PAE | cr4::MCE | cr4::PGE | cr4::PCE |
                      cr4::OSFXSR | cr4::OSXMMEXCPT;
-  if (feat.l1_edx & feat::kMce) allowed |= cr4::MCE;
   if (feat.l7_ebx & feat::kSmep) allowed |= cr4::SMEP;
   if (feat.l7_ebx & feat::kFsgsbase) allowed |= cr4::FSGSBASE;
   if (feat.l7_ecx & feat::kUmip) allowed |= cr4::UMIP;

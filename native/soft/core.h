@@ -116,12 +116,14 @@ namespace ev {
 constexpr uint32_t kHalted = 1u << 0;       // HLT executed
 constexpr uint32_t kIrqCheck = 1u << 1;     // IF may have become 1 with an interrupt pending
 constexpr uint32_t kShadow = 1u << 2;       // STI / MOV SS interrupt shadow active
+constexpr uint32_t kShadowSs = 1u << 9;     // the shadow is MOV/POP SS's: #DB is held too
 constexpr uint32_t kTrap = 1u << 3;         // TF single-step in effect
 constexpr uint32_t kInjected = 1u << 4;     // inject_exception / inject_nmi event waiting
 constexpr uint32_t kShutdown = 1u << 5;     // triple fault happened
 constexpr uint32_t kError = 1u << 6;        // internal error (error_message())
 constexpr uint32_t kFlushBlocks = 1u << 7;  // decoded-code cache must be dropped
 constexpr uint32_t kStepDone = 1u << 8;     // the single instruction of a step ran
+constexpr uint32_t kHwBreak = 1u << 10;     // DR7 enables breakpoints: step and check each insn
 }  // namespace ev
 // Cross-thread requests (async_events).
 namespace aev {
@@ -198,6 +200,10 @@ struct Core final : public Cpu {
   uint64_t cur_entry_rip = 0;         // RIP of cur_block's first instruction
   bool block_break = false;  // current block was cut short (count by walking)
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
+  // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
+  // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.
+  uint8_t bp_exec = 0, bp_data = 0, bp_hits = 0;
+  bool rf_step = false;      // the stepped instruction started with RFLAGS.RF=1
 
   // ---- mode ----
   int cpl = 0;
@@ -222,8 +228,8 @@ struct Core final : public Cpu {
   int64_t tsc_offset = 0;
   uint64_t msr_mtrr_def = 0, msr_mtrr_fixed[11] = {}, msr_mtrr_var[16] = {};
   uint64_t msr_misc_enable = 1;  // fast strings
-  uint64_t msr_tsc_adjust = 0;
-  uint64_t msr_spec_ctrl = 0;
+  uint64_t msr_hwcr = 0, msr_de_cfg = 0;  // AMD model MSRs (msr_model.cc)
+  uint64_t msr_mcg_status = 0;            // machine-check globals (msr_model.cc)
   uint64_t xcr0 = 1;
 
   // ---- event state ----
@@ -247,6 +253,7 @@ struct Core final : public Cpu {
   PhysMem* mem = nullptr;
   CpuHost* host = nullptr;
   const std::atomic<uint64_t>* code_epoch = nullptr;  // PhysMem's code epoch
+  uint64_t map_gen_seen = 0;                            // PhysMem::map_gen() last run() saw
   int vcpu_id = 0;
   BlockCache* blocks = nullptr;
   TlbEntry tlbs[2][kTlbSize];
@@ -262,6 +269,10 @@ struct Core final : public Cpu {
   enum class MsrResult { kOk, kFault, kUnknown };
   MsrResult msr_read(uint32_t index, uint64_t* value);
   MsrResult msr_write(uint32_t index, uint64_t value);
+  // Model-specific MSRs of the presented processor model (msr_model.cc), asked after the
+  // architectural ones.
+  MsrResult model_msr_read(uint32_t index, uint64_t* value);
+  MsrResult model_msr_write(uint32_t index, uint64_t value);
   // CR writes with their checks and side effects (system family; raise #GP on bad values).
   void write_cr0(uint64_t v);
   void write_cr3(uint64_t v);
@@ -278,6 +289,7 @@ struct Core final : public Cpu {
   bool get_msr(uint32_t index, uint64_t* value) override;
   bool set_msr(uint32_t index, uint64_t value) override;
   void set_cpuid(const CpuidEntry* entries, size_t count) override;
+  void get_cpuid(std::vector<CpuidEntry>* entries) const override;
   StopReason run(uint64_t max_instructions) override;
   uint64_t instructions_retired() const override { return retired; }
   void request_stop() override;
@@ -333,6 +345,11 @@ struct Core final : public Cpu {
   // Translate linear → physical, raising #PF. `user` is the privilege of the access.
   uint64_t translate(uint64_t la, int access, bool user, bool fill_tlb);
   void tlb_flush(bool include_global);
+  // Recompute bp_exec/bp_data and ev::kHwBreak from DR0-3/DR7 (debug.cc).
+  void update_breakpoints();
+  // Data breakpoints: does the page hold a watched byte; record hits of an access.
+  bool page_watched(uint64_t vpage) const;
+  void watch_access(uint64_t la, unsigned size, bool write);
   void tlb_flush_page(uint64_t la);
   void load_pdptes();
   bool canonical(uint64_t la) const { return uint64_t(int64_t(la << 16) >> 16) == la; }

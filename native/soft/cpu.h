@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "vmm/x86_state.h"
 
@@ -115,6 +116,10 @@ class Cpu {
   // Feature bits of leaves 1, 7 and 0x80000001 are masked to what this CPU implements,
   // except the ones describing vmm devices (APIC, x2APIC, TSC-deadline, hypervisor).
   virtual void set_cpuid(const CpuidEntry* entries, size_t count) = 0;
+  // The table in effect (the default one, or the last set_cpuid() after masking), entry by
+  // entry, with leaf 1's per-vCPU fields as this vCPU's CPUID answers them now: EBX[31:24]
+  // (the vCPU id as initial APIC ID) and ECX.OSXSAVE (CR4.OSXSAVE).
+  virtual void get_cpuid(std::vector<CpuidEntry>* entries) const = 0;
 
   // Execute at most max_instructions; returns why execution stopped. Each exception the
   // CPU delivers also consumes one unit, so a guest faulting in a loop still returns.
@@ -143,8 +148,12 @@ class PhysMemory {
   static std::unique_ptr<PhysMemory> create();
   virtual ~PhysMemory() = default;
   // Regions must not overlap, be page aligned and non-empty; returns false (and adds
-  // nothing) otherwise. Add regions before any vCPU runs (lookups are not locked).
+  // nothing) otherwise. Add regions while no vCPU runs (lookups are not locked).
   virtual bool add_region(const RamRegion& region) = 0;
+  // Remove the region added with exactly this gpa and size; false if there is none. Only
+  // while no vCPU runs: each vCPU drops its cached translations and decoded code at its
+  // next run(), and the range becomes MMIO. The host memory may be released afterwards.
+  virtual bool remove_region(uint64_t gpa, uint64_t size) = 0;
   // Invalidate decoded code of every CPU for a range written behind the CPUs' backs.
   virtual void invalidate_code(uint64_t gpa, uint64_t length) = 0;
 };

@@ -51,6 +51,10 @@ std::vector<CpuidEntry> default_table(const CpuFeatures& f) {
   // Leaf 1: signature; EBX: CLFLUSH line 8*8 bytes, 1 logical processor.
   add(1, kSignature, (8u << 8) | (1u << 16), f.l1_ecx | kPlatformL1Ecx,
       f.l1_edx | kPlatformL1Edx);
+  // Leaf 6: ARAT (EAX[2]), the local APIC timer keeps running in every C-state (there are no
+  // C-states here; KVM reports it to its guests the same way). Nothing else of power
+  // management.
+  add(6, 1u << 2, 0, 0, 0);
   CpuidEntry l7;
   l7.leaf = 7;
   l7.has_subleaf = true;
@@ -122,6 +126,17 @@ void Core::set_cpuid(const CpuidEntry* entries, size_t count) {
       feat.x1_ecx = e.ecx;
       feat.x1_edx = e.edx;
     }
+  }
+}
+
+void Core::get_cpuid(std::vector<CpuidEntry>* entries) const {
+  entries->assign(cpuid_table, cpuid_table + cpuid_count);
+  for (CpuidEntry& e : *entries) {
+    if (e.leaf != 1) continue;
+    uint32_t out[4];
+    cpuid(1, 0, out);
+    e.ebx = out[1];
+    e.ecx = out[2];
   }
 }
 

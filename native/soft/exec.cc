@@ -71,7 +71,8 @@ Core::Core(PhysMem& m, CpuHost& h, int id)
     : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
   blocks = new BlockCache();
   set_cpuid(nullptr, 0);
-  tsc_write(0);  // power-on values of what INIT keeps
+  tsc_offset = -int64_t(m.tsc_base());  // TSC 0 when the VM's memory map was made (all vCPUs)
+  // Power-on values of what INIT keeps.
   msr_mtrr_def = 0;
   std::memset(msr_mtrr_fixed, 0, sizeof(msr_mtrr_fixed));
   std::memset(msr_mtrr_var, 0, sizeof(msr_mtrr_var));
@@ -399,12 +400,25 @@ static StopReason run_loop(Core* c) {
 // Deliver what is pending at an instruction boundary. Returns kStop with *why set when
 // run() must return, kStepOne when exactly one instruction must run before the next look.
 static Service service_events(Core* c, StopReason* why) {
-  // Completion of a single-stepped instruction (TF trap).
+  // Completion of a single-stepped instruction (TF trap). After MOV SS / POP SS the trap is
+  // held until the next instruction completes (SDM vol. 3, 6.8.3).
+  // Data breakpoints hit by it are reported in the same #DB (debug.cc).
   if (c->sync_events & ev::kStepDone) {
     c->sync_events &= ~ev::kStepDone;
-    if (c->step_tf) {
-      c->step_tf = false;
-      c->dr[6] |= 1u << 14;  // BS
+    // RF suppressed instruction breakpoints for the instruction; it is cleared once that
+    // instruction completes (SDM vol. 3, 18.3.1.1).
+    if (c->rf_step) {
+      c->rf_step = false;
+      c->rfl &= ~fl::RF;
+    }
+    const bool held = (c->sync_events & ev::kShadowSs) != 0;
+    const bool bs = c->step_tf && !held;
+    const uint8_t hits = held ? 0 : c->bp_hits;
+    c->step_tf = false;
+    c->bp_hits = 0;
+    if (bs || hits) {
+      if (bs) c->dr[6] |= 1u << 14;  // BS
+      if (hits) c->dr[6] = (c->dr[6] & ~uint64_t{0xF}) | hits;
       deliver_event(c, vec::DB, EventKind::kException, false, 0, c->r[kRegRip]);
     }
   }
@@ -441,7 +455,7 @@ static Service service_events(Core* c, StopReason* why) {
     deliver_event(c, f.vector, EventKind::kException, f.has_error, f.error, c->r[kRegRip]);
   }
   const bool shadow = (c->sync_events & ev::kShadow) != 0;
-  c->sync_events &= ~ev::kShadow;
+  c->sync_events &= ~(ev::kShadow | ev::kShadowSs);
   if (!shadow) {
     if (c->nmi_pending && !c->nmi_blocked) {
       c->nmi_pending = false;
@@ -470,6 +484,26 @@ static Service service_events(Core* c, StopReason* why) {
     *why = StopReason::kBudget;
     return Service::kStop;
   }
+  if (SOFT_UNLIKELY(c->sync_events & ev::kHwBreak)) {
+    // Instruction breakpoints, a fault before the instruction (no RF in the pushed image:
+    // the handler sets it to go on). RF set means this instruction is exempt.
+    c->bp_hits = 0;
+    if (c->rfl & fl::RF) {
+      c->rf_step = true;
+    } else if (c->bp_exec != 0) {
+      const uint64_t la = (c->seg_base[CS] + c->r[kRegRip]) & c->la_mask;
+      uint8_t hits = 0;
+      for (int n = 0; n < 4; n++) {
+        if ((c->bp_exec & (1u << n)) && c->dr[n] == la) hits |= uint8_t(1u << n);
+      }
+      if (hits) {
+        c->dr[6] = (c->dr[6] & ~uint64_t{0xF}) | hits;
+        deliver_event(c, vec::DB, EventKind::kException, false, 0, c->r[kRegRip]);
+      }
+    }
+    c->step_tf = (c->rfl & fl::TF) != 0;
+    return Service::kStepOne;
+  }
   if (c->rfl & fl::TF) {
     c->step_tf = true;
     return Service::kStepOne;
@@ -479,6 +513,14 @@ static Service service_events(Core* c, StopReason* why) {
 }
 
 StopReason Core::run(uint64_t max_instructions) {
+  const uint64_t gen = mem->map_gen();
+  if (gen != map_gen_seen) {
+    // The memory map changed while this vCPU was stopped: host pointers in the TLB and
+    // decoded blocks may name removed memory.
+    map_gen_seen = gen;
+    tlb_flush(true);
+    flush_blocks();
+  }
   budget_end = retired + max_instructions;
   if (budget_end < retired) budget_end = ~uint64_t{0};
   for (;;) {
@@ -494,6 +536,8 @@ StopReason Core::run(uint64_t max_instructions) {
     cur = nullptr;
     block_break = false;
     step_tf = false;
+    rf_step = false;
+    bp_hits = 0;
     sync_events &= ~ev::kStepDone;
     if (sync_events & ev::kError) return StopReason::kError;
     // Each delivered exception consumes one unit of the budget, so a guest that faults in a

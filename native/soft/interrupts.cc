@@ -83,6 +83,9 @@ void deliver_event(Core* c, int vector, EventKind kind, bool has_error, uint32_t
   const bool soft = kind == EventKind::kSoftInt || kind == EventKind::kSoftException;
   const uint32_t ext = (kind == EventKind::kSoftInt || kind == EventKind::kSoftException) ? 0 : 1;
   c->delivering = kind == EventKind::kException ? exception_class(vector) : kBenign;
+  // INT n, INT3, INTO and ICEBP end in their own event: no single-step trap follows them
+  // (the handler starts with TF clear; IRET brings the stepping back).
+  if (soft || kind == EventKind::kIcebp) c->step_tf = false;
   c->halted = false;
   c->sync_events &= ~ev::kHalted;
   if (c->real_mode()) {

@@ -238,6 +238,8 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       e.tag_w = (can_write && r->writable) ? vpage : 1;
       const bool can_exec = !paging || (!w.nx && (user || !w.us || !(cr4 & cr4::SMEP)));
       e.tag_x = can_exec ? vpage : 1;
+      // A page with a data breakpoint is never cached for data: its accesses go slow.
+      if (SOFT_UNLIKELY(bp_data != 0) && page_watched(vpage)) e.tag_r = e.tag_w = 1;
       e.global = w.global;
       e.lpshift = uint8_t(w.page_shift);
       if (w.global) tlb_has_global = true;
@@ -285,6 +287,7 @@ inline void check_canonical(Core* c, uint64_t la, unsigned size, int s) {
 
 uint64_t Core::read_slow(uint64_t la, unsigned size, int s) {
   check_canonical(this, la, size, s);
+  if (SOFT_UNLIKELY(bp_data != 0)) watch_access(la, size, false);
   const bool user = cpl == 3;
   const unsigned first = 0x1000 - unsigned(la & 0xFFF);
   if (size <= first) {
@@ -302,6 +305,7 @@ uint64_t Core::read_slow(uint64_t la, unsigned size, int s) {
 
 void Core::write_slow(uint64_t la, unsigned size, uint64_t v, int s) {
   check_canonical(this, la, size, s);
+  if (SOFT_UNLIKELY(bp_data != 0)) watch_access(la, size, true);
   const bool user = cpl == 3;
   const unsigned first = 0x1000 - unsigned(la & 0xFFF);
   if (size <= first) {
@@ -318,6 +322,7 @@ void Core::write_slow(uint64_t la, unsigned size, uint64_t v, int s) {
 
 uint8_t* Core::rmw_ptr(uint64_t la, unsigned size, int s) {
   check_canonical(this, la, size, s);
+  if (SOFT_UNLIKELY(bp_data != 0)) watch_access(la, size, true);
   const bool user = cpl == 3;
   const unsigned first = 0x1000 - unsigned(la & 0xFFF);
   if (size > first) {

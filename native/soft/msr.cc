@@ -5,8 +5,9 @@
 // (0x200-0x20F), fixed MTRRs (0x250, 0x258, 0x259, 0x268-0x26F), MTRR_DEF_TYPE (0x2FF),
 // PAT (0x277), EFER, STAR, LSTAR, CSTAR, SFMASK, FS_BASE, GS_BASE, KERNEL_GS_BASE and
 // TSC_AUX (0xC0000080-0xC0000103). Writes are checked (reserved bits, canonical bases,
-// PAT memory types) and a bad value is #GP(0). The APIC base, x2APIC range, TSC deadline and
-// anything unknown return kUnknown so the vmm decides (bhyve's strictmsr policy).
+// PAT memory types) and a bad value is #GP(0). Model-specific MSRs of the presented model
+// are msr_model.cc's. The APIC base, x2APIC range, TSC deadline and anything unknown return
+// kUnknown so the vmm decides (bhyve's strictmsr policy).
 #include "soft/ops.h"
 
 namespace tsvirt::soft {
@@ -61,7 +62,7 @@ Core::MsrResult Core::msr_read(uint32_t index, uint64_t* v) {
     *v = msr_mtrr_fixed[f];
     return MsrResult::kOk;
   }
-  return MsrResult::kUnknown;
+  return model_msr_read(index, v);
 }
 
 Core::MsrResult Core::msr_write(uint32_t index, uint64_t v) {
@@ -139,7 +140,7 @@ Core::MsrResult Core::msr_write(uint32_t index, uint64_t v) {
     msr_mtrr_fixed[f] = v;
     return MsrResult::kOk;
   }
-  return MsrResult::kUnknown;
+  return model_msr_write(index, v);
 }
 
 bool Core::write_efer(uint64_t v) {

@@ -279,7 +279,7 @@ const Insn* mov_sreg_load(Core* c, const Insn* i) {
   const int s = i->reg & 7;
   load_seg(c, s, sel);
   if (s == SS) {
-    c->sync_events |= ev::kShadow;
+    c->sync_events |= ev::kShadow | ev::kShadowSs;
     return end_after(c, i);
   }
   return i + 1;
@@ -311,7 +311,7 @@ template <class T> const Insn* pop_sreg(Core* c, const Insn* i) {
   load_seg(c, s, sel);
   stack_adjust(c, sizeof(T));
   if (s == SS) {
-    c->sync_events |= ev::kShadow;
+    c->sync_events |= ev::kShadow | ev::kShadowSs;
     return end_after(c, i);
   }
   return i + 1;

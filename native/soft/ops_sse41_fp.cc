@@ -24,10 +24,12 @@ IMM_OP(RoundSS, "roundss")
 IMM_OP(RoundSD, "roundsd")
 #undef IMM_OP
 
-// DPPS/DPPD: multiplies, then additions. When an unmasked exception is raised, the
-// processor stops after the products if those raised an unmasked invalid, denormal or
-// divide exception, and reports only what the products raised; the product flags are
-// recomputed on the selected lanes (other lanes zero) to decide.
+// DPPS/DPPD: multiplies, then additions, each step with the SIMD exception rules. With an
+// unmasked exception the processor reports: the products' invalid/denormal flags when one
+// of those is unmasked (nothing of the sums); else, when the sums raised an unmasked
+// invalid/denormal, everything the products raised plus the sums' invalid/denormal flags;
+// else everything. The product flags are recomputed on the selected lanes (other lanes
+// zero, which raise nothing) to tell the steps apart.
 template <int IMM, bool PS> struct Dp {
   static void f(__m128i& a, __m128i b) {
     if (PS) asm volatile("dpps %2, %1, %0" : "+x"(a) : "x"(b), "i"(IMM));
@@ -57,9 +59,12 @@ template <int IMM, bool PS, int S> const Insn* dp_op(Core* c, const Insn* i) {
       else asm volatile("mulpd %1, %0" : "+x"(p) : "x"(pb));
     });
     constexpr uint32_t kPre = mxcsr::IE | mxcsr::DE | mxcsr::ZE;
-    if (products & ~(c->fpu.mxcsr >> mxcsr::kMaskShift) & kPre) flags = products;
+    const uint32_t unmasked = ~(c->fpu.mxcsr >> mxcsr::kMaskShift) & mxcsr::kFlags;
+    if (products & unmasked & kPre) sse_raise_xm_flags(c, products & kPre);
+    if (flags & unmasked & kPre) sse_raise_xm_flags(c, products | (flags & kPre));
+    sse_raise_xm_flags(c, flags);
   }
-  sse_flags(c, flags);
+  c->fpu.mxcsr |= flags;
   st(xreg(c, i->reg), a);
   return next(c, i);
 }

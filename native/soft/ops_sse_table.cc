@@ -71,6 +71,12 @@ void register_sse(OpTables& t) {
   if (__builtin_cpu_supports("sse4.1")) t.features.l1_ecx |= feat::kSse41 | feat::kSse42;
 }
 
+[[noreturn]] void sse_raise_xm_flags(Core* c, uint32_t set) {
+  c->fpu.mxcsr |= set;
+  if (c->cr4 & cr4::OSXMMEXCPT) c->raise_fault(vec::XM);
+  c->ud();
+}
+
 [[noreturn]] void sse_raise_xm(Core* c, uint32_t flags) {
   constexpr uint32_t kPre = mxcsr::IE | mxcsr::DE | mxcsr::ZE;
   const uint32_t unmasked = flags & ~(c->fpu.mxcsr >> mxcsr::kMaskShift) & mxcsr::kFlags;

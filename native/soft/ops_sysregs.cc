@@ -11,7 +11,7 @@
 // vol. 2, 6.1 for SYSCALL/SYSRET, whose vendor differences follow the CPUID vendor: with
 // an AMD vendor SYSCALL works in compatibility mode and SYSENTER/SYSEXIT are #UD in long
 // mode; with an Intel vendor the reverse. Debug registers are stored and read back;
-// hardware breakpoints they describe are not implemented (no #DB from DR7).
+// hardware breakpoints they describe are debug.cc's; DR7.GD makes MOV DR a #DB.
 #include "soft/ops.h"
 #include "soft/seg.h"
 #include "soft/sys.h"
@@ -279,11 +279,21 @@ const Insn* mov_to_cr(Core* c, const Insn* i) {
   return end_after(c, i);  // paging or mode may have changed
 }
 
+// DR7.GD: any MOV DR is a fault-like #DB with DR6.BD; GD is cleared so the handler can
+// use the debug registers (SDM vol. 3, 18.2.4).
+void general_detect(Core* c) {
+  if (!(c->dr[7] & (1u << 13))) return;
+  c->dr[7] &= ~uint64_t{1u << 13};
+  c->dr[6] |= 1u << 13;
+  c->raise_fault(vec::DB);
+}
+
 const Insn* mov_from_dr(Core* c, const Insn* i) {
   unsigned n = i->reg;
   if (n > 7) c->ud();
   if ((n == 4 || n == 5) && (c->cr4 & cr4::DE)) c->ud();
   need_cpl0(c);
+  general_detect(c);
   if (n == 4 || n == 5) n += 2;
   const uint64_t v = c->dr[n];
   c->r[i->rm] = c->code_size == 64 ? v : uint32_t(v);
@@ -295,6 +305,7 @@ const Insn* mov_to_dr(Core* c, const Insn* i) {
   if (n > 7) c->ud();
   if ((n == 4 || n == 5) && (c->cr4 & cr4::DE)) c->ud();
   need_cpl0(c);
+  general_detect(c);
   if (n == 4 || n == 5) n += 2;
   uint64_t v = c->r[i->rm];
   if (c->code_size != 64) v = uint32_t(v);
@@ -303,6 +314,10 @@ const Insn* mov_to_dr(Core* c, const Insn* i) {
   if (n == 6) v = (v & 0xE00F) | 0xFFFF0FF0;
   if (n == 7) v = (v & 0xFFFF2FFF) | 0x400;
   c->dr[n] = v;
+  if (n != 6) {
+    c->update_breakpoints();
+    return end_after(c, i);  // breakpoints are checked from the next instruction on
+  }
   return next(c, i);
 }
 
@@ -343,6 +358,15 @@ void set_flat(Core* c, int s, uint16_t sel, bool code, bool l64, int dpl) {
   r.ar = ar;
 }
 
+// SYSCALL and SYSRET single-step on the TF they leave, not the one they started with: a
+// SYSCALL whose SFMASK clears TF does not trap in the kernel, and a SYSRET that loads TF=1
+// from R11 traps right after itself, in user mode (as the hardware does; kvm-unit-tests'
+// syscall test checks it).
+void step_on_result_tf(Core* c) {
+  c->step_tf = (c->rfl & fl::TF) != 0;
+  if (c->step_tf) c->sync_events |= ev::kStepDone;
+}
+
 const Insn* syscall(Core* c, const Insn* i) {
   if (!(c->efer & efer::SCE)) c->ud();
   if (c->long_mode() && c->vendor_intel && c->code_size != 64) c->ud();
@@ -369,6 +393,7 @@ const Insn* syscall(Core* c, const Insn* i) {
     c->set_rflags(flags & ~(fl::VM | fl::IF | fl::RF), fl::kValid);
     c->r[kRegRip] = uint32_t(c->msr_star);
   }
+  step_on_result_tf(c);
   return nullptr;
 }
 
@@ -395,6 +420,7 @@ const Insn* sysret(Core* c, const Insn* i) {
     c->set_rflags(c->rfl | fl::IF, fl::IF);
     c->r[kRegRip] = uint32_t(c->r[RCX]);
   }
+  step_on_result_tf(c);
   return nullptr;
 }
 

@@ -2,11 +2,15 @@
 // See phys_memory.h for the invariants the decoded-code caches rely on.
 #include "soft/phys_memory.h"
 
+#include <x86intrin.h>
+
 #include <algorithm>
 
 namespace tsvirt::soft {
 
 std::unique_ptr<PhysMemory> PhysMemory::create() { return std::make_unique<PhysMem>(); }
+
+PhysMem::PhysMem() : tsc_base_(__rdtsc()) {}
 
 bool PhysMem::add_region(const RamRegion& region) {
   if (region.host == nullptr || region.size == 0 || (region.size & 0xFFF) != 0 ||
@@ -33,7 +37,22 @@ bool PhysMem::add_region(const RamRegion& region) {
   std::sort(regions_.begin(), regions_.end(),
             [](const auto& a, const auto& b) { return a->gpa < b->gpa; });
   last_hit_.store(nullptr);
+  map_gen_.fetch_add(1, std::memory_order_release);  // MMIO translations cached before
   return true;
+}
+
+bool PhysMem::remove_region(uint64_t gpa, uint64_t size) {
+  for (size_t k = 0; k < regions_.size(); k++) {
+    if (regions_[k]->gpa != gpa || regions_[k]->size != size) continue;
+    // Kept alive: blocks and TLB entries of the vCPUs may still point at it until each
+    // vCPU sees the new map generation at its next run() and drops them.
+    retired_.push_back(std::move(regions_[k]));
+    regions_.erase(regions_.begin() + std::ptrdiff_t(k));
+    last_hit_.store(nullptr);
+    map_gen_.fetch_add(1, std::memory_order_release);
+    return true;
+  }
+  return false;
 }
 
 const PhysRegion* PhysMem::find_slow(uint64_t gpa) const {

@@ -8,8 +8,10 @@
 //    it came from and is re-decoded when it changed (so a store by any vCPU, or a DMA write
 //    reported through invalidate_code, reaches every vCPU's cache without cross-thread
 //    messages).
-// Regions are added while no vCPU runs (the vmm builds the map before starting vCPUs);
-// lookups afterwards are lock-free reads of an immutable sorted vector.
+// Regions are added and removed while no vCPU runs (the vmm changes the map with its vCPUs
+// stopped); lookups are lock-free reads of a sorted vector that does not change while any
+// vCPU runs. A change bumps the map generation, which makes every vCPU drop its TLB and
+// decoded blocks at its next run().
 #pragma once
 
 #include <atomic>
@@ -32,7 +34,9 @@ struct PhysRegion {
 
 class PhysMem final : public PhysMemory {
  public:
+  PhysMem();
   bool add_region(const RamRegion& region) override;
+  bool remove_region(uint64_t gpa, uint64_t size) override;
   void invalidate_code(uint64_t gpa, uint64_t length) override;
 
   // The region containing gpa, or nullptr (MMIO).
@@ -51,12 +55,21 @@ class PhysMem final : public PhysMemory {
     r->epoch->fetch_add(1, std::memory_order_release);
   }
   const std::atomic<uint64_t>* epoch() const { return &code_epoch_; }
+  // Host TSC when the map was created: every vCPU's TSC counts from it, so the vCPUs of one
+  // VM read the same TSC (Linux checks they are synchronised) until the guest writes one.
+  uint64_t tsc_base() const { return tsc_base_; }
+  // Changes whenever a region is added or removed; each vCPU compares it at run() entry
+  // and drops its TLB and decoded blocks when it moved.
+  uint64_t map_gen() const { return map_gen_.load(std::memory_order_acquire); }
 
  private:
   const PhysRegion* find_slow(uint64_t gpa) const;
   std::vector<std::unique_ptr<PhysRegion>> regions_;  // sorted by gpa
   mutable std::atomic<const PhysRegion*> last_hit_{nullptr};
   std::atomic<uint64_t> code_epoch_{1};
+  uint64_t tsc_base_ = 0;
+  std::atomic<uint64_t> map_gen_{1};
+  std::vector<std::unique_ptr<PhysRegion>> retired_;  // removed regions (see remove_region)
 };
 
 }  // namespace tsvirt::soft

@@ -150,6 +150,8 @@ template <class F> inline uint32_t mx_run(const Core* c, F f) {
 }
 
 [[noreturn]] void sse_raise_xm(Core* c, uint32_t flags);
+// The same with the flags to set already decided (multi-step operations such as DPPS).
+[[noreturn]] void sse_raise_xm_flags(Core* c, uint32_t set);
 
 // Merge the flags an operation raised; raises #XM/#UD (before the destination is written)
 // when one is unmasked.

@@ -57,6 +57,7 @@ void Core::reset() {
   msr_sysenter_cs = msr_sysenter_esp = msr_sysenter_eip = 0;
   msr_pat = 0x0007040600070406ull;
   msr_misc_enable = 1;
+  msr_hwcr = msr_de_cfg = msr_mcg_status = 0;
   xcr0 = 1;
   // INIT leaves the TSC and the MTRRs unchanged (SDM vol. 3, table 10-1); their power-on
   // values are set once, when the vCPU is created (Core::Core).
@@ -73,6 +74,8 @@ void Core::reset() {
   shutdown = false;
   sync_events = 0;
   step_tf = false;
+  rf_step = false;
+  update_breakpoints();
   cpl = 0;
   tlb_flush(true);
   update_mode();
@@ -134,6 +137,7 @@ void Core::set_state(const x86::CpuState& in) {
   cr4 = in.cr4;
   efer = in.efer;
   for (int k = 0; k < 8; k++) dr[k] = in.dr[k];
+  update_breakpoints();
   // CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL (the VMX convention, which
   // equals CS.RPL in every state a guest can reach).
   if (!(cr0 & cr0::PE)) cpl = 0;

@@ -56,6 +56,8 @@ const KVM_PVM_LIMITS: Record<string, string> = {
   exceptions: 'kvm_pvm fails to emulate INT3 delivery (KVM internal error, suberror 1)',
   interrupts: 'kvm_pvm ignores request_interrupt_window: an interrupt pending at STI waits for the next exit',
   usermode: 'kvm_pvm raises #UD after SYSCALL/SYSRET where the soft CPU and QEMU TCG do not',
+  cpufeat: 'kvm_pvm stops the guest at the XGETBV #UD check (KVM internal error)',
+  debug: 'kvm_pvm does not hold the single-step #DB over MOV SS and stops after it',
   modes: 'kvm_pvm triple-faults on the first switch out of long mode to legacy protected mode',
   sse: 'kvm_pvm fails to emulate LDMXCSR at the guest\'s first SSE setup (KVM internal error, suberror 1)',
 };

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -394,6 +396,96 @@ void test_physmem() {
   check(true, "invalidate_code over the whole address space");
 }
 
+void test_model_msrs() {
+  Vm vm;
+  uint64_t v = 1;
+  check(vm.cpu->get_msr(0xC0010010, &v) && v == 0, "AMD vendor: SYSCFG reads 0");
+  check(!vm.cpu->set_msr(0xC0010010, 0), "AMD vendor: SYSCFG writes are refused");
+  check(vm.cpu->get_msr(0xC0010055, &v) && v == 0, "AMD vendor: INT_PENDING_MSG reads 0");
+  check(vm.cpu->set_msr(0xC0010015, 1u << 6) && vm.cpu->get_msr(0xC0010015, &v) && v == 0,
+        "AMD vendor: HWCR.FFDIS accepted without effect");
+  check(!vm.cpu->set_msr(0xC0010015, 1u << 1), "AMD vendor: HWCR reserved bits refused");
+  // With an Intel vendor the AMD model MSRs are not the CPU's: they go to the host.
+  tsvirt::soft::CpuidEntry e[2];
+  e[0].leaf = 0;
+  e[0].eax = 1;
+  e[0].ebx = 0x756E6547;  // "Genu"
+  e[1].leaf = 1;
+  vm.cpu->set_cpuid(e, 2);
+  check(!vm.cpu->get_msr(0xC0010010, &v), "Intel vendor: SYSCFG is the host's (refused here)");
+}
+
+void test_get_cpuid() {
+  std::vector<uint8_t> ram(0x1000);
+  auto mem = tsvirt::soft::PhysMemory::create();
+  Host host;
+  auto cpu = tsvirt::soft::Cpu::create(*mem, host, 3);
+  std::vector<tsvirt::soft::CpuidEntry> t;
+  cpu->get_cpuid(&t);
+  bool vendor = false, apic_id = false, arat = false;
+  for (const auto& e : t) {
+    if (e.leaf == 0) vendor = e.ebx == 0x68747541;  // "Auth"
+    if (e.leaf == 1) apic_id = (e.ebx >> 24) == 3;
+    if (e.leaf == 6) arat = (e.eax & 4) != 0;
+  }
+  check(!t.empty() && vendor, "get_cpuid returns the default table (AMD vendor)");
+  check(apic_id, "get_cpuid: leaf 1 carries this vCPU's initial APIC ID");
+  check(arat, "default table: leaf 6 ARAT");
+  tsvirt::soft::CpuidEntry e[2];
+  e[0].leaf = 0;
+  e[0].eax = 1;
+  e[1].leaf = 1;
+  e[1].ecx = 0xFFFFFFFF;
+  cpu->set_cpuid(e, 2);
+  cpu->get_cpuid(&t);
+  check(t.size() == 2 && t[1].leaf == 1 && t[1].ecx != 0xFFFFFFFF && !(t[1].ecx & (1u << 26)),
+        "get_cpuid returns the table as masked (no XSAVE)");
+}
+
+void test_remove_region() {
+  Vm vm;
+  std::vector<uint8_t> extra(0x1000, 0);
+  const uint64_t value = 0x0102030405060708ull;
+  std::memcpy(extra.data(), &value, 8);
+  tsvirt::soft::RamRegion r;
+  r.gpa = kMmio;
+  r.size = extra.size();
+  r.host = extra.data();
+  check(vm.mem->add_region(r), "a RAM region added over former MMIO space");
+  const uint8_t load[] = {0x48, 0x8B, 0x07, 0xF4};  // mov (%rdi), %rax; hlt
+  vm.load(load, load + sizeof(load));
+  vm.long_mode();
+  CpuState s = vm.state();
+  s.gpr[x86::RDI] = kMmio;
+  vm.cpu->set_state(s);
+  vm.cpu->run(10);
+  check(vm.state().gpr[x86::RAX] == value && vm.host.mmio.empty(), "the load reads the added RAM");
+  check(!vm.mem->remove_region(kMmio, 0x2000), "remove_region needs the exact size");
+  check(!vm.mem->remove_region(kMmio + 0x1000, 0x1000), "remove_region of nothing is refused");
+  check(vm.mem->remove_region(kMmio, 0x1000), "remove_region of the region");
+  std::fill(extra.begin(), extra.end(), 0xEE);  // the vmm may reuse the memory now
+  vm.cpu->set_state(s);
+  vm.cpu->run(10);
+  check(vm.host.mmio.size() == 1 && vm.state().gpr[x86::RAX] == 0x1122334455667788ull,
+        "after removal the same load (TLB warm before) is an MMIO exit");
+}
+
+void test_tsc_shared() {
+  std::vector<uint8_t> ram(0x1000);
+  auto mem = tsvirt::soft::PhysMemory::create();
+  Host h0, h1;
+  auto c0 = tsvirt::soft::Cpu::create(*mem, h0, 0);
+  const auto t_start = __builtin_ia32_rdtsc();
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, nullptr);
+  const auto gap = __builtin_ia32_rdtsc() - t_start;
+  auto c1 = tsvirt::soft::Cpu::create(*mem, h1, 1);
+  uint64_t t0 = 0, t1 = 0;
+  c0->get_msr(x86::msr::kTsc, &t0);
+  c1->get_msr(x86::msr::kTsc, &t1);
+  check(t1 >= t0 && t1 - t0 < gap / 2, "vCPUs created apart read one TSC (no warp between them)");
+}
+
 }  // namespace
 
 int main() {
@@ -408,6 +500,10 @@ int main() {
   test_dma_invalidate();
   test_triple_fault();
   test_physmem();
+  test_model_msrs();
+  test_get_cpuid();
+  test_remove_region();
+  test_tsc_shared();
   std::printf("%s\n", failures ? "FAILED" : "ALL PASSED");
   return failures ? 1 : 0;
 }

@@ -666,11 +666,10 @@ class Soft {
     o.rflags = s.rflags;
     if (why == tsvirt::soft::StopReason::kShutdown) o.error = "shutdown";
     if (why == tsvirt::soft::StopReason::kError) o.error = cpu_->error_message();
-    if (bits_ == 64 && s.rip >= kHandlers && s.rip < kHandlers + 32 * 16 && (s.rip - kHandlers) % 16 <= 1 &&
-        s.cs.selector == 0x08) {
-      // The exception was delivered to our HLT handler: report as unicorn does. Delivery
-      // consumes the run budget, so the CPU may stop on the handler's first byte before
-      // executing its HLT.
+    if (bits_ == 64 && s.rip >= kHandlers && s.rip < kHandlers + 32 * 16 && s.cs.selector == 0x08) {
+      // The exception was delivered to our HLT handler: report as unicorn does. (Delivery
+      // consumes a unit of the budget, so the handler's HLT may not have run yet: RIP is
+      // then the handler's first byte.)
       o.vector = int((s.rip - kHandlers) / 16);
       const bool has_err = o.vector == 8 || (o.vector >= 10 && o.vector <= 14) || o.vector == 17;
       uint64_t frame = s.gpr[RSP] + (has_err ? 8 : 0);

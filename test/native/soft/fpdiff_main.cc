@@ -103,6 +103,8 @@ const Deviation kDeviations[] = {
     {"x87", nullptr, kAnyState | kFGpr, x87_pending,
      "QEMU 5.0 raises a pending x87 exception only on FWAIT, not on the next waiting "
      "x87 instruction, and does not recompute FSW.ES when a status word is loaded"},
+    {nullptr, nullptr, kAnyState | kFXmm | kFGpr | kFMxcsr, x87_pending,
+     "QEMU 5.0 does not raise a pending x87 exception (#MF) on MMX instructions"},
     {"x87", nullptr, kFSt | kFData | kX87Flags, snan,
      "QEMU 5.0 does not quiet signalling NaNs in x87 loads, stores and arithmetic"},
     {"x87", "fbstp", kFData | kX87Flags, always,
@@ -124,6 +126,9 @@ const Deviation kDeviations[] = {
     {"x87", "fnst", kFData, always,
      "QEMU 5.0 stores 0 in the reserved upper halves of FNSTENV/FNSAVE images (the processor "
      "stores 1s) and no last-instruction pointers"},
+    {"x87", "fxsave", kFData, always,
+     "QEMU 5.0 FXSAVE leaves the reserved bytes of the ST/MM register slots unwritten (the "
+     "processor writes zeros)"},
     {"x87", "fnsave", kFData, always,
      "QEMU 5.0 stores 0 in the reserved upper halves of FNSTENV/FNSAVE images (the processor "
      "stores 1s) and no last-instruction pointers"},
@@ -140,6 +145,8 @@ const Deviation kDeviations[] = {
      "SSE returns the first source operand's NaN"},
     {"sse", "cmp", kFVector | kFXmm | kFMxcsr, cmp_imm_high,
      "QEMU 5.0 raises #UD for CMPPS/PD/SS/SD predicates above 7; processors use imm8[2:0]"},
+    {"sse41", "dpp", kFXmm, always,
+     "QEMU 5.0 DPPS/DPPD round the sum differently from the processor (last-bit differences)"},
     {"sse", "rcp", kFXmm, always,
      "QEMU computes RCPPS/RCPSS exactly; processors return a 12-bit approximation"},
     {"sse", "rsqrt", kFXmm, always,
@@ -319,6 +326,9 @@ int main_impl(int argc, char** argv) {
   for (const Family* fam : families) {
     if (!prefix(fam->name, family_prefix.c_str())) continue;
     Rng rng(seed ^ std::hash<std::string>()(fam->name));
+    // A fresh unicorn per family: QEMU's CPU state can outlive a case in ways FXRSTOR does
+    // not reset, and families must not depend on each other's order.
+    if (use_unicorn) uni.reset(make_unicorn_engine());
     std::vector<Case> cases;
     fam->gen(rng, count, cases);
     Stats st;
@@ -327,6 +337,11 @@ int main_impl(int argc, char** argv) {
       Result rs, rh, ru;
       soft->run(k, &rs);
       host->run(k, &rh);
+      if (k.name.rfind("fxsave", 0) == 0) {
+        // MXCSR_MASK differs by design (the host reports its misaligned-SSE mode bit).
+        std::memset(rs.data + k.data_off + 0x10 + 28, 0, 4);
+        std::memset(rh.data + k.data_off + 0x10 + 28, 0, 4);
+      }
       if (rh.vector >= 0) st.vectors[rh.vector]++;
       std::string why;
       bool bad = false;
@@ -351,6 +366,11 @@ int main_impl(int argc, char** argv) {
         }
       } else if (uni) {
         uni->run(k, &ru);
+        if (k.name.rfind("fxsave", 0) == 0 && ru.error.empty()) {
+          // FOP/FIP/FDP of the stored image: never compared with unicorn (see above).
+          std::memcpy(ru.data + k.data_off + 0x10 + 6, rs.data + k.data_off + 0x10 + 6, 18);
+          std::memset(ru.data + k.data_off + 0x10 + 28, 0, 4);
+        }
         if (!ru.error.empty()) {
           why = "    engine error: " + ru.error + "\n";
           bad = true;

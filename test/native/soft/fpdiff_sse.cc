@@ -90,8 +90,13 @@ void gen_sse_specs(Rng& rng, unsigned count, std::vector<Case>& out, const char*
       fill_lanes(rng, b, s.lanes);
       std::memcpy(k.fx + 160 + 16 * x, b, 16);
     }
-    // MMX registers: random tags and TOP so the x87 transition is visible.
+    // MMX registers: random tags and TOP so the x87 transition is visible; sometimes a
+    // pending unmasked x87 exception, which MMX instructions raise as #MF.
     fx.fsw(uint16_t((rng() % 8) << 11));
+    if ((s.regcls == kM || s.rmcls == kM) && rng() % 16 == 0) {
+      fx.fcw(0x037E);
+      fx.fsw(uint16_t(fx.get_fsw() | 0x0001));
+    }
     fx.ftw(uint8_t(rng()));
     for (unsigned r = 0; r < 8; r++) {
       uint8_t b[16];

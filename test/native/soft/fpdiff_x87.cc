@@ -298,11 +298,12 @@ void gen_special(Rng& rng, unsigned count, std::vector<Case>& out) {
 void gen_control(Rng& rng, unsigned count, std::vector<Case>& out) {
   for (unsigned n = 0; n < count; n++) {
     Case k;
-    const unsigned sel = rng() % 16;
-    static const char* const kName[16] = {
+    const unsigned sel = rng() % 19;
+    static const char* const kName[19] = {
         "fldcw+fadd", "fnstcw", "fnstsw m16", "fnstsw ax", "fnclex", "fninit", "fnstenv",
         "fnstenv16", "fldenv", "fldenv16", "fnsave", "fnsave16", "frstor", "frstor16",
-        "unmasked exception then fwait", "unmasked exception then fadd"};
+        "unmasked exception then fwait", "unmasked exception then fadd", "fxsave64", "fxsave",
+        "fxrstor64"};
     init_case(k, rng, "x87-control", kName[sel]);
     random_stack(k, rng, 30, true);
     Fx fx(k.fx);
@@ -346,6 +347,33 @@ void gen_control(Rng& rng, unsigned count, std::vector<Case>& out) {
         if (!wide) emit(k, {0x66});
         mem_op(k, sel >= 12 ? 0xDD : 0xD9, 4);
         if (rng() % 2) emit(k, {0xD9, 0xE5});  // FXAM: observe a register after the load
+        break;
+      }
+      case 16: case 17: case 18: {
+        // 512-byte image at [rsi+0x10]: aligned, or misaligned (#GP).
+        if (rng() % 4 == 0) k.data_off = 0x800 + 1 + unsigned(rng() % 15);
+        if (sel == 18) {
+          uint8_t img[512];
+          std::memcpy(img, k.fx, 512);
+          for (unsigned b = 160; b < 416; b++) img[b] = uint8_t(rng());
+          img[4] = uint8_t(rng());                            // tags
+          uint16_t sw = uint16_t(rng() & 0x3F00);             // TOP and condition codes
+          std::memcpy(img + 2, &sw, 2);
+          uint32_t mx = rng() % 4 == 0 ? uint32_t(rng()) : uint32_t(rng() & 0xFFFF);  // reserved bits: #GP
+          std::memcpy(img + 24, &mx, 4);
+          for (unsigned r = 0; r < 8; r++) {
+            uint64_t m;
+            uint16_t e;
+            pick_f80(rng, &m, &e, true);
+            std::memcpy(img + 32 + 16 * r, &m, 8);
+            std::memcpy(img + 40 + 16 * r, &e, 2);
+          }
+          put_mem(k, img, 512);
+          emit(k, {0x48, 0x0F, 0xAE, 0x4E, kDisp});  // fxrstor64 0x10(%rsi)
+        } else {
+          if (sel == 16) emit(k, {0x48});
+          emit(k, {0x0F, 0xAE, 0x46, kDisp});  // fxsave(64) 0x10(%rsi)
+        }
         break;
       }
       case 10: mem_op(k, 0xDD, 6); break;

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuest, buildTool, have } from './build-tools.js';
 import { normalise, runQemu, runSoft } from './guest-run.js';
 
-const GUESTS = ['hello', 'modes', 'exceptions', 'paging', 'usermode', 'interrupts', 'strings', 'smc', 'mmio'];
+const GUESTS = ['hello', 'modes', 'exceptions', 'paging', 'usermode', 'interrupts', 'strings', 'smc', 'mmio', 'debug', 'cpufeat'];
 
 let runner = '';
 let qemu = false;
