@@ -40,6 +40,8 @@ export interface MachineVmm {
   hpetCapabilities: number;
   /** Maps a read-only ROM image at `gpa` (UEFI boot ROM). */
   mapRom?(gpa: number, data: Uint8Array): void;
+  /** Device (DMA) writes to guest RAM: a CPU caching decoded code drops what it decoded there. */
+  invalidateCode?(gpa: number, len: number): void;
 }
 
 export interface MachineOptions {
@@ -73,6 +75,7 @@ export class Machine {
       throw new ConfigError(`guest memory of ${vmm.memory.byteLength} bytes does not match memory.size (${p.memSize})`, EXIT_ERROR);
     }
     const memory = new GuestMemory(vmm.memory, { lowMem: p.lowMem, highMem: p.highMem });
+    if (vmm.invalidateCode) memory.onWrite = vmm.invalidateCode;
     const ports = new PortBus(log);
     const mmio = new MmioBus(log);
     const control = new RunControl();
