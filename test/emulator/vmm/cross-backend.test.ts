@@ -93,8 +93,10 @@ describe.runIf(present.length === 2)('KVM and the soft CPU agree', () => {
       return;
     }
     const elf = await buildGuest(name);
-    const kvm = await runElf(elf, { backend: 'kvm', timeoutMs: 240_000 });
-    const soft = await runElf(elf, { backend: 'soft', timeoutMs: 240_000 });
+    // The smp guest starts its second CPU and waits for it: it needs two vCPUs.
+    const vcpus = name === 'smp' ? 2 : 1;
+    const kvm = await runElf(elf, { backend: 'kvm', timeoutMs: 240_000, vcpus });
+    const soft = await runElf(elf, { backend: 'soft', timeoutMs: 240_000, vcpus });
     expect(kvm.timedOut || soft.timedOut).toBe(false);
     expect(soft.serial).toBe(kvm.serial);
     expect(soft.status).toBe(kvm.status);
