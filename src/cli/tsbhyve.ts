@@ -3,22 +3,24 @@
  * Entry point of `tsbhyve`, the VM process: bhyve(8)'s command line and exit statuses
  * (bhyve-userland.md §1, §3).
  *
- * Today it parses the command line into the configuration tree, answers `-h`, `-s help`,
- * `-l help` and `config.dump=1` exactly as bhyve, and validates the values bhyve checks
- * before creating a VM (topology, memory size). Running a guest needs the vmm
- * (src/emulator/vmm/, not yet available): until it is, a valid configuration ends with a
- * clear error and exit status 4 (BHYVE_EXIT_ERROR) instead of pretending to run.
+ * It parses the command line into the configuration tree, answers `-h`, `-s help`,
+ * `-l help` and `config.dump=1` exactly as bhyve, validates the values bhyve checks before
+ * creating a VM (topology, memory size), then runs the VM (src/emulator/run/) and exits
+ * with the status the guest caused: 0 reset, 1 poweroff, 2 halt, 3 triple fault, 4 error,
+ * `(v<<1)|1` from pc-testdev. Output is flushed before the process exits.
  */
 import { ConfigError, parseCommandLine, usageText, LPC_DEVICE_NAMES } from '../emulator/config/index.js';
 import { pciModelNames } from '../emulator/pci/registry.js';
 import { readPlatformConfig } from '../emulator/config/platform.js';
+import { stderrLogger } from '../emulator/log.js';
+import { runVm } from '../emulator/run/vm-runner.js';
 
 const PROGNAME = 'tsbhyve';
 
 /** LPC devices tsbhyve implements (bhyve's `-l help` lists tpm too; tsbhyve has none). */
 const IMPLEMENTED_LPC = LPC_DEVICE_NAMES.filter((n) => n !== 'tpm');
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   try {
     const outcome = parseCommandLine(argv);
     switch (outcome.kind) {
@@ -39,11 +41,14 @@ function main(argv: string[]): number {
           process.stdout.write(tree.dump());
           return 1;
         }
-        readPlatformConfig(tree);
-        process.stderr.write(
-          `${PROGNAME}: cannot run VM '${tree.get('name')}': no vmm backend is available in this build\n`,
-        );
-        return 4;
+        const platform = readPlatformConfig(tree);
+        const run = await runVm(tree, platform, stderrLogger);
+        if (run.status === 4) process.stderr.write(`${PROGNAME}: ${run.reason}\n`);
+        if (run.killedBy) {
+          process.kill(process.pid, run.killedBy);
+          // The default action ends the process; should it be blocked, fall through.
+        }
+        return run.status;
       }
     }
   } catch (err) {
@@ -56,4 +61,10 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (status) => process.exit(status),
+  (err: unknown) => {
+    process.stderr.write(`${PROGNAME}: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(4);
+  },
+);

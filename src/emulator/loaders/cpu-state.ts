@@ -38,6 +38,8 @@ export interface InitialCpuState {
 }
 
 export const CR0_PE = 1;
+/** Extension type: hardwired to 1 on every processor since the i486. */
+export const CR0_ET = 1 << 4;
 export const CR0_NE = 1 << 5;
 export const CR0_PG = 1 << 31;
 export const CR4_PAE = 1 << 5;
@@ -72,7 +74,11 @@ export function resetState(): InitialCpuState {
   };
 }
 
-/** Flat 32-bit protected mode, paging off (multiboot's machine state). */
+/**
+ * Flat 32-bit protected mode, paging off (multiboot's machine state, Multiboot 0.6.96
+ * §3.2). CR0 is PE|ET with NE clear, as QEMU's multiboot loader leaves it: the spec leaves
+ * the other bits undefined, and guests that print CR0 then read the same value on both.
+ */
 export function flat32State(rip: number, gdt: { base: number; limit: number }): InitialCpuState {
   const code = seg(0x08, 0, 0xffffffff, 0xc09b); // G, D, P, S, exec/read, accessed
   const data = seg(0x10, 0, 0xffffffff, 0xc093);
@@ -82,7 +88,7 @@ export function flat32State(rip: number, gdt: { base: number; limit: number }): 
     rsp: 0,
     rflags: 0x2,
     regs: {},
-    cr0: CR0_PE | CR0_NE,
+    cr0: CR0_PE | CR0_ET,
     cr3: 0,
     cr4: 0,
     efer: 0,

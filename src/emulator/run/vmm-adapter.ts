@@ -1,0 +1,44 @@
+/**
+ * Binds the machine (machine.ts `MachineVmm`) to the vmm (src/emulator/vmm): guest RAM as
+ * the vmm's one external ArrayBuffer, the device models' interrupt calls to libvmmapi's
+ * (vm_ioapic_*, vm_isa_*_irq, vm_lapic_msi), the I/O APIC pin count and HPET capabilities
+ * the firmware tables describe, and the boot ROM as a read-only memory segment mapped below
+ * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1).
+ *
+ * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
+ * an interrupt.
+ */
+import type { MachineVmm } from '../machine.js';
+import type { IrqController } from '../irq/lines.js';
+import { SEGMENT_BOOTROM, type Vm } from '../vmm/vmm.js';
+
+/** The vmm's I/O APIC has 32 redirection entries (native/vmm/devices/vioapic.h kPins). */
+export const VMM_IOAPIC_PINS = 32;
+
+/** The interrupt calls device models make, routed to the vmm's in-kernel controllers. */
+export function vmmIrqController(vm: Vm): IrqController & { isaSetLevelTriggered(irq: number): void } {
+  return {
+    ioapicAssert: (pin) => vm.ioapicAssert(pin),
+    ioapicDeassert: (pin) => vm.ioapicDeassert(pin),
+    ioapicPulse: (pin) => vm.ioapicPulse(pin),
+    isaAssert: (irq, pin) => vm.isaIrqRaw(irq, pin, 'assert'),
+    isaDeassert: (irq, pin) => vm.isaIrqRaw(irq, pin, 'deassert'),
+    isaPulse: (irq, pin) => vm.isaIrqRaw(irq, pin, 'pulse'),
+    msi: (addr, data) => vm.msi(addr, data),
+    isaSetLevelTriggered: (irq) => vm.isaSetTrigger(irq, 'level'),
+  };
+}
+
+export function machineVmm(vm: Vm): MachineVmm {
+  return {
+    memory: vm.memory.buffer,
+    irq: vmmIrqController(vm),
+    ioapicPins: VMM_IOAPIC_PINS,
+    hpetCapabilities: vm.hpetCapabilities(),
+    mapRom(gpa: number, data: Uint8Array): void {
+      const seg = new Uint8Array(vm.allocSegment(SEGMENT_BOOTROM, 'bootrom', data.length));
+      seg.set(data);
+      vm.mapSegment(gpa, SEGMENT_BOOTROM, 0, data.length, false);
+    },
+  };
+}
