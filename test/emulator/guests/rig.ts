@@ -9,7 +9,9 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { buildGuest } from '../../native/soft/build-tools.js';
-import { tsbhyvePath } from '../helpers/build-cli.js';
+import { removeBuild, tsbhyvePath } from '../helpers/build-cli.js';
+
+export { removeBuild };
 
 export interface GuestRun {
   status: number;
@@ -104,3 +106,22 @@ export function parsePci(out: string): Map<string, { id: string; cls: string; ba
   }
   return m;
 }
+
+/** A guest's devices spelled for each engine. */
+export interface Devices {
+  qemu: string[];
+  tsbhyve: string[];
+}
+
+/** Where a guest runs: tsbhyve (our device models) and QEMU TCG (the reference). */
+export interface Engine {
+  name: 'tsbhyve' | 'qemu';
+  title: string;
+  enabled: boolean;
+  run(elf: string, devices: Devices, opts?: RunOptions): Promise<GuestRun>;
+}
+
+export const ENGINES: Engine[] = [
+  { name: 'tsbhyve', title: 'tsbhyve', enabled: true, run: (elf, d, o) => runTsbhyve(elf, d.tsbhyve, o) },
+  { name: 'qemu', title: 'QEMU TCG (reference)', enabled: haveQemu(), run: (elf, d, o) => runQemu(elf, d.qemu, o) },
+];
