@@ -8,6 +8,7 @@
  * killed after `timeoutMs`. Disk images, ISOs and sockets are the tests' business.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { buildGuest } from '../../native/soft/build-tools.js';
 import { removeBuild, tsbhyvePath } from '../helpers/build-cli.js';
 
@@ -115,13 +116,29 @@ export interface Devices {
 
 /** Where a guest runs: tsbhyve (our device models) and QEMU TCG (the reference). */
 export interface Engine {
-  name: 'tsbhyve' | 'qemu';
+  name: 'tsbhyve' | 'tsbhyve-kvm' | 'qemu';
   title: string;
   enabled: boolean;
   run(elf: string, devices: Devices, opts?: RunOptions): Promise<GuestRun>;
 }
 
+/** Whether /dev/kvm opens (the KVM backend's precondition; CI machines may lack it). */
+export function kvmUsable(): boolean {
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const ENGINES: Engine[] = [
-  { name: 'tsbhyve', title: 'tsbhyve', enabled: true, run: (elf, d, o) => runTsbhyve(elf, d.tsbhyve, o) },
+  { name: 'tsbhyve', title: 'tsbhyve (default vmm backend)', enabled: true, run: (elf, d, o) => runTsbhyve(elf, d.tsbhyve, o) },
+  {
+    name: 'tsbhyve-kvm',
+    title: kvmUsable() ? 'tsbhyve (vmm.backend=kvm)' : 'tsbhyve (vmm.backend=kvm) — skipped: /dev/kvm cannot be opened here',
+    enabled: kvmUsable(),
+    run: (elf, d, o) => runTsbhyve(elf, ['-o', 'vmm.backend=kvm', ...d.tsbhyve], o),
+  },
   { name: 'qemu', title: 'QEMU TCG (reference)', enabled: haveQemu(), run: (elf, d, o) => runQemu(elf, d.qemu, o) },
 ];
