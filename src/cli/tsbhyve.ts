@@ -12,6 +12,7 @@
 import { ConfigError, parseCommandLine, usageText, LPC_DEVICE_NAMES } from '../emulator/config/index.js';
 import { pciModelNames } from '../emulator/pci/registry.js';
 import { readPlatformConfig } from '../emulator/config/platform.js';
+import { controlHooks } from '../emulator/control/hooks.js';
 import { stderrLogger } from '../emulator/log.js';
 import { runVm } from '../emulator/run/vm-runner.js';
 
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
           return 1;
         }
         const platform = readPlatformConfig(tree);
-        const run = await runVm(tree, platform, stderrLogger);
+        const run = await runVm(tree, platform, stderrLogger, controlHooks(tree));
         if (run.status === 4) process.stderr.write(`${PROGNAME}: ${run.reason}\n`);
         if (run.killedBy) {
           process.kill(process.pid, run.killedBy);

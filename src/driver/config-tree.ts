@@ -91,7 +91,8 @@ export function planToConfigKeys(plan: BhyvePlan): Array<[string, string]> {
   if (b) {
     k.push(['boot.protocol', b.protocol], ['boot.kernel', b.kernel]);
     if (b.initrd !== undefined) k.push(b.protocol === 'linux' ? ['boot.initrd', b.initrd] : ['boot.module.0.path', b.initrd]);
-    if (b.cmdline !== undefined) k.push(['boot.cmdline', b.cmdline]);
+    // bhyve's -k parser refuses `key=` with nothing after it: an empty command line is no key.
+    if (b.cmdline) k.push(['boot.cmdline', b.cmdline]);
   }
   k.push(...extraArgKeys(plan.extraArgs));
   return k;

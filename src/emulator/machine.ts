@@ -11,6 +11,7 @@
  * I/O APIC pin count and HPET capabilities, and a ROM mapper for UEFI. Exits from its
  * vCPUs go to handleExit(); applying `boot.state` to the BSP is the binding's job.
  */
+import type { ConsoleSocketBackend } from './backends/serial/console-socket.js';
 import type { SerialOpenContext } from './backends/serial/open.js';
 import { MmioBus } from './bus/mmio-bus.js';
 import { PortBus } from './bus/port-bus.js';
@@ -39,6 +40,8 @@ export interface MachineVmm {
   hpetCapabilities: number;
   /** Maps a read-only ROM image at `gpa` (UEFI boot ROM). */
   mapRom?(gpa: number, data: Uint8Array): void;
+  /** Device (DMA) writes to guest RAM: a CPU caching decoded code drops what it decoded there. */
+  invalidateCode?(gpa: number, len: number): void;
 }
 
 export interface MachineOptions {
@@ -58,6 +61,8 @@ export class Machine {
     readonly platform: PlatformDevices,
     readonly uarts: Uart16550[],
     readonly boot: BootPlan,
+    /** Serial ports served on the control socket (`lpc.comN.path=tsvirt-console`), by name. */
+    readonly consoles: ReadonlyMap<string, ConsoleSocketBackend>,
     private readonly closers: Array<() => Promise<void>>,
     strictIo: boolean,
   ) {
@@ -70,6 +75,7 @@ export class Machine {
       throw new ConfigError(`guest memory of ${vmm.memory.byteLength} bytes does not match memory.size (${p.memSize})`, EXIT_ERROR);
     }
     const memory = new GuestMemory(vmm.memory, { lowMem: p.lowMem, highMem: p.highMem });
+    if (vmm.invalidateCode) memory.onWrite = vmm.invalidateCode;
     const ports = new PortBus(log);
     const mmio = new MmioBus(log);
     const control = new RunControl();
@@ -90,7 +96,7 @@ export class Machine {
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
     const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, ioapicPins: vmm.ioapicPins, bootrom };
     const platform = buildPlatformDevices(platformCtx);
-    const serial: SerialOpenContext = { stdioTaken: false };
+    const serial: SerialOpenContext = { stdioTaken: false, consoles: new Map() };
     const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [], ports };
     let uarts: Uart16550[] = [];
     try {
@@ -143,7 +149,7 @@ export class Machine {
           closers.push(() => v.flash.close());
         }
       }
-      return new Machine(memory, ports, mmio, control, pci, platform, uarts, boot, closers, tree.getBool('x86.strictio', false));
+      return new Machine(memory, ports, mmio, control, pci, platform, uarts, boot, serial.consoles ?? new Map(), closers, tree.getBool('x86.strictio', false));
     } catch (e) {
       await Promise.allSettled(closers.map((c) => c()));
       throw e;

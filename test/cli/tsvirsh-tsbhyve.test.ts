@@ -178,6 +178,17 @@ describe.skipIf(reason !== undefined)(`tsvirsh with the real tsbhyve${reason ? `
     await tsv(['destroy', 'bouncer']);
   });
 
+  it('fixtures/domains/demo.sh without a terminal: shows the guest console, powers off, leaves nothing running', async () => {
+    const demoRoot = join(work, 'demo');
+    const r = await run('sh', [join(process.cwd(), 'fixtures', 'domains', 'demo.sh')], { timeoutMs: 120_000, env: { ...process.env, DEMO_ROOT: demoRoot } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('tsvirt lifecycle guest: booted');
+    expect(r.stdout).toContain('hello from the guest');
+    expect(r.stdout).toContain('guest: powering off');
+    const list = await run(process.execPath, [join(process.cwd(), 'dist', 'cli', 'tsvirsh.js'), '-c', `bhyve:///embed?root=${demoRoot}/state`, 'list', '--all', '--name'], { timeoutMs: 60_000 });
+    expect(list.stdout.trim()).toBe('');
+  });
+
   it('autostart, undefine and transient create', async () => {
     await tsv(['autostart', 'e2e']);
     writeFileSync(join(root, 'run', 'autostart.boot'), 'a-previous-boot\n');

@@ -92,6 +92,17 @@ export function prdViews(mem: GuestMemory, prd: Segment[], len: number): Uint8Ar
   return out;
 }
 
+/** Reports the first `len` bytes of a PRD list as written by the device (GuestMemory.written). */
+export function writtenPrd(mem: GuestMemory, prd: Segment[], len: number): void {
+  let left = len;
+  for (const s of prd) {
+    if (left <= 0) break;
+    const n = Math.min(s.len, left);
+    mem.written(s.addr, n);
+    left -= n;
+  }
+}
+
 /** Copies `data` into the PRD buffers; returns bytes copied. */
 export function copyToPrd(mem: GuestMemory, prd: Segment[], data: Uint8Array): number {
   let o = 0;
@@ -99,6 +110,7 @@ export function copyToPrd(mem: GuestMemory, prd: Segment[], data: Uint8Array): n
     v.set(data.subarray(o, o + v.length));
     o += v.length;
   }
+  writtenPrd(mem, prd, o);
   return o;
 }
 

@@ -17,7 +17,7 @@ import type { BlockBackend } from '../backends/block/backend.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { Logger } from '../log.js';
 import { atapiCommand, SENSE_NONE, type SenseState } from './atapi.js';
-import { copyToPrd, isNcq, isRegisterH2D, lbaAndCount, prdViews, readSlot, type SlotCommand } from './command.js';
+import { copyToPrd, isNcq, isRegisterH2D, lbaAndCount, prdViews, readSlot, writtenPrd, type SlotCommand } from './command.js';
 import { identifyDisk, identifyPacket, type IdentifyStrings } from './identify.js';
 import * as H from './index.js';
 
@@ -404,6 +404,7 @@ export class AhciPort {
         cmd,
         () => (write ? be.write(offset, views) : be.read(offset, views)),
         () => {
+          if (!write) writtenPrd(this.mem, cmd.prd, len);
           this.setPrdbc(cmd, len);
           if (PIO.has(command)) this.pioSetup(len, !write);
           this.complete(cmd, OK);
@@ -523,7 +524,10 @@ export class AhciPort {
       case 'read': {
         const len = Math.min(out.length, cmd.prdBytes);
         const views = prdViews(this.mem, cmd.prd, len);
-        void this.run(cmd, () => drive.backend.read(out.offset, views), () => finishData(len));
+        void this.run(cmd, () => drive.backend.read(out.offset, views), () => {
+          writtenPrd(this.mem, cmd.prd, len);
+          finishData(len);
+        });
         return;
       }
       case 'check':

@@ -90,7 +90,7 @@ export async function buildLpcDevices(
     const spec = ctx.tree.get(`lpc.${com.name}.path`);
     if (spec !== undefined) {
       try {
-        const backend = await openSerialBackend(spec, ctx.serial);
+        const backend = await openSerialBackend(spec, ctx.serial, com.name);
         uart.setBackend(backend);
         ctx.closers.push(async () => {
           uart.flushTx();

@@ -13,6 +13,11 @@
  * whole request on the first bad address). Guest addresses and lengths are never trusted.
  * No allocation on the accessors; `view` returns a subarray (no copy) that aliases guest
  * memory.
+ *
+ * Device writes and the soft CPU: a CPU that caches decoded guest code must hear about
+ * bytes a device wrote (DMA). The scalar writers, writeBytes and fill report their range to
+ * the `onWrite` hook the machine installs (vmm GuestMemory.written → invalidate_code); a
+ * device that fills a `view` must call `written(gpa, len)` once the bytes are in.
  */
 
 export const HIGHMEM_BASE = 0x1_0000_0000;
@@ -33,6 +38,9 @@ export class GuestMemory {
   private readonly dv: DataView;
   readonly lowMem: number;
   readonly highMem: number;
+
+  /** Told of every range written through this object (the soft CPU drops code decoded there). */
+  onWrite: ((gpa: number, len: number) => void) | undefined;
 
   constructor(buffer: ArrayBuffer | SharedArrayBuffer, layout?: { lowMem: number; highMem: number }) {
     this.bytes = new Uint8Array(buffer);
@@ -109,20 +117,30 @@ export class GuestMemory {
 
   write8(gpa: number, v: number): void {
     this.dv.setUint8(this.at(gpa, 1), v);
+    this.onWrite?.(gpa, 1);
   }
   write16(gpa: number, v: number): void {
     this.dv.setUint16(this.at(gpa, 2), v, true);
+    this.onWrite?.(gpa, 2);
   }
   write32(gpa: number, v: number): void {
     this.dv.setUint32(this.at(gpa, 4), v >>> 0, true);
+    this.onWrite?.(gpa, 4);
   }
   write64(gpa: number, v: bigint): void {
     this.dv.setBigUint64(this.at(gpa, 8), BigInt.asUintN(64, v), true);
+    this.onWrite?.(gpa, 8);
   }
 
   /** Copies bytes into guest memory. */
   writeBytes(gpa: number, data: Uint8Array): void {
     this.bytes.set(data, this.at(gpa, data.length));
+    this.onWrite?.(gpa, data.length);
+  }
+
+  /** A device filled [gpa, gpa+len) through a view: pass it on to onWrite. */
+  written(gpa: number, len: number): void {
+    if (len > 0 && this.offsetOf(gpa, len) >= 0) this.onWrite?.(gpa, len);
   }
 
   /** Copies guest bytes out (a fresh buffer, safe from later guest writes). */
@@ -135,5 +153,6 @@ export class GuestMemory {
   fill(gpa: number, len: number, value = 0): void {
     const off = this.at(gpa, len);
     this.bytes.fill(value, off, off + len);
+    this.onWrite?.(gpa, len);
   }
 }

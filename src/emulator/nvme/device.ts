@@ -488,7 +488,9 @@ export class NvmeController implements PciDeviceOps, AdminHost {
     let op: Promise<unknown>;
     switch (req.kind) {
       case 'read':
-        op = this.backend.read(req.offset, segmentViews(this.mem, req.segs));
+        op = this.backend.read(req.offset, segmentViews(this.mem, req.segs)).then(() => {
+          for (const s of req.segs) this.mem.written(s.addr, s.len);
+        });
         break;
       case 'write':
         op = this.backend.write(req.offset, segmentViews(this.mem, req.segs));

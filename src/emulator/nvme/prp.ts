@@ -93,6 +93,7 @@ export function copyToSegments(mem: GuestMemory, segs: readonly Segment[], data:
     if (o >= data.length) break;
     const n = Math.min(s.len, data.length - o);
     mem.viewOrThrow(s.addr, n).set(data.subarray(o, o + n));
+    mem.written(s.addr, n);
     o += n;
   }
   return o;

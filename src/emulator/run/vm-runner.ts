@@ -48,7 +48,7 @@ export interface RunHooks {
   beforeRun?(vm: RunningVm): Promise<void> | void;
   /** Start with the vCPUs paused (tsvirt.control.start_paused). */
   startPaused?: boolean;
-  /** Called after the VM stopped, before the backends close. */
+  /** Called after the VM stopped and its backends were flushed and closed. */
   afterRun?(): Promise<void> | void;
 }
 
@@ -70,6 +70,12 @@ function createVm(tree: ConfigTree, p: PlatformConfig): Vm {
 export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, hooks: RunHooks = {}): Promise<RunOutcome> {
   const vm = createVm(tree, p);
   let machine: Machine | undefined;
+  let closed = false;
+  const closeMachine = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await machine?.close();
+  };
   let sigterm = false;
   const onSigterm = (): void => {
     if (machine?.powerButton()) return;
@@ -129,11 +135,14 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
     } catch (e) {
       outcome = { status: EXIT_ERROR, reason: `exit handler failed: ${(e as Error).stack ?? String(e)}` };
     }
+    // Flush the guest's last output to every backend (console clients included) before
+    // the control socket goes away.
+    await closeMachine();
     await hooks.afterRun?.();
     return outcome;
   } finally {
     process.removeListener('SIGTERM', onSigterm);
-    await machine?.close();
+    await closeMachine();
     if (!vm.running) vm.destroy();
   }
 }

@@ -3,7 +3,8 @@
  * the vmm's one external ArrayBuffer, the device models' interrupt calls to libvmmapi's
  * (vm_ioapic_*, vm_isa_*_irq, vm_lapic_msi), the I/O APIC pin count and HPET capabilities
  * the firmware tables describe, and the boot ROM as a read-only memory segment mapped below
- * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1).
+ * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1), and device writes
+ * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes.
  *
  * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
  * an interrupt.
@@ -35,6 +36,8 @@ export function machineVmm(vm: Vm): MachineVmm {
     irq: vmmIrqController(vm),
     ioapicPins: VMM_IOAPIC_PINS,
     hpetCapabilities: vm.hpetCapabilities(),
+    // Only the soft CPU caches decoded code; on KVM there is nothing to tell.
+    invalidateCode: vm.backend === 'soft' ? (gpa, len) => vm.memory.written(gpa, len) : undefined,
     mapRom(gpa: number, data: Uint8Array): void {
       const seg = new Uint8Array(vm.allocSegment(SEGMENT_BOOTROM, 'bootrom', data.length));
       seg.set(data);

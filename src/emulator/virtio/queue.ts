@@ -300,6 +300,7 @@ export function scatterWritable(mem: GuestMemory, chain: DescChain, data: Uint8A
     }
     const n = Math.min(seg.len - s, data.length - o);
     mem.viewOrThrow(seg.addr + s, n).set(data.subarray(o, o + n));
+    mem.written(seg.addr + s, n);
     o += n;
     s = 0;
   }

@@ -7,11 +7,14 @@
  *   tcp=IP:PORT      listen on TCP (IPv6 as tcp=[addr]:port); one client at a time
  *   unix=PATH        listen on a UNIX stream socket (tsbhyve); one client at a time
  *   file=PATH        append output to a file, no input (tsbhyve)
+ *   tsvirt-console   served on the control socket (`console` request; tsbhyve); needs
+ *                    the device's name (com1..com4), kept in ctx.consoles for the server
  *
  * A pseudo-terminal backend (hyperkit's autopty) needs openpty(3), which Node cannot
  * reach without native code: it is refused with that explanation.
  */
 import type { SerialBackend } from '../../lpc/uart/backend.js';
+import { ConsoleSocketBackend } from './console-socket.js';
 import { FileBackend } from './file.js';
 import { SocketServerBackend } from './socket-server.js';
 import { StdioBackend } from './stdio.js';
@@ -27,6 +30,8 @@ export class SerialBackendError extends Error {
 export interface SerialOpenContext {
   /** Set once a device took stdio (shared between all devices of one VM). */
   stdioTaken: boolean;
+  /** `tsvirt-console` ports by device name, for the control socket's `console` request. */
+  consoles?: Map<string, ConsoleSocketBackend>;
 }
 
 /** Parses `IP:PORT` or `[IPv6]:PORT`. */
@@ -38,8 +43,17 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
   return { host: m[1]!, port };
 }
 
-export async function openSerialBackend(spec: string, ctx: SerialOpenContext): Promise<SerialBackend> {
+/** Opens the backend `spec` for the device called `device` (com1, ...; for messages and consoles). */
+export async function openSerialBackend(spec: string, ctx: SerialOpenContext, device?: string): Promise<SerialBackend> {
   const why = (e: unknown) => (e as Error).message;
+  if (spec === 'tsvirt-console') {
+    if (!device) throw new SerialBackendError('tsvirt-console is available for the LPC COM ports only');
+    const consoles = (ctx.consoles ??= new Map());
+    if (consoles.has(device)) throw new SerialBackendError(`${device} already has a console`);
+    const c = new ConsoleSocketBackend(device);
+    consoles.set(device, c);
+    return c;
+  }
   if (spec === 'stdio') {
     if (ctx.stdioTaken) throw new SerialBackendError('stdio is already used by another device');
     ctx.stdioTaken = true;

@@ -130,7 +130,10 @@ export class VirtioBlock implements VirtioDevice {
     let op: Promise<number>;
     switch (req.kind) {
       case 'read':
-        op = this.backend.read(req.offset, views(req.data)).then(() => req.len);
+        op = this.backend.read(req.offset, views(req.data)).then(() => {
+          for (const s of req.data) ctx.memory.written(s.addr, s.len);
+          return req.len;
+        });
         break;
       case 'write':
         op = this.backend.write(req.offset, views(req.data)).then(() => 0);
@@ -149,6 +152,7 @@ export class VirtioBlock implements VirtioDevice {
           v.set(this.ident.subarray(o, o + n));
           o += n;
         }
+        for (const s of req.data) ctx.memory.written(s.addr, s.len);
         finish(VIRTIO_BLK_S_OK, Math.min(req.len, VTBLK_BLK_ID_BYTES));
         return;
       }

@@ -53,6 +53,7 @@ export class VirtioRng implements VirtioDevice {
         if (left === 0) break;
         const n = Math.min(seg.len, left);
         this.source(ctx.memory.viewOrThrow(seg.addr, n));
+        ctx.memory.written(seg.addr, n);
         written += n;
         left -= n;
       }
