@@ -6,7 +6,8 @@
  * MSI either).
  *
  * Registers as bhyve keeps them (reserved bits stripped on write), STATUS reporting a
- * 1000 Mb/s full-duplex link, EEPROM through EECD (eeprom.ts), PHY through MDIC (phy.ts),
+ * 1000 Mb/s full-duplex link, EEPROM through EECD (eeprom.ts) and the EERD read register,
+ * PHY through MDIC (phy.ts),
  * interrupts through ICR/ICS/IMS/IMC with bhyve's ITR throttling (an assertion starts a
  * timer of ITR × 256 ns rounded up to milliseconds; causes arriving meanwhile are
  * delivered when it fires). Transmit runs when TDT is written (tx.ts); receive places
@@ -17,7 +18,8 @@
  * beyond the ring stop that direction (logged once) instead of looping; ring and buffer
  * addresses are checked against guest RAM on every use. Differences from bhyve: the
  * receive address/multicast filter is applied, statistics registers clear on read as the
- * datasheet says (Linux accumulates them), IMC deasserts a line no longer unmasked.
+ * datasheet says (Linux accumulates them), IMC deasserts a line no longer unmasked, EERD
+ * (absent from bhyve, present on the 82545EM) reads EEPROM words in one step.
  */
 import type { NetBackend } from '../backends/net/backend.js';
 import type { Logger } from '../log.js';
@@ -85,6 +87,7 @@ export class E1000Device implements PciDeviceOps {
   private rsrpd = 0;
   private rxcsum = 0;
   private mdic = 0;
+  private eerd = 0;
   private ioAddr = 0;
   private readonly backlog: Uint8Array[] = [];
   private paused = false;
@@ -127,6 +130,7 @@ export class E1000Device implements PciDeviceOps {
     this.ledctl = 0x07061302;
     this.pba = 0x00100030;
     this.eeprom.reset();
+    this.eerd = 0;
     this.icr = 0;
     this.itr = 250;
     this.ims = 0;
@@ -217,6 +221,8 @@ export class E1000Device implements PciDeviceOps {
         return R.E1000_STATUS_FD | R.E1000_STATUS_LU | R.E1000_STATUS_SPEED_1000;
       case R.E1000_EECD:
         return this.eeprom.eecd;
+      case R.E1000_EERD:
+        return this.eerd >>> 0;
       case R.E1000_MDIC:
         return this.mdic >>> 0;
       case R.E1000_FCAL:
@@ -441,6 +447,13 @@ export class E1000Device implements PciDeviceOps {
       case R.E1000_EECD:
         this.eeprom.write(v);
         break;
+      case R.E1000_EERD: {
+        // A read completes at once: DONE with the word (0 past the 64-word EEPROM).
+        const addr = (v >>> R.E1000_EERD_ADDR_SHIFT) & 0xff;
+        if (!(v & R.E1000_EERD_START)) this.eerd = addr << R.E1000_EERD_ADDR_SHIFT;
+        else this.eerd = ((this.eeprom.words[addr] ?? 0) << R.E1000_EERD_DATA_SHIFT) | (addr << R.E1000_EERD_ADDR_SHIFT) | R.E1000_EERD_DONE;
+        break;
+      }
       case R.E1000_MDIC:
         this.writeMdic(v);
         break;

@@ -27,6 +27,7 @@ export const E1000_CTRL = 0x0000;
 export const E1000_CTRL_DUP = 0x0004;
 export const E1000_STATUS = 0x0008;
 export const E1000_EECD = 0x0010;
+export const E1000_EERD = 0x0014;
 export const E1000_MDIC = 0x0020;
 export const E1000_FCAL = 0x0028;
 export const E1000_FCAH = 0x002c;
@@ -134,6 +135,11 @@ export const E1000_TCTL_EN = 0x00000002;
 // RAH
 export const E1000_RAH_AV = 0x80000000;
 
+// EERD (82545EM manual §13.4.4): START, DONE, word address 15:8, data 31:16
+export const E1000_EERD_START = 0x01;
+export const E1000_EERD_DONE = 0x10;
+export const E1000_EERD_ADDR_SHIFT = 8;
+export const E1000_EERD_DATA_SHIFT = 16;
 // EECD (Microwire EEPROM, §5.3)
 export const E1000_EECD_SK = 0x01;
 export const E1000_EECD_CS = 0x02;

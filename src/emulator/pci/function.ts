@@ -434,9 +434,12 @@ export class PciFunction {
       case 'memhi64': {
         const lo = this.bars[idx - 1]!;
         const hiMask = lo.size > 0x1_0000_0000 ? ~(lo.size / 0x1_0000_0000 - 1) >>> 0 : 0xffffffff;
-        // GPAs are JavaScript numbers: keep the high dword within 2^53.
-        const hi = (value & hiMask & 0x1fffff) >>> 0;
-        reg = hi;
+        // The register keeps every writable bit (a driver sizing the BAR reads back all
+        // ones, as on bhyve and hardware). GPAs are JavaScript numbers: an address at or
+        // above 2^52 (beyond MAXPHYADDR, so no guest access can reach it) is decoded at an
+        // equally unreachable address below 2^53 instead of aliasing a low one.
+        reg = (value & hiMask) >>> 0;
+        const hi = reg >= 0x100000 ? 0x100000 | (reg & 0xfffff) : reg;
         if (hi !== Math.floor(lo.addr / 0x1_0000_0000)) this.updateBarAddress(idx - 1, hi * 0x1_0000_0000 + (lo.addr % 0x1_0000_0000));
         break;
       }

@@ -44,6 +44,23 @@ describe('e1000 identity, EEPROM and PHY', () => {
     expect(r.eepromRead(0)).toBe(0x5452);
   });
 
+  it('reads EEPROM words in one step through EERD (82545EM §13.4.4)', () => {
+    const r = rig();
+    expect(r.reg(R.E1000_EERD) & R.E1000_EERD_DONE).toBe(0);
+    const word = (a: number) => {
+      r.set(R.E1000_EERD, (a << R.E1000_EERD_ADDR_SHIFT) | R.E1000_EERD_START);
+      const v = r.reg(R.E1000_EERD);
+      expect(v & R.E1000_EERD_DONE).toBe(R.E1000_EERD_DONE);
+      expect((v >>> R.E1000_EERD_ADDR_SHIFT) & 0xff).toBe(a);
+      return v >>> R.E1000_EERD_DATA_SHIFT;
+    };
+    expect([word(0), word(1), word(2)]).toEqual([0x5452, 0x1200, 0x5634]);
+    expect(word(0x3f)).toBe(r.eepromRead(0x3f));
+    expect(word(0x80)).toBe(0); // past the 64 words
+    r.set(R.E1000_EERD, 2 << R.E1000_EERD_ADDR_SHIFT); // no START: DONE clears
+    expect(r.reg(R.E1000_EERD) & R.E1000_EERD_DONE).toBe(0);
+  });
+
   it('answers PHY reads through MDIC and indirect I/O-BAR accesses', () => {
     const r = rig();
     expect(r.mdicRead(R.PHY_ID1)).toBe(0x0141);

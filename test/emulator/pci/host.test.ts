@@ -150,6 +150,28 @@ describe('PCI BARs', () => {
     expect(w.cfgRead(0, 4, 0, 0x10)).toBe(0x3001);
   });
 
+  it('sizes a 64-bit BAR as a driver does: the upper dword reads back all ones', () => {
+    const w = pciWorld();
+    const f = w.host.createFunction(0, 5, 0, 'e');
+    f.attach(new Bars());
+    f.allocBar(4, 'mem64', 0x4000);
+    w.host.assignResources();
+    const lo = w.cfgRead(0, 5, 0, 0x20);
+    w.cfgWrite(0, 5, 0, 0x04, 0x0000, 2); // decode off while sizing
+    w.cfgWrite(0, 5, 0, 0x20, 0xffffffff);
+    w.cfgWrite(0, 5, 0, 0x24, 0xffffffff);
+    const mask = (BigInt(w.cfgRead(0, 5, 0, 0x24)) << 32n) | BigInt(w.cfgRead(0, 5, 0, 0x20) & ~0xf);
+    expect((~mask + 1n) & 0xffff_ffff_ffff_ffffn).toBe(0x4000n);
+    // An address beyond any guest-physical one (bit 53 only) must not alias a low one.
+    w.cfgWrite(0, 5, 0, 0x20, lo);
+    w.cfgWrite(0, 5, 0, 0x24, 0x0020_0000);
+    w.cfgWrite(0, 5, 0, 0x04, 0x0006, 2);
+    expect(w.cfgRead(0, 5, 0, 0x24)).toBe(0x0020_0000);
+    expect(w.mmio.owner((lo & ~0xf) >>> 0, 4)).toBeUndefined();
+    w.cfgWrite(0, 5, 0, 0x24, 0);
+    expect(w.mmio.owner((lo & ~0xf) >>> 0, 4)).toBe('e@pci.0.5.0 BAR4');
+  });
+
   it('survives a guest moving a BAR onto another device while decoding', () => {
     const w = pciWorld();
     const f1 = w.host.createFunction(0, 1, 0, 'one');
