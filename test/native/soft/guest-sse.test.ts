@@ -3,17 +3,8 @@
 // exceptions (#GP, #XM, #UD, #NM, #MF), FXSAVE/FXRSTOR round trip and lazy FPU switching.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuest, buildTool, have } from './build-tools.js';
-import { normalise, runQemu, runSoft } from './guest-run.js';
+import { QEMU_TCG_DEVIATIONS, normalise, runQemu, runSoft } from './guest-run.js';
 
-// Checks QEMU 7.2's TCG gets wrong (the soft CPU follows the hardware here; the fpdiff
-// differential test checks the same behaviour against the host processor itself):
-const QEMU_TCG_DEVIATIONS: Record<string, string> = {
-  'denormal operand kept, DE': 'TCG does not set MXCSR.DE for denormal SSE operands',
-  'fnstenv masks all exceptions': 'TCG FNSTENV does not mask all x87 exceptions afterwards',
-  'fnstenv FIP/FOP/FDP': 'TCG does not record the x87 last opcode (FOP is always 0)',
-  'unmasked divide by zero: #XM': 'TCG never delivers #XM for unmasked SIMD exceptions',
-  'without CR4.OSXMMEXCPT: #UD': 'TCG never delivers the #UD of an unmasked SIMD exception',
-};
 
 let runner = '';
 let qemu = false;
