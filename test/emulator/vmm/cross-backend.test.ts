@@ -22,7 +22,14 @@ function guestDirs(dir: string): string[] {
     .sort();
 }
 
-const CPU_GUESTS = guestDirs(join(ROOT, 'fixtures/guests'));
+/**
+ * The CPU's guest programs: they need only COM1, pc-testdev and the in-vmm devices, which
+ * this harness provides. The device guests (pci, virtio-*, ahci, ...) need tsbhyve's device
+ * models and run in test/emulator/guests instead.
+ */
+const CPU_GUEST_NAMES = new Set(['hello', 'modes', 'exceptions', 'paging', 'usermode', 'interrupts', 'strings', 'smc',
+  'mmio', 'sse', 'debug', 'cpufeat', 'smp']);
+const CPU_GUESTS = guestDirs(join(ROOT, 'fixtures/guests')).filter((d) => CPU_GUEST_NAMES.has(d));
 const VMM_GUESTS = ['ports', 'ioapic-msi', 'pic', 'x2apic'];
 /** CPUID leaf as a guest on `backend` sees it (a real-mode probe: CPUID, then OUTs). */
 async function cpuid(backend: 'kvm' | 'soft', leaf: number): Promise<number[]> {
