@@ -7,6 +7,8 @@
  * of host peer and a virtio RNG, with the same command line (test/linux/guest/):
  *   qemu     qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 ... (test/linux/qemu/)
  *   tsvirt   tsvirsh -c 'bhyve:///embed?root=DIR' define + start --console (test/linux/tsvirt/)
+ *   tsbhyve  tsbhyve -f kexec,... directly, same devices (test/linux/tsbhyve/): the platform and
+ *            soft CPU without the management stack (opt-in: --stacks qemu,tsvirt,tsbhyve)
  * The clock starts just before the process that boots the guest is spawned (QEMU, or
  * `tsvirsh start --console` after `define`) and stops when the TSVIRT-RESULT line arrives
  * on the console. Every run is checked like the tests check it; a run that did not boot
@@ -16,7 +18,7 @@
  * loader and the bzImage's own decompressor), `kernel` = banner → "Run /init",
  * `init` = Run /init → result line (module loading, disk, network, rng).
  *
- * Rounds alternate which stack goes first; the ratio tsvirt/QEMU is taken pair by pair
+ * Rounds alternate which stack goes first; the ratio tsvirt/QEMU (and tsbhyve/QEMU) is taken pair by pair
  * (same round, same vCPU count) and its median printed: > 1 means tsvirt is slower.
  * While tsvirsh cannot boot a bzImage, the tsvirt column says why and QEMU runs alone.
  *
@@ -28,9 +30,10 @@ import { bootFailures } from '../../test/linux/guest/checks.js';
 import type { ConsoleWatcher } from '../../test/linux/guest/console.js';
 import { linuxAssets, prepareRun, type LinuxAssets } from '../../test/linux/guest/prepare.js';
 import { bootQemu, qemuMissing } from '../../test/linux/qemu/qemu-boot.js';
+import { bootTsbhyve } from '../../test/linux/tsbhyve/tsbhyve-boot.js';
 import { bootTsvirt } from '../../test/linux/tsvirt/tsvirt-boot.js';
 
-type Stack = 'qemu' | 'tsvirt';
+type Stack = 'qemu' | 'tsvirt' | 'tsbhyve';
 
 function opt(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,6 +65,11 @@ async function bootOnce(assets: LinuxAssets, stack: Stack, vcpus: number, round:
       const o = await bootQemu(run.spec);
       console = o.console;
       if (o.shutdownReason !== 'guest-shutdown') extra.push(`QMP SHUTDOWN reason ${o.shutdownReason}`);
+      if (o.timedOut) extra.push('timed out');
+    } else if (stack === 'tsbhyve') {
+      const o = await bootTsbhyve(run.spec);
+      console = o.console;
+      if (o.exitCode !== 1) extra.push(`tsbhyve exit ${o.exitCode}, expected 1 (powered off)`);
       if (o.timedOut) extra.push('timed out');
     } else {
       const o = await bootTsvirt(run.spec);
@@ -151,16 +159,16 @@ async function main(): Promise<void> {
       );
     }
   }
-  if (STACKS.includes('qemu') && STACKS.includes('tsvirt')) {
+  for (const stack of STACKS.filter((x) => x !== 'qemu' && STACKS.includes('qemu'))) {
     for (const vcpus of VCPUS) {
       const ratios: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const q = samples.find((s) => s.stack === 'qemu' && s.vcpus === vcpus && s.round === round && s.ok);
-        const t = samples.find((s) => s.stack === 'tsvirt' && s.vcpus === vcpus && s.round === round && s.ok);
+        const t = samples.find((s) => s.stack === stack && s.vcpus === vcpus && s.round === round && s.ok);
         if (q && t) ratios.push(t.result! / q.result!);
       }
       const r = median(ratios);
-      console.log(`ratio tsvirt/QEMU TCG, ${vcpus} vCPU: ${r === undefined ? `n/a (${refused.get('tsvirt') ?? 'no pair of good runs'})` : `${r.toFixed(2)}x (median of ${ratios.length} pairs; goal <= 1.0)`}`);
+      console.log(`ratio ${stack}/QEMU TCG, ${vcpus} vCPU: ${r === undefined ? `n/a (${refused.get(stack) ?? 'no pair of good runs'})` : `${r.toFixed(2)}x (median of ${ratios.length} pairs; goal <= 1.0)`}`);
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Boots a BootSpec the way a user would with tsvirt (issue 10): the domain XML
  * (fixtures/linux/domain.xml) defined with `tsvirsh -c 'bhyve:///embed?root=DIR' define`,
- * then `tsvirsh start --console`, the guest's console read from tsvirsh's stdout, and
+ * then `tsvirsh start --console` on a pseudo-terminal (script(1): like virsh it refuses to
+ * run without one), the guest's console read from that terminal, and
  * afterwards `tsvirsh domstate --reason` (a clean guest poweroff is "shut off (shutdown)").
  *
  * Until the stack can run a bzImage the answer is `{ refused }` with tsvirsh's own words:
@@ -52,6 +53,19 @@ export function tsvirsh(uri: string, args: string[], js = TSVIRSH_JS): { status:
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').trim() || (r.error?.message ?? '') };
 }
 
+function shellQuote(a: string): string {
+  return `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `tsvirsh start --console`, like virsh, needs a controlling terminal: run it under
+ * script(1) (util-linux), which gives it a pseudo-terminal and copies its output to our
+ * stdout pipe. stdin stays an open pipe we never write to (no escape character is sent).
+ */
+function spawnWithTty(argv: string[]) {
+  return spawn('script', ['-q', '-f', '-e', '-c', argv.map(shellQuote).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
 function firstError(stderr: string): string {
   return stderr.split('\n').filter((l) => l.trim()).join(' / ') || '(no message)';
 }
@@ -85,7 +99,7 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
 
     const t0 = performance.now();
     const console = new ConsoleWatcher(t0);
-    const child = spawn(process.execPath, [js, '-c', uri, 'start', '--console', name], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnWithTty([process.execPath, js, '-c', uri, 'start', '--console', name]);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -110,9 +124,11 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
     clearTimeout(linger);
     const msToExit = performance.now() - t0;
     console.end();
-    if (code !== 0 && /Failed to start domain/.test(stderr) && console.at.kernelBanner === undefined) {
+    // On the pseudo-terminal tsvirsh's stderr arrives with the console output.
+    const errors = `${stderr}\n${console.lines.filter((l) => /^error: /.test(l)).join('\n')}`;
+    if (code !== 0 && /Failed to start domain/.test(errors) && console.at.kernelBanner === undefined) {
       const log = logTail(join(dir, 'root'), name);
-      return { refused: `tsvirsh start cannot run the bzImage yet: ${firstError(stderr)}${log ? ` (domain log: ${log})` : ''}` };
+      return { refused: `tsvirsh start cannot run the bzImage yet: ${firstError(errors)}${log ? ` (domain log: ${log})` : ''}` };
     }
     let state = '';
     for (let i = 0; i < 60; i++) {
@@ -130,7 +146,7 @@ export async function bootTsvirt(spec: BootSpec, opts: TsvirtOptions = {}): Prom
       state,
       exitCode: code,
       timedOut,
-      stderr: stderr.trim(),
+      stderr: errors.trim(),
       log: logTail(join(dir, 'root'), name, 30, '\n'),
       root: join(dir, 'root'),
     };
