@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--instance <name>', 'which bhyve URI is served: bhyve:///system or bhyve:///session')
         .choices(['system', 'session'])
-        .default(instance, instance === 'system' ? 'system when run as root' : 'session when not run as root'),
+        .default(instance, instance === 'system' ? 'system when run as root' : 'session when not run as root, system with --socket-dir'),
     )
     .option('--dbus <address>', "also serve org.libvirt on this D-Bus address ('session', 'system' or an address)")
     .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -101,6 +101,10 @@ async function main(): Promise<void> {
     .showHelpAfterError();
   program.parse();
   const given = program.opts<Omit<Opts, 'socketDir' | 'stateDir'> & { socketDir?: string; stateDir?: string }>();
+  // A daemon on sockets of its own (tests, private setups) serves bhyve:///system, the one URI
+  // libvirt's bhyve driver knows, unless told otherwise: `virsh -c
+  // 'bhyve+unix:///system?socket=DIR/tsvirt-sock'` then works for any user.
+  if (given.socketDir !== undefined && program.getOptionValueSource('instance') === 'default') given.instance = 'system';
   const dirs = defaultDirs(given.instance);
   const opts: Opts = { ...given, socketDir: given.socketDir ?? dirs.socketDir, stateDir: given.stateDir ?? dirs.stateDir };
 
