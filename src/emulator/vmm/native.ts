@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VmmError, type VmmErrorKind } from './errors.js';
+import { newerNativeSource } from './native-freshness.js';
 
 /** Options of the native Vm constructor. */
 export interface NativeVmOptions {
@@ -163,6 +164,11 @@ export function loadNativeVmm(): NativeVmm {
   for (const path of candidates) {
     if (!existsSync(path)) {
       errors.push(`${path}: not found`);
+      continue;
+    }
+    const newer = newerNativeSource(root, path);
+    if (newer !== undefined) {
+      errors.push(`${path}: stale build, ${newer} changed after it was built`);
       continue;
     }
     try {

@@ -2,8 +2,8 @@
 // builds on: reset state, state round trip, MSRs with host fallback, CPUID masking, exact
 // instruction budgets, HLT and interrupt semantics (IF=0 remembered, ack before delivery),
 // NMI blocking until IRET, injected exceptions, MMIO exits with address/size/value, ROM,
-// DMA invalidation of decoded code, triple fault, RIP seen from inside a callback, and the
-// physical map's checks.
+// DMA invalidation of decoded code, triple fault, RIP seen from inside a callback, the
+// physical map's checks, and single-step across SYSCALL/SYSRET however the host slices runs.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -59,12 +59,45 @@ api_dma_code:
   hlt
   jmp api_dma_code
 api_dma_end:
+  .globl api_tf_user_code, api_tf_user_end, api_tf_after_syscall
+api_tf_user_code:          /* ring 3: set TF, SYSCALL (SFMASK clears it), SYSRET restores it */
+  mov $7, %eax
+  pushfq
+  orq $0x100, (%rsp)
+  popfq
+  syscall
+api_tf_after_syscall:      /* the single #DB is reported here, right after SYSRET */
+  inc %rbx
+  inc %rbx
+  inc %rbx
+  mov $99, %eax
+  syscall
+api_tf_user_end:
+  .globl api_tf_kernel_code, api_tf_kernel_end
+api_tf_kernel_code:        /* LSTAR: syscall 99 halts, any other returns to ring 3 */
+  cmp $99, %eax
+  je 1f
+  inc %rdx
+  sysretq
+1:
+  hlt
+  jmp 1b
+api_tf_kernel_end:
+  .globl api_tf_db_code, api_tf_db_end
+api_tf_db_code:            /* #DB: count in r12, RIP in r13, CS in r10, clear TF in the frame */
+  inc %r12
+  mov (%rsp), %r13
+  mov 8(%rsp), %r10
+  andq $~0x100, 16(%rsp)
+  iretq
+api_tf_db_end:
   .text
 )");
 
 extern "C" const uint8_t api_count_code[], api_count_end[], api_irq_code[], api_irq_end[],
     api_handler_code[], api_handler_end[], api_mmio_code[], api_mmio_end[], api_triple_code[],
-    api_triple_end[], api_dma_code[], api_dma_end[];
+    api_triple_end[], api_dma_code[], api_dma_end[], api_tf_user_code[], api_tf_user_end[],
+    api_tf_after_syscall[], api_tf_kernel_code[], api_tf_kernel_end[], api_tf_db_code[], api_tf_db_end[];
 
 namespace {
 
@@ -486,6 +519,99 @@ void test_tsc_shared() {
   check(t1 >= t0 && t1 - t0 < gap / 2, "vCPUs created apart read one TSC (no warp between them)");
 }
 
+
+// Single-step across SYSCALL/SYSRET (ops_sysregs.cc step_on_result_tf) must give the same
+// single #DB however the host slices the run: one long run, a stop at every instruction
+// boundary (the vmm's budget and kicks), a get_state/set_state round trip between slices,
+// a stop request pending at every boundary, and an interrupt notification (no vector
+// pending, as after a timer thread's kick) at every boundary.
+enum class Slicing { kWhole, kEveryBoundary, kStateRoundTrip, kStopRequests, kInterruptNotices };
+
+struct TfResult {
+  uint64_t db_count, db_rip, db_cs, syscalls, rbx;
+  bool halted;
+};
+
+TfResult run_tf_across_syscall(Slicing how) {
+  constexpr uint64_t kKernel = 0x140000, kDb = 0x1A0000, kTss = 0x22000;
+  Vm vm;
+  vm.load(api_tf_user_code, api_tf_user_end);
+  std::memcpy(&vm.ram[kKernel], api_tf_kernel_code, size_t(api_tf_kernel_end - api_tf_kernel_code));
+  std::memcpy(&vm.ram[kDb], api_tf_db_code, size_t(api_tf_db_end - api_tf_db_code));
+  vm.cpu->invalidate_code(0, kRam);
+  // User-accessible 2 MiB pages, user code/data descriptors, a TSS with RSP0, #DB's gate.
+  vm.put64(kPml4, (kPml4 + 0x1000) | 7);
+  vm.put64(kPml4 + 0x1000, (kPml4 + 0x2000) | 7);
+  for (uint64_t k = 0; k < 512; k++) vm.put64(kPml4 + 0x2000 + 8 * k, (k << 21) | 0x87);
+  vm.put64(kGdt + 24, 0x00CFF3000000FFFFull);  // 0x18 user data
+  vm.put64(kGdt + 32, 0x00AFFB000000FFFFull);  // 0x20 user code64
+  vm.put64(kTss + 4, 0x280000);                // RSP0
+  vm.put64(kIdt + 16, (kDb & 0xFFFF) | (uint64_t(0x08) << 16) | (uint64_t(0x8E) << 40) |
+                          ((kDb >> 16 & 0xFFFF) << 48));
+  vm.long_mode();
+  CpuState s = vm.state();
+  s.cs = {0, 0xFFFFFFFF, 0x23, 0xA0FB};
+  s.ss = s.ds = s.es = {0, 0xFFFFFFFF, 0x1B, 0xC0F3};
+  s.tr = {kTss, 0x67, 0x28, 0x8B};
+  s.gdtr = {kGdt, 0x37};
+  s.efer = 0x501;  // LME, LMA, SCE
+  s.rflags = 0x202;
+  s.gpr[x86::RDX] = 0;
+  vm.cpu->set_state(s);
+  vm.cpu->set_msr(x86::msr::kStar, (uint64_t{0x10} << 48) | (uint64_t{0x08} << 32));
+  vm.cpu->set_msr(x86::msr::kLstar, kKernel);
+  vm.cpu->set_msr(0xC0000084, 0x100);  // SFMASK: TF
+  StopReason why = StopReason::kBudget;
+  for (int n = 0; n < 10000 && why != StopReason::kHlt && why != StopReason::kShutdown &&
+                  why != StopReason::kError;
+       n++) {
+    switch (how) {
+      case Slicing::kWhole: why = vm.cpu->run(100000); break;
+      case Slicing::kEveryBoundary: why = vm.cpu->run(1); break;
+      case Slicing::kStateRoundTrip: {
+        why = vm.cpu->run(1);
+        CpuState t;
+        vm.cpu->get_state(&t);
+        vm.cpu->set_state(t);
+        break;
+      }
+      case Slicing::kStopRequests:
+        vm.cpu->request_stop();
+        why = vm.cpu->run(100000);  // stops at the first boundary, before anything runs
+        if (why == StopReason::kStopRequested) why = vm.cpu->run(1);
+        break;
+      case Slicing::kInterruptNotices:
+        vm.cpu->notify_interrupt();
+        why = vm.cpu->run(1);
+        break;
+    }
+  }
+  const CpuState e = vm.state();
+  return {e.gpr[x86::R12], e.gpr[x86::R13], e.gpr[x86::R10], e.gpr[x86::RDX], e.gpr[x86::RBX],
+          why == StopReason::kHlt};
+}
+
+void test_tf_across_syscall() {
+  const uint64_t after = kCode + uint64_t(api_tf_after_syscall - api_tf_user_code);
+  const char* names[] = {"one run", "a stop at every boundary", "get/set_state between slices",
+                         "a stop request at every boundary", "an interrupt notice at every boundary"};
+  const Slicing ways[] = {Slicing::kWhole, Slicing::kEveryBoundary, Slicing::kStateRoundTrip,
+                          Slicing::kStopRequests, Slicing::kInterruptNotices};
+  for (int k = 0; k < 5; k++) {
+    const TfResult r = run_tf_across_syscall(ways[k]);
+    char what[240];
+    std::snprintf(what, sizeof what,
+                  "TF across SYSCALL/SYSRET, %s: one #DB in ring 3 right after SYSRET "
+                  "(count %llu, rip %#llx, cs %#llx, syscalls %llu, rbx %llu, halted %d)",
+                  names[k], static_cast<unsigned long long>(r.db_count),
+                  static_cast<unsigned long long>(r.db_rip), static_cast<unsigned long long>(r.db_cs),
+                  static_cast<unsigned long long>(r.syscalls), static_cast<unsigned long long>(r.rbx), int(r.halted));
+    check(r.halted && r.syscalls == 1 && r.rbx == 3 && r.db_count == 1 && r.db_rip == after &&
+              r.db_cs == 0x23,
+          what);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -504,6 +630,7 @@ int main() {
   test_get_cpuid();
   test_remove_region();
   test_tsc_shared();
+  test_tf_across_syscall();
   std::printf("%s\n", failures ? "FAILED" : "ALL PASSED");
   return failures ? 1 : 0;
 }
