@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "soft/flagopt.h"
 #include "soft/insn.h"
 #include "soft/ops.h"
 #include "soft/phys_memory.h"
@@ -115,7 +116,10 @@ void Core::end_block_after_current(uint64_t pa_page) {
   if (pa_page != first && pa_page != last) return;
   // The block is stale now (its page generation moved): patching it is safe.
   const size_t k = size_t(cur - b->insns);
-  if (k < b->ninsn) b->insns[k + 1].fn = op_smc_break;
+  if (k < b->ninsn) {
+    b->insns[k + 1].fn = op_smc_break;
+    b->insns[k + 1].exact = nullptr;
+  }
 }
 
 // Build the block at physical `pa` (host bytes `hp`, valid to the end of the page) for
@@ -174,6 +178,7 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
     if (flags & opf::kEndsBlock) break;
     if (off >= in_page) break;
   }
+  optimize_flags(out, n);
   out[n] = Insn{};
   out[n].fn = op_block_end;
   out[n].off = uint16_t(off);
@@ -307,6 +312,8 @@ static void exec_block_partial(Core* c, const Block* b, unsigned n) {
     bc.step.insns = bc.step_insns;
     bc.step.ninsn = 1;
     bc.step_insns[0] = b->insns[j];
+    // Alone, an instruction's flags are observable: run the exact handler (flagopt.h).
+    if (bc.step_insns[0].exact != nullptr) bc.step_insns[0].fn = bc.step_insns[0].exact;
     bc.step_insns[1] = Insn{};
     bc.step_insns[1].fn = op_step_stop;
     bc.step_insns[1].off = uint16_t(b->insns[j].off + b->insns[j].len);

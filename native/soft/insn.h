@@ -43,6 +43,9 @@ struct Insn {
   uint8_t base = kRegZero, index = kRegZero, scale = 0, seg = DS;
   uint8_t mprefix = 0;  // mandatory-prefix class for SSE: 0 none, 1 = 66, 2 = F3, 3 = F2
   uint16_t off = 0;     // offset of the instruction from the first byte of its block
+  // When flagopt.cc swapped `fn` for a variant that skips dead flags: the exact handler
+  // (used when the instruction runs alone: single-step, partial block). Else nullptr.
+  Handler exact = nullptr;
 };
 
 inline bool is_mem(const Insn* i) { return i->flags & insnf::kMem; }

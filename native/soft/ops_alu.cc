@@ -5,6 +5,9 @@
 // Intel SDM vol. 2 for each instruction; flags are recorded lazily (flags.h) and are exact
 // for all of them (AF included). LOCK is honoured on memory destinations with a host
 // compare-and-swap (mem.h Rmw::locked), so these are atomic across vCPUs.
+#include <unordered_map>
+
+#include "soft/flagopt.h"
 #include "soft/ops.h"
 #include "soft/pickers.h"
 
@@ -178,6 +181,52 @@ template <class T> const Insn* neg_lock(Core* c, const Insn* i) {
   return next(c, i);
 }
 
+// Variants for instructions whose flags a later instruction of the same block overwrites
+// before anything can observe them (flagopt.cc decides; the exact handler stays in
+// Insn::exact for single-stepping and partial blocks). Register operands only.
+template <class T, int OP> const Insn* alu_rm_r_nf(Core* c, const Insn* i) {
+  if constexpr (OP != kOpCmp) {
+    const T b = get_reg<T>(c, i->ro);
+    set_reg<T>(c, i->mo, alu_val<T, OP>(get_reg<T>(c, i->mo), b, carry_in<T, OP>(c)));
+  }
+  return next(c, i);
+}
+
+template <class T, int OP> const Insn* alu_r_rm_nf(Core* c, const Insn* i) {
+  if constexpr (OP != kOpCmp) {
+    const T b = get_reg<T>(c, i->mo);
+    set_reg<T>(c, i->ro, alu_val<T, OP>(get_reg<T>(c, i->ro), b, carry_in<T, OP>(c)));
+  }
+  return next(c, i);
+}
+
+template <class T, int OP> const Insn* alu_rm_i_nf(Core* c, const Insn* i) {
+  if constexpr (OP != kOpCmp) {
+    set_reg<T>(c, i->mo, alu_val<T, OP>(get_reg<T>(c, i->mo), T(i->imm), carry_in<T, OP>(c)));
+  }
+  return next(c, i);
+}
+
+// TEST/CMP with dead flags change nothing.
+const Insn* flags_only_nf(Core* c, const Insn* i) { return next(c, i); }
+
+// INC/DEC whose flags are all dead.
+template <class T, bool DEC> const Insn* incdec_r_nf(Core* c, const Insn* i) {
+  const T a = get_reg<T>(c, i->mo);
+  set_reg<T>(c, i->mo, DEC ? T(a - 1) : T(a + 1));
+  return next(c, i);
+}
+
+// INC/DEC whose CF (the one it carries over from the previous operation) is dead: the
+// other flags are recorded as usual, CF as 0.
+template <class T, bool DEC> const Insn* incdec_r_nocf(Core* c, const Insn* i) {
+  const T a = get_reg<T>(c, i->mo);
+  const T r = DEC ? T(a - 1) : T(a + 1);
+  set_reg<T>(c, i->mo, r);
+  set_lf<T>(c, DEC ? kDec : kInc, r, a, T(0));
+  return next(c, i);
+}
+
 #define SOFT_SIZES(NAME, ...)                                                      \
   { &NAME<uint8_t, ##__VA_ARGS__>, &NAME<uint16_t, ##__VA_ARGS__>,                   \
     &NAME<uint32_t, ##__VA_ARGS__>, &NAME<uint64_t, ##__VA_ARGS__> }
@@ -192,6 +241,9 @@ const Handler kRRm[2][8][4] = {SOFT_ALU_OPS(alu_r_rm, false), SOFT_ALU_OPS(alu_r
 const Handler kRmI[2][8][4] = {SOFT_ALU_OPS(alu_rm_i, false), SOFT_ALU_OPS(alu_rm_i, true)};
 const Handler kRmRLock[8][4] = SOFT_ALU_OPS(alu_rm_r_lock);
 const Handler kRmILock[8][4] = SOFT_ALU_OPS(alu_rm_i_lock);
+const Handler kRmRNf[8][4] = SOFT_ALU_OPS(alu_rm_r_nf);
+const Handler kRRmNf[8][4] = SOFT_ALU_OPS(alu_r_rm_nf);
+const Handler kRmINf[8][4] = SOFT_ALU_OPS(alu_rm_i_nf);
 
 bool dec_alu(DecodeCtx& d, Insn* i) {
   const int op = (d.opcode >> 3) & 7;
@@ -267,6 +319,45 @@ Handler pick_incdec(int osz, bool dec, bool mem, bool lock) {
   if (lock) return dec ? SOFT_PICK(osz, incdec_lock, true) : SOFT_PICK(osz, incdec_lock, false);
   if (dec) return mem ? SOFT_PICK(osz, incdec_rm, true, true) : SOFT_PICK(osz, incdec_rm, true, false);
   return mem ? SOFT_PICK(osz, incdec_rm, false, true) : SOFT_PICK(osz, incdec_rm, false, false);
+}
+
+namespace {
+
+// Exact register-form handler -> what flagopt.cc may replace it with.
+std::unordered_map<Handler, FlagVariants> build_flag_variants() {
+  std::unordered_map<Handler, FlagVariants> m;
+  for (int op = 0; op < 8; op++) {
+    const bool reads_cf = op == kOpAdc || op == kOpSbb;
+    const bool logic = op == kOpOr || op == kOpAnd || op == kOpXor;
+    for (int sz = 0; sz < 4; sz++) {
+      m[kRmR[0][op][sz]] = {FlagVariants::kWritesAll, reads_cf, logic, kRmRNf[op][sz], nullptr};
+      m[kRRm[0][op][sz]] = {FlagVariants::kWritesAll, reads_cf, logic, kRRmNf[op][sz], nullptr};
+      m[kRmI[0][op][sz]] = {FlagVariants::kWritesAll, reads_cf, logic, kRmINf[op][sz], nullptr};
+    }
+  }
+  const Handler test_r[4] = SOFT_SIZES(test_rm_r, false);
+  const Handler test_i[4] = SOFT_SIZES(test_rm_i, false);
+  const Handler inc[4] = SOFT_SIZES(incdec_rm, false, false);
+  const Handler dec[4] = SOFT_SIZES(incdec_rm, true, false);
+  const Handler inc_nf[4] = SOFT_SIZES(incdec_r_nf, false);
+  const Handler dec_nf[4] = SOFT_SIZES(incdec_r_nf, true);
+  const Handler inc_nocf[4] = SOFT_SIZES(incdec_r_nocf, false);
+  const Handler dec_nocf[4] = SOFT_SIZES(incdec_r_nocf, true);
+  for (int sz = 0; sz < 4; sz++) {
+    m[test_r[sz]] = {FlagVariants::kWritesAll, false, true, flags_only_nf, nullptr};
+    m[test_i[sz]] = {FlagVariants::kWritesAll, false, true, flags_only_nf, nullptr};
+    m[inc[sz]] = {FlagVariants::kWritesAllButCf, false, false, inc_nf[sz], inc_nocf[sz]};
+    m[dec[sz]] = {FlagVariants::kWritesAllButCf, false, false, dec_nf[sz], dec_nocf[sz]};
+  }
+  return m;
+}
+
+}  // namespace
+
+const FlagVariants* flag_variants(Handler exact) {
+  static const std::unordered_map<Handler, FlagVariants> table = build_flag_variants();
+  auto it = table.find(exact);
+  return it == table.end() ? nullptr : &it->second;
 }
 
 void register_alu(OpTables& t) {

@@ -3,7 +3,9 @@
 
 #include <x86intrin.h>
 
+#include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "soft/cpu.h"
@@ -110,15 +112,22 @@ class SoftVcpu final : public VcpuBackend {
       t[i].edx = entries[i].edx;
     }
     cpu_->set_cpuid(t.data(), t.size());
-    cpuid_ = entries;
-    have_cpuid_ = true;
     return Error::ok();
   }
   Error get_cpuid(std::vector<CpuidEntry>* entries) override {
-    if (!have_cpuid_) {
-      return Error::unsupported("the soft CPU does not report its default CPUID table");
+    std::vector<soft::CpuidEntry> t;
+    cpu_->get_cpuid(&t);
+    entries->resize(t.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+      CpuidEntry& e = (*entries)[i];
+      e.leaf = t[i].leaf;
+      e.subleaf = t[i].subleaf;
+      e.has_subleaf = t[i].has_subleaf;
+      e.eax = t[i].eax;
+      e.ebx = t[i].ebx;
+      e.ecx = t[i].ecx;
+      e.edx = t[i].edx;
     }
-    *entries = cpuid_;
     return Error::ok();
   }
   Error reset() override {
@@ -161,8 +170,6 @@ class SoftVcpu final : public VcpuBackend {
   static constexpr uint64_t kBudget = 50000000;
   HostAdapter adapter_;
   std::unique_ptr<soft::Cpu> cpu_;
-  std::vector<CpuidEntry> cpuid_;
-  bool have_cpuid_ = false;
 };
 
 class SoftVm final : public VmBackend {
@@ -170,7 +177,7 @@ class SoftVm final : public VmBackend {
   SoftVm() : memory_(soft::PhysMemory::create()) {}
   const char* name() const override { return "soft"; }
 
-  Error map_memory(int, uint64_t gpa, uint64_t size, uint8_t* host, bool writable) override {
+  Error map_memory(int slot, uint64_t gpa, uint64_t size, uint8_t* host, bool writable) override {
     soft::RamRegion r;
     r.gpa = gpa;
     r.size = size;
@@ -179,10 +186,22 @@ class SoftVm final : public VmBackend {
     if (!memory_->add_region(r)) {
       return Error::invalid("the soft CPU refused the memory region (overlap)");
     }
+    slots_[slot] = Slot{gpa, size};
     return Error::ok();
   }
-  Error unmap_memory(int) override {
-    return Error::unsupported("the soft CPU cannot remove a memory mapping yet");
+  // The vmm calls this only while no vCPU runs (live_memory_changes() is false), which is
+  // what PhysMemory::remove_region requires; each vCPU drops its cached translations and
+  // decoded code at its next run().
+  Error unmap_memory(int slot) override {
+    auto it = slots_.find(slot);
+    if (it == slots_.end()) {
+      return Error::invalid("memory slot " + std::to_string(slot) + " is not mapped");
+    }
+    if (!memory_->remove_region(it->second.gpa, it->second.size)) {
+      return Error::invalid("the soft CPU has no memory region for slot " + std::to_string(slot));
+    }
+    slots_.erase(it);
+    return Error::ok();
   }
   Error create_vcpu(const VcpuConfig& config, VcpuHost& host,
                     std::unique_ptr<VcpuBackend>* out) override {
@@ -192,13 +211,17 @@ class SoftVm final : public VmBackend {
   void invalidate_code(uint64_t gpa, uint64_t length) override {
     memory_->invalidate_code(gpa, length);
   }
-  // The soft CPU's default CPUID always advertises x2APIC and cpu.h offers no way to read
-  // the table back to clear the bit, so its vlapics accept x2APIC mode regardless.
+  // The soft CPU's default CPUID always advertises x2APIC (set_cpuid keeps the bit as
+  // given), so its vlapics accept x2APIC mode regardless.
   bool advertises_x2apic(bool) const override { return true; }
   bool live_memory_changes() const override { return false; }
 
  private:
+  struct Slot {
+    uint64_t gpa, size;
+  };
   std::unique_ptr<soft::PhysMemory> memory_;
+  std::map<int, Slot> slots_;  // the vmm's slot id -> the region given to add_region
 };
 
 }  // namespace

@@ -8,10 +8,12 @@
 // Cpu::request_stop(). The guest TSC is the host TSC plus an offset (native/soft/state.cc),
 // so its rate is the host TSC rate, calibrated once against CLOCK_MONOTONIC.
 //
-// Limits of the current cpu.h contract, reported as errors rather than worked around:
-// memory mappings cannot be removed once added (unmap -> unsupported), the CPU's default
-// CPUID table cannot be read back (get_cpuid returns the last table set, else
-// unsupported), and PAUSE does not stop the CPU (pause_exit -> unsupported).
+// get_cpuid reads the table in effect back from the CPU (Cpu::get_cpuid: the default one or
+// the last set, masked to what the CPU implements). Unmapping a slot removes its region
+// from PhysMemory; like every mapping change it is accepted only while no vCPU runs
+// (live_memory_changes() is false), and the range becomes MMIO. Limit of the cpu.h
+// contract, reported as an error rather than worked around: PAUSE does not stop the CPU
+// (pause_exit -> unsupported).
 #pragma once
 
 #include <memory>

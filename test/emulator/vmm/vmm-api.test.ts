@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   GuestMemory,
   SEGMENT_BOOTROM,
+  SEGMENT_FRAMEBUFFER,
   Vm,
   VmmError,
   probeBackends,
@@ -195,6 +196,66 @@ describe.each(present)('Vm API (%s)', (backend) => {
       throw boom;
     })).rejects.toBe(boom);
     expect(vm.running).toBe(false);
+  });
+
+  it('reads back the CPUID table in effect and keeps a table set', () => {
+    const vm = make(backend);
+    const cpu = vm.createVcpu();
+    const table = cpu.getCpuid();
+    const leaf0 = table.find((e) => e.leaf === 0 && !e.subleaf);
+    expect(leaf0).toBeDefined();
+    expect(leaf0!.eax).toBeGreaterThanOrEqual(1); // highest basic leaf
+    const leaf1 = table.find((e) => e.leaf === 1);
+    expect(leaf1).toBeDefined();
+    expect((leaf1!.edx >>> 0) & 1).toBe(1); // FPU
+    // A changed vendor string (leaf 0, EBX/EDX/ECX) comes back as set.
+    const changed = table.map((e) =>
+      e.leaf === 0 ? { ...e, ebx: 0x61626364, edx: 0x65666768, ecx: 0x696a6b6c } : e,
+    );
+    cpu.setCpuid(changed);
+    const back = cpu.getCpuid().find((e) => e.leaf === 0)!;
+    expect([back.ebx, back.edx, back.ecx]).toEqual([0x61626364, 0x65666768, 0x696a6b6c]);
+  });
+
+  it('unmaps a segment: the range then exits as MMIO', async () => {
+    const vm = make(backend);
+    vm.createVcpu();
+    const gpa = 32 * MiB; // above the 16 MiB of system memory
+    const fb = new Uint8Array(vm.allocSegment(SEGMENT_FRAMEBUFFER, 'fb', 64 * 1024));
+    fb[0x10] = 0x5c;
+    vm.mapSegment(gpa, SEGMENT_FRAMEBUFFER, 0, 64 * 1024, true);
+    // DS base = gpa. mov al, [0x10]; out 0x80, al; jmp $ (the handler stops the VM at the OUT)
+    const start = (): void => {
+      loadReal(vm, [0xa0, 0x10, 0x00, 0xe6, 0x80, 0xeb, 0xfe]);
+      vm.vcpu(0)!.updateState((s) => {
+        s.ds = { ...s.ds, base: BigInt(gpa), selector: 0 };
+      });
+    };
+    const run = async (): Promise<{ out: number[]; mmio: string[] }> => {
+      const out: number[] = [];
+      const mmio: string[] = [];
+      await vm.run((e) => {
+        if (e.kind === 'inout' && !e.in && e.port === 0x80) {
+          out.push(e.value);
+          return 'stop';
+        }
+        if (e.kind === 'mmio') {
+          mmio.push(`${e.write ? 'w' : 'r'} ${e.gpa.toString(16)}/${e.size}`);
+          if (!e.write) e.value = 0x77;
+        }
+      });
+      return { out, mmio };
+    };
+    start();
+    expect(await run()).toEqual({ out: [0x5c], mmio: [] });
+    vm.unmapSegment(gpa, 64 * 1024);
+    expectVmmError(() => vm.unmapSegment(gpa, 64 * 1024), 'invalid-argument');
+    start();
+    expect(await run()).toEqual({ out: [0x77], mmio: [`r ${(gpa + 0x10).toString(16)}/1`] });
+    // Mapped again, the CPU reads the segment's memory again (no stale translation).
+    vm.mapSegment(gpa, SEGMENT_FRAMEBUFFER, 0, 64 * 1024, true);
+    start();
+    expect(await run()).toEqual({ out: [0x5c], mmio: [] });
   });
 
   it('answers IN exits with the value the handler sets', async () => {

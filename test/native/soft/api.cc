@@ -91,13 +91,23 @@ api_tf_db_code:            /* #DB: count in r12, RIP in r13, CS in r10, clear TF
   andq $~0x100, 16(%rsp)
   iretq
 api_tf_db_end:
+  .globl api_flags_code, api_flags_end
+api_flags_code:            /* every flag result but the last is dead inside the block */
+  add %rbx, %rax
+  inc %rdx
+  xor %rcx, %rcx
+  dec %rdi
+  and %rsi, %rsi
+  hlt
+api_flags_end:
   .text
 )");
 
 extern "C" const uint8_t api_count_code[], api_count_end[], api_irq_code[], api_irq_end[],
     api_handler_code[], api_handler_end[], api_mmio_code[], api_mmio_end[], api_triple_code[],
     api_triple_end[], api_dma_code[], api_dma_end[], api_tf_user_code[], api_tf_user_end[],
-    api_tf_after_syscall[], api_tf_kernel_code[], api_tf_kernel_end[], api_tf_db_code[], api_tf_db_end[];
+    api_tf_after_syscall[], api_tf_kernel_code[], api_tf_kernel_end[], api_tf_db_code[], api_tf_db_end[],
+    api_flags_code[], api_flags_end[];
 
 namespace {
 
@@ -310,6 +320,45 @@ void test_budget() {
   check(vm.state().rip == kCode + 31, "kHlt leaves RIP after the HLT");
   check(vm.cpu->run(100) == StopReason::kHlt && vm.cpu->instructions_retired() - r0 == 11,
         "run() on a halted vCPU with nothing pending returns kHlt at once");
+}
+
+// Dead-flag elimination (flagopt.h) must not show: a budget stop after any instruction of a
+// block whose flags a later instruction overwrites sees that instruction's exact flags,
+// INC's carried-over CF included, also when the optimized block is already cached.
+void test_dead_flags() {
+  Vm vm;
+  vm.load(api_flags_code, api_flags_end);
+  const auto start = [&] {
+    vm.long_mode();
+    CpuState s = vm.state();
+    s.gpr[x86::RAX] = ~0ull;  // add: 0, CF ZF PF AF
+    s.gpr[x86::RBX] = 1;
+    s.gpr[x86::RDX] = 0x7FFFFFFFFFFFFFFFull;  // inc: OF SF AF PF, CF from the add
+    s.gpr[x86::RCX] = 5;                      // xor: ZF PF
+    s.gpr[x86::RDI] = 1;                      // dec: ZF PF, CF from the xor
+    s.gpr[x86::RSI] = 0x80;                   // and: nothing but bit 1
+    vm.cpu->set_state(s);
+  };
+  const uint64_t want[5] = {0x57, 0x897, 0x46, 0x46, 0x02};
+  start();
+  check(vm.cpu->run(100) == StopReason::kHlt && vm.state().rflags == want[4],
+        "dead flags: the whole block ends with the last instruction's flags");
+  bool ok = true;
+  for (unsigned k = 1; k <= 5; k++) {
+    start();
+    const StopReason why = vm.cpu->run(k);
+    const CpuState s = vm.state();
+    if (why != StopReason::kBudget || s.rflags != want[k - 1]) {
+      std::printf("  after %u instructions: RFLAGS %#llx, want %#llx\n", k,
+                  static_cast<unsigned long long>(s.rflags), static_cast<unsigned long long>(want[k - 1]));
+      ok = false;
+    }
+  }
+  check(ok, "dead flags: a budget stop inside the block sees each instruction's exact flags");
+  start();
+  check(vm.cpu->run(100) == StopReason::kHlt && vm.state().rflags == want[4] &&
+            vm.state().gpr[x86::RDX] == 0x8000000000000000ull && vm.state().gpr[x86::RDI] == 0,
+        "dead flags: results are unchanged by the flagless variants");
 }
 
 void test_interrupts() {
@@ -620,6 +669,7 @@ int main() {
   test_msrs();
   test_cpuid();
   test_budget();
+  test_dead_flags();
   test_interrupts();
   test_nmi_and_exceptions();
   test_mmio_rom();
