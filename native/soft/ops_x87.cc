@@ -1,6 +1,6 @@
 // The x87 FPU instruction family: decoding of the escape opcodes D8..DF and FWAIT (9B),
 // validity of every encoding, and the general handlers that run an instruction on the host
-// FPU (x87.h explains the approach; ops_x87_host.cc has the stubs).
+// FPU (x87.h explains the approach; ops_x87_host.cc holds the host code thunks).
 //
 // Intel SDM vol. 1, chapter 8 and vol. 2 (FADD ... FYL2XP1), opcode map appendix A.4.
 // The decoder picks, per encoding, a specialised fast handler when one exists
@@ -116,7 +116,7 @@ bool dec_x87(DecodeCtx& d, Insn* i) {
     if (r == 1 && (op == 0xDB || op == 0xDD || op == 0xDF) && !(d.c->feat.l1_ecx & feat::kSse3)) {
       return false;  // FISTTP is SSE3
     }
-    i->imm = (r << 3) | 6;  // stub: memory form of this reg field
+    i->imm = (r << 3) | 6;  // ModRM of the host thunk: this reg field in its memory form, [rsi]
     if (form == 1) {
       i->fn = x87_env_mem(op, r, d.osz);
       return i->fn != nullptr;

@@ -1,7 +1,7 @@
 // x87 instructions executed on the host FPU with the guest register stack mirrored into it
 // (the general path of the x87 family; see x87.h for why and when).
 //
-// A table of small host code stubs, one per x87 encoding (8 opcode bytes × 64 register
+// A table of small host code thunks, one per x87 encoding (8 opcode bytes × 64 register
 // ModRM values + 8 memory forms), each doing
 //     popfq (guest arithmetic flags)  frstor (%rdi)  <the instruction>  fnsave (%rdi)
 //     pushfq → rax  ret
@@ -17,17 +17,17 @@
 namespace tsvirt::soft {
 
 extern "C" {
-__attribute__((visibility("hidden"))) extern const unsigned char tsvirt_soft_x87_stubs[];
+__attribute__((visibility("hidden"))) extern const unsigned char tsvirt_soft_x87_thunks[];
 }
 
-// 72 stubs of 32 bytes per opcode byte D8..DF: ModRM C0..FF, then the memory form of each
+// 72 thunks of 32 bytes per opcode byte D8..DF: ModRM C0..FF, then the memory form of each
 // ModRM.reg value (mod 00, rm 110 = [rsi]).
 asm(R"(
     .pushsection .text.tsvirt_soft_x87, "ax", @progbits
     .p2align 6
-    .globl tsvirt_soft_x87_stubs
-    .hidden tsvirt_soft_x87_stubs
-tsvirt_soft_x87_stubs:
+    .globl tsvirt_soft_x87_thunks
+    .hidden tsvirt_soft_x87_thunks
+tsvirt_soft_x87_thunks:
     .set tsvirt_x87_op, 0xd8
     .rept 8
       .set tsvirt_x87_m, 0
@@ -55,10 +55,10 @@ tsvirt_soft_x87_stubs:
 
 namespace {
 
-constexpr unsigned kStubSize = 32;
-constexpr unsigned kStubsPerOp = 72;
+constexpr unsigned kThunkSize = 32;
+constexpr unsigned kThunksPerOp = 72;
 
-using StubFn = uint64_t (*)(void* image, void* mem, uint64_t rflags);
+using ThunkFn = uint64_t (*)(void* image, void* mem, uint64_t rflags);
 
 struct __attribute__((packed)) SaveImage {
   uint16_t fcw, r0, fsw, r1, ftw, r2;
@@ -93,10 +93,10 @@ void x87_host_run(Core* c, unsigned op, unsigned modrm, void* buf, X87Host* h) {
   img.ftw = host_tags(f.ftw);
   const unsigned top = x87_top(f);
   for (unsigned k = 0; k < 8; k++) r80_to_bytes(img.st[k], f.st[(top + k) & 7]);
-  const unsigned index = (op - 0xD8) * kStubsPerOp +
+  const unsigned index = (op - 0xD8) * kThunksPerOp +
                          (modrm >= 0xC0 ? modrm - 0xC0 : 64 + ((modrm >> 3) & 7));
-  const auto fn = reinterpret_cast<StubFn>(
-      reinterpret_cast<uintptr_t>(tsvirt_soft_x87_stubs + index * kStubSize));
+  const auto fn = reinterpret_cast<ThunkFn>(
+      reinterpret_cast<uintptr_t>(tsvirt_soft_x87_thunks + index * kThunkSize));
   materialize_flags(c);
   h->rflags = fn(&img, buf, (c->rfl & fl::kArith) | 0x202);
   t_x87_host_exc = 0;  // FNSAVE reinitialised the host FPU
