@@ -93,13 +93,7 @@ export function flat32State(rip: number, gdt: { base: number; limit: number }): 
     cr4: 0,
     efer: 0,
     cs: code,
-    ds: { ...data },
-    es: { ...data },
-    fs: { ...data },
-    gs: { ...data },
-    ss: { ...data },
-    tr: seg(0, 0, 0xffff, 0x008b),
-    ldtr: seg(0, 0, 0xffff, 0x0082),
+    ...flatDataSegments(data),
     gdtr: gdt,
     idtr: { base: 0, limit: 0 },
   };
@@ -120,6 +114,15 @@ export function long64State(rip: number, cr3: number, gdt: { base: number; limit
     cr4: CR4_PAE,
     efer: EFER_LME | EFER_LMA,
     cs: code,
+    ...flatDataSegments(data),
+    gdtr: gdt,
+    idtr: { base: 0, limit: 0 },
+  };
+}
+
+/** The data segment registers all loaded with `data`, and the boot-time TR and LDTR. */
+function flatDataSegments(data: SegmentState) {
+  return {
     ds: { ...data },
     es: { ...data },
     fs: { ...data },
@@ -127,8 +130,6 @@ export function long64State(rip: number, cr3: number, gdt: { base: number; limit
     ss: { ...data },
     tr: seg(0, 0, 0xffff, 0x008b),
     ldtr: seg(0, 0, 0xffff, 0x0082),
-    gdtr: gdt,
-    idtr: { base: 0, limit: 0 },
   };
 }
 
