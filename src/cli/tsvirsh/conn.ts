@@ -7,56 +7,25 @@
  */
 
 import { existsSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import { BhyveDriver, type BhyveDriverOptions, type DomainEvent, type DomainInfo, type DomainSummary } from '../../driver/driver.js';
 import type { DomainRef } from '../../driver/domain-obj.js';
-import type { HostNodeInfo } from '../../driver/host-info.js';
 import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '../../driver/uri.js';
 import { loadTranslator } from '../../driver/translator.js';
 import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, VIR_FROM_RPC, VIR_FROM_URI } from '../../xml/errors.js';
 import { RemoteDriver } from '../../rpc/remote-driver.js';
+import type { DriverApi } from '../../rpc/driver-api.js';
 
 export type { DomainRef, DomainInfo, DomainSummary, DomainEvent };
 
-/** What tsvirsh needs from a connection (a subset of DriverApi, same names and shapes). */
-export interface Conn {
-  readonly type: string;
-  readonly uri: string;
-  getVersion(): Promise<number>;
-  getHostname(): Promise<string>;
-  getCapabilities(): Promise<string>;
-  getNodeInfo(): Promise<HostNodeInfo>;
-  getDomainCapabilities?(q: { emulatorbin: string | null; arch: string | null; machine: string | null; virttype: string | null; flags: number }): Promise<string>;
-  getSecurityModel?(): Promise<{ model: string; doi: string }>;
-  listDomains(): Promise<DomainSummary[]>;
-  lookupDomainByName(name: string): Promise<DomainRef>;
-  lookupDomainByUuid(uuid: string): Promise<DomainRef>;
-  lookupDomainById(id: number): Promise<DomainRef>;
-  defineDomain(xml: string, flags: number): Promise<DomainRef>;
-  undefineDomain(dom: DomainRef, flags: number): Promise<void>;
-  createDomain(xml: string, flags: number): Promise<DomainRef>;
-  startDomain(dom: DomainRef, flags: number): Promise<DomainRef>;
-  destroyDomain(dom: DomainRef, flags: number): Promise<void>;
-  shutdownDomain(dom: DomainRef, flags: number): Promise<void>;
-  rebootDomain(dom: DomainRef, flags: number): Promise<void>;
-  resetDomain(dom: DomainRef, flags: number): Promise<void>;
-  suspendDomain(dom: DomainRef): Promise<void>;
-  resumeDomain(dom: DomainRef): Promise<void>;
-  getDomainInfo(dom: DomainRef): Promise<DomainInfo>;
-  getDomainState(dom: DomainRef, flags: number): Promise<{ state: number; reason: number }>;
-  getDomainXml(dom: DomainRef, flags: number): Promise<string>;
-  getDomainOsType(dom: DomainRef): Promise<string>;
-  getDomainAutostart(dom: DomainRef): Promise<boolean>;
-  setDomainAutostart(dom: DomainRef, autostart: boolean): Promise<void>;
-  isDomainPersistent(dom: DomainRef): Promise<boolean>;
-  hasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
-  getDomainMessages?(dom: DomainRef, flags: number): Promise<string[]>;
-  domainXmlToNative?(format: string, xml: string, flags: number): Promise<string>;
-  domainXmlFromNative?(format: string, config: string, flags: number): Promise<string>;
-  openConsole?(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex>;
-  subscribe(listener: (e: DomainEvent) => void): () => void;
-  close?(): Promise<void>;
-}
+/** What tsvirsh needs from a connection: these members of DriverApi, same names and shapes. */
+export type Conn = Pick<DriverApi,
+  | 'type' | 'getVersion' | 'getHostname' | 'getCapabilities' | 'getNodeInfo' | 'getDomainCapabilities'
+  | 'getSecurityModel' | 'listDomains' | 'lookupDomainByName' | 'lookupDomainByUuid' | 'lookupDomainById'
+  | 'defineDomain' | 'undefineDomain' | 'createDomain' | 'startDomain' | 'destroyDomain' | 'shutdownDomain'
+  | 'rebootDomain' | 'resetDomain' | 'suspendDomain' | 'resumeDomain' | 'getDomainInfo' | 'getDomainState'
+  | 'getDomainXml' | 'getDomainOsType' | 'getDomainAutostart' | 'setDomainAutostart' | 'isDomainPersistent'
+  | 'hasManagedSaveImage' | 'getDomainMessages' | 'domainXmlToNative' | 'domainXmlFromNative' | 'openConsole'
+  | 'subscribe' | 'close'> & { readonly uri: string };
 
 export interface ConnectOptions {
   /** -c/--connect. */
