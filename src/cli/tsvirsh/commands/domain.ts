@@ -67,6 +67,17 @@ async function attempt<T>(ctl: Ctl, failure: string, fn: () => Promise<T>): Prom
   }
 }
 
+/** Print what a driver call returns; on failure report its error. The command's result. */
+async function printResult(ctl: Ctl, fn: () => Promise<string>): Promise<boolean> {
+  try {
+    ctl.print(await fn());
+    return true;
+  } catch (e) {
+    ctl.report(e);
+    return false;
+  }
+}
+
 function refuse(ctl: Ctl, o: Opts, names: string[]): boolean {
   for (const n of names) {
     if (o.has(n)) {
@@ -343,13 +354,7 @@ const dumpxml: CommandDef = {
     if (o.bool('security-info')) flags |= VIR_DOMAIN_XML_SECURE;
     if (o.bool('update-cpu')) flags |= VIR_DOMAIN_XML_UPDATE_CPU;
     if (o.bool('migratable')) flags |= VIR_DOMAIN_XML_MIGRATABLE;
-    try {
-      ctl.print(await d.conn.getDomainXml(d.dom, flags));
-      return true;
-    } catch (e) {
-      ctl.report(e);
-      return false;
-    }
+    return printResult(ctl, () => d.conn.getDomainXml(d.dom, flags));
   },
 };
 
@@ -444,13 +449,8 @@ const toNative: CommandDef = {
       ctl.error('this function is not supported by the connection driver: virConnectDomainXMLToNative');
       return false;
     }
-    try {
-      ctl.print(`${await conn.domainXmlToNative(o.str('format')!, xml, 0)}`);
-      return true;
-    } catch (e) {
-      ctl.report(e);
-      return false;
-    }
+    const toNativeCall = conn.domainXmlToNative.bind(conn);
+    return printResult(ctl, () => toNativeCall(o.str('format')!, xml, 0));
   },
 };
 
@@ -471,13 +471,8 @@ const fromNative: CommandDef = {
       ctl.error('this function is not supported by the connection driver: virConnectDomainXMLFromNative');
       return false;
     }
-    try {
-      ctl.print(await conn.domainXmlFromNative(o.str('format')!, config, 0));
-      return true;
-    } catch (e) {
-      ctl.report(e);
-      return false;
-    }
+    const fromNativeCall = conn.domainXmlFromNative.bind(conn);
+    return printResult(ctl, () => fromNativeCall(o.str('format')!, config, 0));
   },
 };
 
