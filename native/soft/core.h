@@ -262,6 +262,7 @@ struct Core final : public Cpu {
   size_t cpuid_count = 0;
   CpuFeatures feat;  // effective feature words of cpuid_table
   bool vendor_intel = false;
+  bool apic_enabled = true;  // IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it
 
   // CPUID lookup with the per-vCPU dynamic fields (APIC ID, OSXSAVE) filled in (cpuid.cc).
   void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;
@@ -290,6 +291,7 @@ struct Core final : public Cpu {
   bool set_msr(uint32_t index, uint64_t value) override;
   void set_cpuid(const CpuidEntry* entries, size_t count) override;
   void get_cpuid(std::vector<CpuidEntry>* entries) const override;
+  void set_apic_enabled(bool enabled) override { apic_enabled = enabled; }
   StopReason run(uint64_t max_instructions) override;
   uint64_t instructions_retired() const override { return retired; }
   void request_stop() override;

@@ -118,8 +118,11 @@ class Cpu {
   virtual void set_cpuid(const CpuidEntry* entries, size_t count) = 0;
   // The table in effect (the default one, or the last set_cpuid() after masking), entry by
   // entry, with leaf 1's per-vCPU fields as this vCPU's CPUID answers them now: EBX[31:24]
-  // (the vCPU id as initial APIC ID) and ECX.OSXSAVE (CR4.OSXSAVE).
+  // (the vCPU id as initial APIC ID), ECX.OSXSAVE (CR4.OSXSAVE) and EDX.APIC (APIC enable).
   virtual void get_cpuid(std::vector<CpuidEntry>* entries) const = 0;
+  // The local APIC's global enable (IA32_APIC_BASE.EN, kept by the vmm's vlapic): while
+  // clear, CPUID.1:EDX.APIC[bit 9] reads 0 (SDM vol. 3A 11.4.3).
+  virtual void set_apic_enabled(bool enabled) = 0;
 
   // Execute at most max_instructions; returns why execution stopped. Each exception the
   // CPU delivers also consumes one unit, so a guest faulting in a loop still returns.

@@ -11,8 +11,8 @@
 //
 // Lookup (SDM vol. 2, CPUID): leaves above the maximum basic/extended leaf answer as the
 // highest basic leaf for an Intel vendor and zero for AMD; absent leaves inside the range
-// answer zero. Leaf 1 EBX[31:24] carries the vCPU id as initial APIC ID and ECX.OSXSAVE
-// follows CR4.OSXSAVE.
+// answer zero. Leaf 1 EBX[31:24] carries the vCPU id as initial APIC ID, ECX.OSXSAVE
+// follows CR4.OSXSAVE and EDX.APIC is clear while the vmm reports the APIC globally disabled.
 #include <cstring>
 #include <vector>
 
@@ -137,6 +137,7 @@ void Core::get_cpuid(std::vector<CpuidEntry>* entries) const {
     cpuid(1, 0, out);
     e.ebx = out[1];
     e.ecx = out[2];
+    e.edx = out[3];
   }
 }
 
@@ -165,6 +166,7 @@ void Core::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
     out[1] = (out[1] & 0x00FFFFFF) | (uint32_t(vcpu_id & 0xFF) << 24);
     out[2] &= ~feat::kOsxsave;
     if (cr4 & cr4::OSXSAVE) out[2] |= feat::kOsxsave;
+    if (!apic_enabled) out[3] &= ~feat::kApic;
   }
 }
 

@@ -35,6 +35,13 @@ const Insn* sahf(Core* c, const Insn* i) {
   return next(c, i);
 }
 
+// SALC (0xD6, AMD APM vol. 3 "SALC"; undocumented by Intel but executed by every x86):
+// AL = CF ? 0xFF : 0x00, flags unchanged; #UD in 64-bit mode.
+const Insn* salc(Core* c, const Insn* i) {
+  set_reg<uint8_t>(c, 0, get_cf(c) ? 0xFF : 0x00);
+  return next(c, i);
+}
+
 template <class T> const Insn* pushf(Core* c, const Insn* i) {
   if (c->v86() && c->iopl() < 3) c->gp(0);
   const uint64_t f = c->get_rflags() & ~(fl::VM | fl::RF);
@@ -176,6 +183,7 @@ bool dec_simple(DecodeCtx& d, Insn* i) {
     case 0x3F: i->fn = &aaa<true>; return true;
     case 0xD4: i->fn = aam; return true;
     case 0xD5: i->fn = aad; return true;
+    case 0xD6: i->fn = salc; return true;
     default: return false;
   }
 }
@@ -194,6 +202,7 @@ void register_misc(OpTables& t) {
   for (unsigned op : {0x27u, 0x2Fu, 0x37u, 0x3Fu}) register_op(t, 0, op, dec_simple, opf::kInvalid64, fam);
   register_op(t, 0, 0xD4, dec_simple, opf::kImm8 | opf::kInvalid64, fam);
   register_op(t, 0, 0xD5, dec_simple, opf::kImm8 | opf::kInvalid64, fam);
+  register_op(t, 0, 0xD6, dec_simple, opf::kInvalid64, fam);
   t.features.l1_edx |= feat::kTsc;
   t.features.x1_ecx |= feat::kLahf;
 }

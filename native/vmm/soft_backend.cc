@@ -77,6 +77,7 @@ class SoftVcpu final : public VcpuBackend {
     return RunStop::kError;
   }
   void kick_interrupt() override { cpu_->notify_interrupt(); }
+  void apic_base_changed(uint64_t value) override { cpu_->set_apic_enabled((value >> 11) & 1); }
   void kick_stop() override { cpu_->request_stop(); }
   void wake_from_hlt() override { cpu_->notify_interrupt(); }
 

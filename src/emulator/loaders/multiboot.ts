@@ -8,11 +8,18 @@
  * them. Entry state: flat 32-bit protected mode, paging off, EAX = 0x2BADB002,
  * EBX = mbinfo.
  *
+ * As under QEMU (where SeaBIOS runs first), the kernel finds the legacy BIOS state of
+ * firmware/legacy-bios.ts — real-mode IVT, 8259s at vector bases 0x08/0x70, PIT ticking —
+ * because the BSP starts in that module's init routine, which then jumps to the entry.
+ * An image that overlaps the IVT or the BIOS code area, or `legacyBios: false`, is entered
+ * directly.
+ *
  * Refused with a LoaderError: no header, bad checksum, unknown required flags (bits 0-15
  * other than 0, 1, 2), ELF64 images (QEMU refuses them too), segments outside guest RAM.
  */
 import type { E820Entry } from '../firmware/e820.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
+import { BIOS_CODE_BASE, installLegacyBios } from '../firmware/legacy-bios.js';
 import { flat32State, gdtEntry, type InitialCpuState } from './cpu-state.js';
 import { LoaderError } from './errors.js';
 
@@ -38,6 +45,8 @@ export interface MultibootInput {
   cmdline: string;
   modules: MultibootModule[];
   e820: E820Entry[];
+  /** Run the legacy BIOS init before the kernel (default true). */
+  legacyBios?: boolean;
 }
 
 export interface MultibootResult {
@@ -210,7 +219,12 @@ export function loadMultiboot(mem: GuestMemory, input: MultibootInput): Multiboo
   if (!mem.contains(infoAddr, used)) throw new LoaderError('no-room', file, 'boot information does not fit in guest memory');
   mem.writeBytes(infoAddr, info.subarray(0, used));
 
-  const state = flat32State(entry, { base: gdtAt, limit: 23 });
+  const overlaps = (a: number, b: number) => start < b && infoAddr + used > a; // image, modules and boot info
+  const bios =
+    input.legacyBios !== false && mem.contains(0, BIOS_CODE_BASE + 0x1000) && !overlaps(0, 0x400) && !overlaps(BIOS_CODE_BASE, BIOS_CODE_BASE + 0x1000)
+      ? installLegacyBios(mem, entry)
+      : undefined;
+  const state = flat32State(bios?.initAddress ?? entry, { base: gdtAt, limit: 23 });
   state.regs.rax = MULTIBOOT_BOOTLOADER_MAGIC;
   state.regs.rbx = infoAddr;
   return { state, entry, loadStart: start, loadEnd: end, mbinfo: infoAddr };

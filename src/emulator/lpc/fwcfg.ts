@@ -5,11 +5,14 @@
  * 0; writes refused). No DMA interface: the ID item reports only the traditional
  * interface (bit 0).
  *
- * Items: 0x0000 signature "QEMU", 0x0001 ID, 0x0005 number of CPUs, 0x000F max CPUs
+ * Items: 0x0000 signature "QEMU", 0x0001 ID, 0x0003 RAM size (64-bit LE, bytes of guest RAM
+ * below and above 4 GiB, as QEMU's FW_CFG_RAM_SIZE), 0x0005 number of CPUs, 0x000F max CPUs
  * (both 16-bit LE), 0x0019 the file directory (big-endian count, then 64-byte entries
  * {be32 size, be16 select, be16 reserved, name[56]}) kept sorted by name, files from
  * selector 0x0020 in the order they were added. Selector bit 15 picks the
  * architecture-specific item set (empty here), bit 14 the (unsupported) write flag.
+ * Absent items read 0: kvm-unit-tests reads key 0x11 as a "max RAM" limit where 0 means
+ * none (QEMU's 0x11 is FW_CFG_KERNEL_DATA, which we do not serve).
  */
 import type { BusDevice } from '../bus/range.js';
 
@@ -17,6 +20,7 @@ export const FWCFG_SELECTOR_PORT = 0x510;
 export const FWCFG_DATA_PORT = 0x511;
 export const FW_CFG_SIGNATURE = 0x0000;
 export const FW_CFG_ID = 0x0001;
+export const FW_CFG_RAM_SIZE = 0x0003;
 export const FW_CFG_NB_CPUS = 0x0005;
 export const FW_CFG_MAX_CPUS = 0x000f;
 export const FW_CFG_FILE_DIR = 0x0019;
@@ -33,9 +37,13 @@ export class QemuFwCfg {
   private selector = 0;
   private offset = 0;
 
-  constructor(ncpus: number) {
+  /** `ramSize`: bytes of guest RAM (low + high), served as FW_CFG_RAM_SIZE. */
+  constructor(ncpus: number, ramSize = 0) {
     this.items.set(FW_CFG_SIGNATURE, new TextEncoder().encode('QEMU'));
     this.items.set(FW_CFG_ID, Uint8Array.of(1, 0, 0, 0));
+    const ram = new Uint8Array(8);
+    new DataView(ram.buffer).setBigUint64(0, BigInt(ramSize), true);
+    this.items.set(FW_CFG_RAM_SIZE, ram);
     this.items.set(FW_CFG_NB_CPUS, Uint8Array.of(ncpus & 0xff, ncpus >> 8));
     this.items.set(FW_CFG_MAX_CPUS, Uint8Array.of(ncpus & 0xff, ncpus >> 8));
     this.rebuildDirectory();

@@ -4,7 +4,12 @@
  *
  * - 0xF4-0xF7 isa-debug-exit: writing v ends the VM with exit status (v << 1) | 1
  *   (8 bits, as exit(3) keeps them); reads return 0.
- * - 0xE0-0xE3: a 32-bit scratch register accessible at any width.
+ * - 0xE0-0xE3: a 32-bit scratch register accessible at any width; 0xE8-0xEB is the same
+ *   register again (QEMU's "ioport-byte" window, which splits wider accesses into bytes —
+ *   the result is the same as the direct access).
+ * - 0xE4-0xE7 "flush page": 32-bit writes of a guest physical address. In QEMU this
+ *   mprotect()s the host page to make KVM take a fault; it has no guest-visible effect, and
+ *   here it has none either (reads 0; other widths are not claimed, as in QEMU).
  * - 0x2000 + n (one port per I/O APIC pin, byte writes): non-zero asserts, zero deasserts
  *   IRQ n — ISA IRQs (8259 + I/O APIC) below 16, I/O APIC pins above. Reads return 0.
  * - MMIO 0xFF000000, 64 KiB: scratch memory.
@@ -17,6 +22,8 @@ export const DEBUGEXIT_BASE = 0xf4;
 export const DEBUGEXIT_LEN = 4;
 export const IOPORT_BASE = 0xe0;
 export const IOPORT_LEN = 4;
+export const FLUSH_PAGE_PORT = 0xe4;
+export const IOPORT_BYTE_BASE = 0xe8;
 export const IRQ_BASE = 0x2000;
 export const IOMEM_BASE = 0xff00_0000;
 export const IOMEM_LEN = 0x10000;
@@ -55,6 +62,13 @@ export class PcTestDev {
       const mask = ((size === 4 ? 0xffffffff : (1 << (size * 8)) - 1) << lsb) >>> 0;
       this.scratch = ((this.scratch & ~mask) | ((value << lsb) & mask)) >>> 0;
     },
+  };
+
+  readonly flushPage: BusDevice = {
+    name: 'pc-testdev-flush-page',
+    accepts: (offset, size) => offset === 0 && size === 4,
+    read: () => 0,
+    write: () => {},
   };
 
   readonly irqLines: BusDevice = {

@@ -22,7 +22,7 @@ import type { RunControl } from '../run-control.js';
 import { Atkbdc, KBD_DATA_PORT, KBD_STS_CTL_PORT } from './atkbdc.js';
 import { QemuFwCfg, FWCFG_SELECTOR_PORT } from './fwcfg.js';
 import { Fwctl, FWCTL_OUT } from './fwctl.js';
-import { DEBUGEXIT_BASE, DEBUGEXIT_LEN, IOMEM_BASE, IOMEM_LEN, IOPORT_BASE, IOPORT_LEN, IRQ_BASE, PcTestDev } from './pc-testdev.js';
+import { DEBUGEXIT_BASE, DEBUGEXIT_LEN, FLUSH_PAGE_PORT, IOMEM_BASE, IOMEM_LEN, IOPORT_BASE, IOPORT_BYTE_BASE, IOPORT_LEN, IRQ_BASE, PcTestDev } from './pc-testdev.js';
 import { AcpiPm, IO_GPE0_BLK, IO_GPE0_LEN, PM1A_CNT_ADDR, PM1A_EVT_ADDR, SCI_INT, SMI_CMD } from './pm.js';
 import { PostPorts, POST_CODE_PORT, POST_DATA_PORT } from './post.js';
 import { COM_PORTS, UART_IO_BAR_SIZE } from './uart/regs.js';
@@ -38,6 +38,8 @@ export interface PlatformContext {
   control: RunControl;
   log: Logger;
   ncpus: number;
+  /** Bytes of guest RAM (low + high memory). */
+  memSize: number;
   ioapicPins: number;
   bootrom: boolean;
 }
@@ -64,7 +66,7 @@ export function buildPlatformDevices(ctx: PlatformContext): PlatformDevices {
   const mode = ctx.tree.get('lpc.fwcfg') ?? 'bhyve';
   let fwcfg: QemuFwCfg | undefined;
   if (mode === 'qemu') {
-    fwcfg = new QemuFwCfg(ctx.ncpus);
+    fwcfg = new QemuFwCfg(ctx.ncpus, ctx.memSize);
     ctx.ports.register(FWCFG_SELECTOR_PORT, 2, fwcfg.ports);
   } else if (mode === 'bhyve') {
     if (ctx.bootrom) ctx.ports.register(FWCTL_OUT, 5, new Fwctl(ctx.ncpus).ports);
@@ -114,6 +116,8 @@ export async function buildLpcDevices(
     }
     ctx.ports.register(DEBUGEXIT_BASE, DEBUGEXIT_LEN, t.debugExit);
     ctx.ports.register(IOPORT_BASE, IOPORT_LEN, t.ioport);
+    ctx.ports.register(FLUSH_PAGE_PORT, 4, t.flushPage);
+    ctx.ports.register(IOPORT_BYTE_BASE, IOPORT_LEN, t.ioport);
     ctx.ports.register(IRQ_BASE, ctx.ioapicPins, t.irqLines);
     ctx.mmio.register(IOMEM_BASE, IOMEM_LEN, t.memory);
   }

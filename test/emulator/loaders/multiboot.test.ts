@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildE820 } from '../../../src/emulator/firmware/e820.js';
 import { GuestMemory } from '../../../src/emulator/memory/guest-memory.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../../../src/emulator/loaders/multiboot.js';
+import { BIOS_CODE_BASE } from '../../../src/emulator/firmware/legacy-bios.js';
 import { LoaderError } from '../../../src/emulator/loaders/errors.js';
 import { REPO_ROOT } from '../helpers/build-cli.js';
 
@@ -24,7 +25,33 @@ beforeAll(() => {
 const MiB = 1024 * 1024;
 const memory = (size = 16 * MiB) => new GuestMemory(new ArrayBuffer(size));
 
+/** Checks the legacy BIOS state in memory and returns the init routine that jumps to `entry`. */
+function legacyBiosInit(mem: GuestMemory, entry: number): number {
+  const far = (v: number) => mem.read16(4 * v + 2) * 16 + mem.read16(4 * v);
+  for (const v of [0x00, 0x10, 0x20, 0xff]) expect(mem.read8(far(v))).toBe(0xcf); // IRET for non-IRQ vectors
+  for (const v of [0x08, 0x0f]) expect([...mem.readBytes(far(v), 7)]).toEqual([0x50, 0xb0, 0x20, 0xe6, 0x20, 0x58, 0xcf]);
+  for (const v of [0x70, 0x77]) expect([...mem.readBytes(far(v), 9)]).toEqual([0x50, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20, 0x58, 0xcf]);
+  const init = BIOS_CODE_BASE + 17;
+  const code = mem.readBytes(init, 64);
+  // ICW1..4 master (base 0x08) and slave (base 0x70), masks, PIT mode 2, then mov ecx, entry; jmp ecx
+  expect([...code.subarray(2, 34)]).toEqual([
+    0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x08, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6, 0x21,
+    0xb0, 0x11, 0xe6, 0xa0, 0xb0, 0x70, 0xe6, 0xa1, 0xb0, 0x02, 0xe6, 0xa1, 0xb0, 0x01, 0xe6, 0xa1,
+  ]);
+  const movEcx = code.indexOf(0xb9, 50);
+  expect(new DataView(code.buffer, code.byteOffset).getUint32(movEcx + 1, true)).toBe(entry);
+  expect([...code.subarray(movEcx + 5, movEcx + 7)]).toEqual([0xff, 0xe1]);
+  return init;
+}
+
 describe('multiboot loader', () => {
+  it('enters directly with legacyBios: false and leaves the IVT alone', () => {
+    const mem = memory();
+    const r = loadMultiboot(mem, { kernel: elf, kernelPath: elfPath, cmdline: '', modules: [], e820: buildE820(mem.size, 0), legacyBios: false });
+    expect(r.state.rip).toBe(r.entry);
+    expect(mem.read32(0x20)).toBe(0);
+  });
+
   it('loads ELF32 segments and sets the multiboot machine state', () => {
     const mem = memory();
     const r = loadMultiboot(mem, {
@@ -36,7 +63,7 @@ describe('multiboot loader', () => {
     });
     expect(r.entry).toBeGreaterThan(0x100000);
     expect(r.state.mode).toBe('protected32');
-    expect(r.state.rip).toBe(r.entry);
+    expect(r.state.rip).toBe(legacyBiosInit(mem, r.entry)); // BIOS init first, then the entry
     expect(r.state.regs.rax).toBe(MULTIBOOT_BOOTLOADER_MAGIC);
     expect(r.state.regs.rbx).toBe(r.mbinfo);
     expect(r.state.cr0 & 0x80000001).toBe(1); // PE, no paging

@@ -8,7 +8,7 @@ import { handleExit } from '../../../src/emulator/vmexit.js';
 import { AcpiPm, PM1A_CNT_ADDR, PM1A_EVT_ADDR, IO_GPE0_BLK, SMI_CMD, SCI_INT } from '../../../src/emulator/lpc/pm.js';
 import { ResetControl } from '../../../src/emulator/lpc/reset.js';
 import { Atkbdc, KBD_DATA_PORT, KBD_STS_CTL_PORT } from '../../../src/emulator/lpc/atkbdc.js';
-import { PcTestDev, DEBUGEXIT_BASE, IOPORT_BASE, IRQ_BASE, IOMEM_BASE } from '../../../src/emulator/lpc/pc-testdev.js';
+import { PcTestDev, DEBUGEXIT_BASE, FLUSH_PAGE_PORT, IOPORT_BASE, IOPORT_BYTE_BASE, IRQ_BASE, IOMEM_BASE } from '../../../src/emulator/lpc/pc-testdev.js';
 import { PostPorts } from '../../../src/emulator/lpc/post.js';
 import { QemuFwCfg, encodeE820, FWCFG_SELECTOR_PORT } from '../../../src/emulator/lpc/fwcfg.js';
 import { Fwctl } from '../../../src/emulator/lpc/fwctl.js';
@@ -147,6 +147,21 @@ describe('pc-testdev', () => {
     expect(() => new PcTestDev(w.control, w.irq, 16)).toThrow('Unsupported IOAPIC pin count: 16');
   });
 
+  it('aliases the scratch register at 0xE8 and accepts 32-bit flush-page writes at 0xE4 (kvm-unit-tests)', () => {
+    const w = dev();
+    w.ports.register(FLUSH_PAGE_PORT, 4, w.t.flushPage);
+    w.ports.register(IOPORT_BYTE_BASE, 4, w.t.ioport);
+    w.ports.write(IOPORT_BYTE_BASE, 4, 0xdeadbeef);
+    expect(w.ports.read(IOPORT_BASE, 4)).toBe(0xdeadbeef);
+    w.ports.write(IOPORT_BASE + 3, 1, 0x12);
+    expect(w.ports.read(IOPORT_BYTE_BASE + 3, 1)).toBe(0x12);
+    expect(w.ports.read(IOPORT_BYTE_BASE, 2)).toBe(0xbeef);
+    w.ports.write(FLUSH_PAGE_PORT, 4, 0x123000);
+    expect(w.ports.read(FLUSH_PAGE_PORT, 4)).toBe(0);
+    expect(w.ports.claims(FLUSH_PAGE_PORT, 1)).toBe(false);
+    expect(w.ports.unclaimedWrites).toBe(0);
+  });
+
   it('leaves POST port 0x84 reading 0xff and swallows port 0x80', () => {
     const w = world();
     const p = new PostPorts();
@@ -167,7 +182,7 @@ describe('firmware configuration interfaces', () => {
 
   it('serves QEMU fw_cfg signature, CPU count, a sorted directory and files', () => {
     const w = world();
-    const f = new QemuFwCfg(4);
+    const f = new QemuFwCfg(4, 0x1_4000_0000);
     w.ports.register(0x510, 2, f.ports);
     const e820 = encodeE820([
       { base: 0, length: 0xa0000, type: 1 },
@@ -178,6 +193,8 @@ describe('firmware configuration interfaces', () => {
     expect(String.fromCharCode(...readItem(w.ports, 0, 4))).toBe('QEMU');
     expect(readItem(w.ports, 1, 4)).toEqual([1, 0, 0, 0]);
     expect(readItem(w.ports, 5, 2)).toEqual([4, 0]);
+    expect(readItem(w.ports, 3, 8)).toEqual([0, 0, 0, 0x40, 1, 0, 0, 0]); // RAM size, u64 LE
+    expect(readItem(w.ports, 0x11, 8)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]); // kvm-unit-tests' MAX_RAM: none
     const dir = Uint8Array.from(readItem(w.ports, 0x19, 4 + 128));
     const dv = new DataView(dir.buffer);
     expect(dv.getUint32(0, false)).toBe(2);

@@ -233,6 +233,7 @@ const Tmpl kTemplates[] = {
     {"misc", 0, 0x37, -2, kNoOsz | kNo64 | kAccRead, OF | SF | ZF | PF}, {"misc", 0, 0x3F, -2, kNoOsz | kNo64 | kAccRead, OF | SF | ZF | PF},
     {"misc", 0, 0xD4, -2, kNoOsz | kNo64 | kImm8 | kAccRead | kDivide, OF | AF | CF},
     {"misc", 0, 0xD5, -2, kNoOsz | kNo64 | kImm8 | kAccRead, OF | AF | CF},
+    {"misc", 0, 0xD6, -2, kNoOsz | kNo64, 0},  // SALC
     {"misc", 0, 0xD7, -2, kNoOsz | kAccRead, 0},
     // branch (targets land in a HLT-filled area both CPUs stop in)
     {"branch", 0, 0x70, -2, kRel8 | kNoOsz, 0}, {"branch", 0, 0x72, -2, kRel8 | kNoOsz, 0}, {"branch", 0, 0x74, -2, kRel8 | kNoOsz, 0},
