@@ -1,25 +1,30 @@
 /**
- * bench/emulator/virtio-blk: sequential read throughput of virtio-blk as a guest sees it,
- * against the host reading the same file in the same run (issue 7 "Done when").
+ * bench/emulator/virtio-blk: sequential read throughput of virtio-blk and NVMe as a guest
+ * sees them, against the host reading the same file in the same run (issue 7 "Done when").
  *
- * Run: npm run build && npx vite-node bench/emulator/virtio-blk.ts [--runs N] [--mib M]
+ * Run: npx vite-node bench/emulator/virtio-blk.ts [--runs N] [--mib M] [--only virtio|nvme]
+ * (tsbhyve is bundled from the sources by test/emulator/helpers/build-cli, so no stale dist/).
  *
- * The guest (fixtures/guests/blkbench) reads the whole disk in 64 KiB requests, 8 in
- * flight, and prints "BENCH START" / "BENCH END"; the time between the two lines arriving
+ * The guests (fixtures/guests/blkbench for virtio-blk, fixtures/guests/nvmebench for NVMe)
+ * read the whole disk in 64 KiB requests, 8 in flight, and print "BENCH START" / "BENCH
+ * END"; the time between the two lines arriving
  * on the VMM's stdout is the guest-seen transfer time (process start-up, VM creation and
  * guest boot are outside it). The host peer reads the same image with read(2) in 64 KiB
  * chunks (page cache warm for both: the image is read once before timing). Runs alternate
- * host / tsbhyve / QEMU TCG (same guest, virtio-blk-pci; a second yardstick, skipped when
- * QEMU is absent); the table shows medians and ratios against the host.
+ * host / tsbhyve / QEMU TCG (same guests, virtio-blk-pci and nvme; a second yardstick,
+ * skipped when QEMU is absent); the table shows medians and ratios against the host.
+ * The NVMe guest uses shadow doorbells where the controller offers them (QEMU's does;
+ * bhyve's, and so ours, does not: every doorbell is an MMIO exit).
+ * `--only virtio|nvme` keeps the host and one device's rows.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildGuest } from '../../test/native/soft/build-tools.js';
 import { diskByte } from '../../test/emulator/guests/patterns.js';
+import { buildCli, removeBuild } from '../../test/emulator/helpers/build-cli.js';
 
-const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
@@ -27,6 +32,10 @@ const arg = (name: string, dflt: number) => {
 const RUNS = arg('--runs', 5);
 const MIB = arg('--mib', 64);
 const CHUNK = 64 * 1024;
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? process.argv[i + 1] : undefined;
+})();
 
 function hostRead(path: string): number {
   const fd = openSync(path, 'r');
@@ -72,22 +81,24 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'vblk-bench-'));
   try {
     const elf = await buildGuest('blkbench');
+    const nvmeElf = await buildGuest('nvmebench');
     const img = join(work, 'disk.img');
     const data = Buffer.alloc(MIB * 2 ** 20);
     for (let s = 0; s < data.length / 512; s++) data[s * 512] = diskByte(s, 0);
     writeFileSync(img, data);
     hostRead(img);
-    const tsbhyve = join(ROOT, 'dist/cli/tsbhyve.js');
-    const peers: Array<[string, () => Promise<number>]> = [
-      ['host read(2), 64 KiB', async () => hostRead(img)],
-      ['guest on tsbhyve (soft CPU)', () => guestRead(process.execPath, [tsbhyve, '-m', '64M', '-s', '0,hostbridge', '-s', '31,lpc',
-        '-l', 'com1,stdio', '-l', 'pc-testdev', '-s', `3,virtio-blk,${img}`, '-f', `multiboot,${elf}`, 'vm0'])],
-    ];
-    if (spawnSync('qemu-system-x86_64', ['--version']).status === 0) {
-      peers.push(['guest on QEMU TCG', () => guestRead('qemu-system-x86_64', ['-accel', 'tcg', '-kernel', elf, '-serial', 'stdio',
-        '-display', 'none', '-nodefaults', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '128',
-        '-drive', `file=${img},if=none,id=d0,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=d0'])]);
-    }
+    const tsbhyve = join(buildCli(), 'cli/tsbhyve.js');
+    const tsb = (guest: string, slot: string) => () => guestRead(process.execPath, [tsbhyve, '-m', '64M', '-s', '0,hostbridge', '-s', '31,lpc',
+      '-l', 'com1,stdio', '-l', 'pc-testdev', '-s', slot, '-f', `multiboot,${guest}`, 'vm0']);
+    const qemu = (guest: string, device: string) => () => guestRead('qemu-system-x86_64', ['-accel', 'tcg', '-kernel', guest, '-serial', 'stdio',
+      '-display', 'none', '-nodefaults', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '128',
+      '-drive', `file=${img},if=none,id=d0,format=raw,readonly=on`, '-device', device]);
+    const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+    const peers: Array<[string, () => Promise<number>]> = [['host read(2), 64 KiB', async () => hostRead(img)]];
+    if (ONLY !== 'nvme') peers.push(['virtio-blk guest on tsbhyve (soft CPU)', tsb(elf, `3,virtio-blk,${img}`)]);
+    if (ONLY !== 'virtio') peers.push(['nvme guest on tsbhyve (soft CPU)', tsb(nvmeElf, `4,nvme,${img}`)]);
+    if (haveQemu && ONLY !== 'nvme') peers.push(['virtio-blk guest on QEMU TCG', qemu(elf, 'virtio-blk-pci,drive=d0')]);
+    if (haveQemu && ONLY !== 'virtio') peers.push(['nvme guest on QEMU TCG', qemu(nvmeElf, 'nvme,serial=bench,drive=d0')]);
     for (const [, run] of peers) await run(); // warm-up
     const times: number[][] = peers.map(() => []);
     for (let i = 0; i < RUNS; i++) for (let k = 0; k < peers.length; k++) times[k]!.push(await peers[k]![1]());
@@ -104,6 +115,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(line(r));
   } finally {
     rmSync(work, { recursive: true, force: true });
+    removeBuild();
   }
 }
 

@@ -27,6 +27,7 @@ import { prepareBoot, type BootPlan } from './loaders/boot.js';
 import { buildLpcDevices, buildPlatformDevices, type PlatformDevices } from './lpc/platform.js';
 import { ResetControl } from './lpc/reset.js';
 import type { Uart16550 } from './lpc/uart/device.js';
+import type { DeviceMemory } from './memory/device-memory.js';
 import { GuestMemory } from './memory/guest-memory.js';
 import { PciHost } from './pci/host.js';
 import { buildPciDevice, type PciModelContext } from './pci/models.js';
@@ -42,6 +43,8 @@ export interface MachineVmm {
   mapRom?(gpa: number, data: Uint8Array): void;
   /** Device (DMA) writes to guest RAM: a CPU caching decoded code drops what it decoded there. */
   invalidateCode?(gpa: number, len: number): void;
+  /** Device memory segments mapped into the guest (the framebuffer). */
+  deviceMemory?: DeviceMemory;
 }
 
 export interface MachineOptions {
@@ -97,7 +100,7 @@ export class Machine {
     const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, memSize: p.memSize, ioapicPins: vmm.ioapicPins, bootrom };
     const platform = buildPlatformDevices(platformCtx);
     const serial: SerialOpenContext = { stdioTaken: false, consoles: new Map() };
-    const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [], ports };
+    const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [], ports, deviceMemory: vmm.deviceMemory };
     let uarts: Uart16550[] = [];
     try {
       const pciNode = tree.findNode('pci');

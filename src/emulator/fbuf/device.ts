@@ -7,12 +7,19 @@
  * writing width and height resizes the display (0×0 is bhyve's "VGA mode": the display
  * keeps its last size).
  *
- * The framebuffer lives in host memory: until the vmm binding maps it into the guest at
- * BAR1 (as bhyve maps VM_FRAMEBUFFER), guest accesses reach it through BAR1 exits. Width
- * and height written outside 640×480..3840×2160 are kept in the block but the display is
+ * The framebuffer is guest memory, as bhyve's VM_FRAMEBUFFER: given a device segment
+ * (memory/device-memory.ts) the device keeps it mapped at BAR1's address, so guest loads
+ * and stores never leave the CPU and the VNC server reads the same bytes. Where the vmm
+ * refuses a mapping change (the soft CPU takes them only while no vCPU runs: a BAR moved or
+ * disabled by a running guest), the range falls back to BAR1 exits served from the same
+ * buffer, and a mapping the vmm would not remove stays where it was (logged once). Without
+ * a segment (unit tests) the buffer is the device's own and every access is an exit.
+ * Width and height written outside 640×480..3840×2160 are kept in the block but the display is
  * clamped; accesses past the block are ignored.
  */
 import type { GuestConsole } from '../gui/console.js';
+import type { Logger } from '../log.js';
+import type { DeviceSegment } from '../memory/device-memory.js';
 import type { PciDeviceOps, PciFunction } from '../pci/function.js';
 import {
   COLS_MAX,
@@ -38,12 +45,14 @@ export interface Display {
 }
 
 export class FbufDevice implements PciDeviceOps, Display {
-  readonly memory = new Uint8Array(FB_SIZE);
+  readonly memory: Uint8Array;
   private readonly regs = new Uint8Array(DMEMSZ);
   private readonly dv = new DataView(this.regs.buffer);
   private shown = { width: 0, height: 0 };
-  /** Guest address BAR1 is decoded at (0 while unmapped), for a vmm that maps it directly. */
+  /** Guest address BAR1 is decoded at (0 while unmapped). */
   mappedAt = 0;
+  /** Where the vmm maps the segment (0: nowhere; accesses are BAR1 exits). */
+  segmentAt = 0;
   /** The VNC server showing this display, once the model started it. */
   viewer?: { readonly address: { host: string; port: number } };
 
@@ -52,7 +61,11 @@ export class FbufDevice implements PciDeviceOps, Display {
     width: number,
     height: number,
     private readonly console?: GuestConsole,
+    private readonly segment?: DeviceSegment,
+    private readonly log?: Logger,
   ) {
+    if (segment && segment.memory.length < FB_SIZE) throw new RangeError(`fbuf: framebuffer segment of ${segment.memory.length} bytes, need ${FB_SIZE}`);
+    this.memory = segment ? segment.memory.subarray(0, FB_SIZE) : new Uint8Array(FB_SIZE);
     pci.attach(this);
     pci.setIds({ vendor: FBUF_PCI_VENDOR, device: FBUF_PCI_DEVICE, classCode: PCIC_DISPLAY, subclass: PCIS_DISPLAY_VGA });
     pci.allocBar(FBUF_BAR_REGS, 'mem32', DMEMSZ);
@@ -110,6 +123,32 @@ export class FbufDevice implements PciDeviceOps, Display {
   }
 
   barMapped(bar: number, mapped: boolean, addr: number): void {
-    if (bar === FBUF_BAR_FB) this.mappedAt = mapped ? addr : 0;
+    if (bar !== FBUF_BAR_FB) return;
+    this.mappedAt = mapped ? addr : 0;
+    if (!this.segment || (mapped && this.segmentAt === addr)) return;
+    if (this.segmentAt !== 0) {
+      try {
+        this.segment.unmap(this.segmentAt);
+        this.segmentAt = 0;
+      } catch (e) {
+        // The old mapping stays (same bytes); a new address is served by exits.
+        this.warnOnce(`fbuf: framebuffer stays mapped at 0x${this.segmentAt.toString(16)}: ${(e as Error).message}`);
+        return;
+      }
+    }
+    if (!mapped) return;
+    try {
+      this.segment.map(addr);
+      this.segmentAt = addr;
+    } catch (e) {
+      this.warnOnce(`fbuf: framebuffer at 0x${addr.toString(16)} served through MMIO exits: ${(e as Error).message}`);
+    }
+  }
+
+  private warned = false;
+  private warnOnce(msg: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.log?.warn(msg);
   }
 }

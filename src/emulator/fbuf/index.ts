@@ -10,14 +10,12 @@
  *   rfb/server.ts         the RFB server: handshake, updates, input to the console
  *   model.ts              `pci.B.S.F` node → device + server (the `-s N,fbuf,...` model)
  *
- * The vmm binding should map FbufDevice.memory at BAR1 (FbufDevice.mappedAt, updated by
- * barMapped) the way bhyve maps VM_FRAMEBUFFER; until then guest accesses to the
- * framebuffer are MMIO exits served by the device.
+ * The framebuffer is the vmm's framebuffer segment mapped at BAR1 (as bhyve maps
+ * VM_FRAMEBUFFER; device.ts), so guest stores do not exit.
  *
- * Guest-verified test (to add once the vmm runs guests): boot with `-s N,fbuf,tcp=…,w=800,
- * h=600 -s M,xhci,tablet` and a guest program that reads the mode block (800×600, depth
- * 32), paints known colours into BAR1; the host test takes a picture with vncsnapshot and
- * checks the colours, then sends pointer events and the guest reads tablet reports.
+ * Guest-verified: fixtures/guests/fbuf (test/emulator/guests/fbuf.test.ts) reads the mode
+ * block and paints every pixel; the test reads them back as an RFB client (None and VNC
+ * authentication). fixtures/guests/xhci with fbuf proves the RFB PointerEvent → tablet path.
  */
 export * from './regs.js';
 export { FbufDevice, type Display } from './device.js';

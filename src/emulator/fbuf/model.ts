@@ -14,7 +14,7 @@ import { GuestConsole } from '../gui/console.js';
 import type { PciFunction } from '../pci/function.js';
 import { slotError, type PciModelContext } from '../pci/models.js';
 import { FbufDevice } from './device.js';
-import { COLS_DEFAULT, COLS_MAX, COLS_MIN, ROWS_DEFAULT, ROWS_MAX, ROWS_MIN, VGA_IO_BASE, VGA_IO_SIZE } from './regs.js';
+import { COLS_DEFAULT, FB_SIZE, COLS_MAX, COLS_MIN, ROWS_DEFAULT, ROWS_MAX, ROWS_MIN, VGA_IO_BASE, VGA_IO_SIZE } from './regs.js';
 import { RfbServer } from './rfb/server.js';
 import { VgaIo } from './vga-io.js';
 
@@ -61,7 +61,13 @@ export async function buildFbuf(ctx: PciModelContext, fn: PciFunction, node: Con
   const width = dim('w', COLS_DEFAULT, COLS_MIN, COLS_MAX);
   const height = dim('h', ROWS_DEFAULT, ROWS_MIN, ROWS_MAX);
   const console = (ctx.console ??= new GuestConsole());
-  const dev = new FbufDevice(fn, width, height, console);
+  let segment;
+  try {
+    segment = ctx.deviceMemory?.framebuffer(FB_SIZE);
+  } catch (e) {
+    throw slotError(fn, `fbuf: cannot allocate the framebuffer: ${(e as Error).message}`);
+  }
+  const dev = new FbufDevice(fn, width, height, console, segment, ctx.log);
   if (vga === 'io') {
     if (!ctx.ports) throw slotError(fn, 'fbuf: no I/O port bus for the VGA registers');
     try {

@@ -20,6 +20,7 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
 import { buildE1000 } from '../e1000/model.js';
 import type { GuestConsole } from '../gui/console.js';
+import type { DeviceMemory } from '../memory/device-memory.js';
 import type { PortBus } from '../bus/port-bus.js';
 import { buildFbuf } from '../fbuf/model.js';
 import { buildXhci } from '../usb/model.js';
@@ -55,6 +56,8 @@ export interface PciModelContext {
   console?: GuestConsole;
   /** The I/O port bus, for models with fixed legacy ports (fbuf's VGA registers). */
   ports?: PortBus;
+  /** Device memory the vmm maps into the guest (fbuf's framebuffer), where the vmm has it. */
+  deviceMemory?: DeviceMemory;
 }
 
 /** Builds one device model on its PCI function from its `pci.B.S.F` node. */

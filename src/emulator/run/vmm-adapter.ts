@@ -3,7 +3,8 @@
  * the vmm's one external ArrayBuffer, the device models' interrupt calls to libvmmapi's
  * (vm_ioapic_*, vm_isa_*_irq, vm_lapic_msi), the I/O APIC pin count and HPET capabilities
  * the firmware tables describe, and the boot ROM as a read-only memory segment mapped below
- * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1), and device writes
+ * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1), the framebuffer
+ * segment devices map at their BAR (memory/device-memory.ts), and device writes
  * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes.
  *
  * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
@@ -11,7 +12,8 @@
  */
 import type { MachineVmm } from '../machine.js';
 import type { IrqController } from '../irq/lines.js';
-import { SEGMENT_BOOTROM, type Vm } from '../vmm/vmm.js';
+import type { DeviceMemory } from '../memory/device-memory.js';
+import { SEGMENT_BOOTROM, SEGMENT_FRAMEBUFFER, type Vm } from '../vmm/vmm.js';
 
 /** The vmm's I/O APIC has 32 redirection entries (native/vmm/devices/vioapic.h kPins). */
 export const VMM_IOAPIC_PINS = 32;
@@ -42,6 +44,21 @@ export function machineVmm(vm: Vm): MachineVmm {
       const seg = new Uint8Array(vm.allocSegment(SEGMENT_BOOTROM, 'bootrom', data.length));
       seg.set(data);
       vm.mapSegment(gpa, SEGMENT_BOOTROM, 0, data.length, false);
+    },
+    deviceMemory: vmmDeviceMemory(vm),
+  };
+}
+
+/** The framebuffer as bhyve's VM_FRAMEBUFFER segment, mapped where fbuf's BAR1 decodes. */
+export function vmmDeviceMemory(vm: Vm): DeviceMemory {
+  return {
+    framebuffer(size: number) {
+      const memory = new Uint8Array(vm.allocSegment(SEGMENT_FRAMEBUFFER, 'framebuffer', size));
+      return {
+        memory,
+        map: (gpa) => vm.mapSegment(gpa, SEGMENT_FRAMEBUFFER, 0, size, true),
+        unmap: (gpa) => vm.unmapSegment(gpa, size),
+      };
     },
   };
 }

@@ -12,7 +12,10 @@
  *   xhci.ts        the PCI function: registers, ports, interrupter, doorbells
  *   model.ts       `pci.B.S.F` node → controller (the `-s N,xhci,tablet` model)
  *
- * Guest-verified test (to add once the vmm runs guests): the Debian kernel with xhci_hcd
+ * Guest-verified: fixtures/guests/xhci (test/emulator/guests/xhci.test.ts) resets the
+ * controller, sets up its rings, enumerates the tablet (FB5D:0001), configures its interrupt
+ * endpoint and reads reports for RFB PointerEvents sent through fbuf's VNC server, with
+ * QEMU's qemu-xhci + usb-tablet as reference. Still to add: the Debian kernel with xhci_hcd
  * and usbhid must enumerate "BHYVE HID Tablet" (FB5D:0001) on a SuperSpeed root port and
  * create an input device with ABS_X/ABS_Y 0..32767; a pointer event injected through the
  * console (or an RFB client of fbuf) must arrive as an input event the guest reads from

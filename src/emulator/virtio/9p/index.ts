@@ -13,7 +13,9 @@
  *   device.ts     the virtio device: queue, mount tag, one request at a time
  *   model.ts      `pci.B.S.F` node → device (the `-s N,virtio-9p,tag=/path[,ro]` model)
  *
- * Guest-verified test (to add once the vmm runs guests): boot the Debian kernel with an
+ * Guest-verified: fixtures/guests/virtio-9p (test/emulator/guests/virtio-9p.test.ts) speaks
+ * 9P2000.L over the queue (version, attach, walk, lopen, read, lcreate, write, clunk, ro →
+ * EROFS) against QEMU's virtio-9p-pci as reference. Still to add: boot the Debian kernel with an
  * initramfs that runs `mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt` and must
  * - list, read and write files the host test prepared, create/rename/remove files and
  *   directories, and the host test sees the results in the directory afterwards;

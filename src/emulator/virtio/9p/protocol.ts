@@ -159,6 +159,8 @@ export class Writer {
     this.u32(0).u8(type).u16(tag);
     return this;
   }
+  /** Reserves n bytes, growing the buffer; callers take the position before touching
+   * `this.buf`, which may be replaced here. */
   private room(n: number): number {
     if (this.pos + n > this.buf.length) {
       const nb = Buffer.alloc(Math.max(this.buf.length * 2, this.pos + n));
@@ -173,32 +175,38 @@ export class Writer {
     return this.pos;
   }
   u8(v: number): this {
-    this.buf.writeUInt8(v & 0xff, this.room(1));
+    const at = this.room(1);
+    this.buf.writeUInt8(v & 0xff, at);
     return this;
   }
   u16(v: number): this {
-    this.buf.writeUInt16LE(v & 0xffff, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16LE(v & 0xffff, at);
     return this;
   }
   u32(v: number): this {
-    this.buf.writeUInt32LE(v >>> 0, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32LE(v >>> 0, at);
     return this;
   }
   u64(v: bigint | number): this {
-    this.buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), at);
     return this;
   }
   str(s: string): this {
     const b = Buffer.from(s, 'utf8');
     this.u16(b.length);
-    b.copy(this.buf, this.room(b.length));
+    const at = this.room(b.length);
+    b.copy(this.buf, at);
     return this;
   }
   qid(q: Qid): this {
     return this.u8(q.type).u32(q.version).u64(q.path);
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
   /** Reserves `n` bytes (filled later through view()). */
