@@ -336,8 +336,10 @@ export class GdbSession {
     const n = eq < 0 ? undefined : parseHexInt(arg.slice(0, eq), 0xffff);
     if (n === undefined) return E_SYNTAX;
     const s = this.target.getState(this.gThread);
-    const err = decodeOne(n, arg.slice(eq + 1), s);
-    if (err) return REGISTERS[n]?.set ? E_SYNTAX : E_REFUSED;
+    const def = REGISTERS[n];
+    if (!def) return E_SYNTAX;
+    if (!def.set) return E_REFUSED;
+    if (decodeOne(n, arg.slice(eq + 1), s)) return E_SYNTAX;
     this.target.setState(this.gThread, s);
     return 'OK';
   }
