@@ -84,7 +84,13 @@ export class GdbServer {
       return true;
     }
     if (exit.kind === 'bpt') {
-      const answer = this.session ? this.session.onDebugEvent({ kind: 'bpt', vcpu: exit.vcpu, rip: exit.rip }) : 'pass';
+      let answer: 'pass' | 'hold' = 'pass';
+      try {
+        if (this.session) answer = this.session.onDebugEvent({ kind: 'bpt', vcpu: exit.vcpu, rip: exit.rip });
+      } catch (e) {
+        // Registers unreadable (the vmm refused): the INT3 cannot be ours to explain.
+        this.log.warn(`gdb: INT3 on vCPU ${exit.vcpu}: ${(e as Error).message}`);
+      }
       exit.pass = answer === 'pass';
       return true;
     }
@@ -96,8 +102,22 @@ export class GdbServer {
     this.session?.vmEnded(status);
   }
 
-  close(): Promise<void> {
-    this.socket?.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  /** Lets a last reply (W) reach the debugger (up to a second), then stops listening. */
+  async close(): Promise<void> {
+    const s = this.socket;
+    if (s && !s.destroyed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 1000);
+        s.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        s.end();
+      });
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeBuild, tsbhyvePath } from '../helpers/build-cli.js';
+import { probeBackends } from '../../../src/emulator/vmm/vmm.js';
 import { buildGdbGuest, type GdbGuest } from './guest.js';
 
 const HAVE_GDB = spawnSync('gdb', ['--version']).status === 0;
@@ -192,6 +193,19 @@ describe.skipIf(!HAVE_GDB)('GDB stub with the real gdb', () => {
     expect(vm.stderr()).toContain('killed by the debugger');
     expect(vm.stdout()).not.toContain('counter=');
   }, 60000);
+
+  // kvm_pvm accepts KVM_GUESTDBG_USE_SW_BP but delivers INT3 to the guest anyway.
+  const probe = probeBackends();
+  it.runIf(probe.kvmOpens && probe.kvmDetail.includes('kvm_pvm'))('refuses -G on a KVM that cannot trap INT3', async () => {
+    const port = await freePort();
+    const vm = start(process.execPath, [
+      tsbhyvePath(), '-m', '64M', '-s', '0,hostbridge', '-s', '31,lpc', '-o', 'vmm.backend=kvm',
+      '-G', `w127.0.0.1:${port}`, '-f', `multiboot,${guest.elf32}`, 'vm0',
+    ]);
+    const r = await finish(vm);
+    expect(r.status).toBe(4);
+    expect(vm.stderr()).toContain('the GDB stub (-G) cannot debug on the kvm backend: bpt_exit is not available');
+  }, 30000);
 
   it('refuses a bad port with status 4', async () => {
     const vm = start(process.execPath, [tsbhyvePath(), '-m', '64M', '-G', '70000', '-f', `multiboot,${guest.elf32}`, 'vm0']);
