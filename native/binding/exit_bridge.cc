@@ -86,6 +86,10 @@ void ExitBridge::write_exit(const vmm::VmExit& e, uint32_t* w) {
     case ExitCode::kSuspended:
       w[4] = static_cast<uint32_t>(e.u.suspended.how);
       break;
+    case ExitCode::kBpt:
+      w[4] = e.u.bpt.inst_length;
+      w[5] = 0;
+      break;
     default:
       break;
   }
@@ -105,6 +109,9 @@ void ExitBridge::read_answer(vmm::VmExit& e, const uint32_t* w) {
       break;
     case ExitCode::kWrmsr:
       e.u.msr.ok = w[10] != 0;
+      break;
+    case ExitCode::kBpt:
+      e.u.bpt.pass = w[5] != 0;
       break;
     default:
       break;

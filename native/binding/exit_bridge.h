@@ -18,6 +18,8 @@
 //   rdmsr/wrmsr: 4 index  6 flags (1 write)  8,9 value (JS writes RDMSR)  10 ok (JS writes)
 //   hlt:       8,9 rflags
 //   suspended: 4 how (vmm::SuspendHow)
+//   bpt:       4 instruction length  5 pass (JS writes 1: deliver #BP to the guest)
+//   mtrap, pause: rip only
 //   error/debug: the message is passed as onExit's second argument.
 //
 // Polling (the measured part of the choice, bench/vmm): a thread-safe-function hop costs a

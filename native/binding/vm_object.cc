@@ -345,9 +345,13 @@ Napi::Value VmObject::SetCapability(const Napi::CallbackInfo& info) {
   int cap = static_cast<int>(int_arg(info, 1, m, "cap", 0, 15));
   bool on = bool_arg(info, 2, m, "on");
   if (cap != static_cast<int>(vmm::Capability::kHaltExit) &&
-      cap != static_cast<int>(vmm::Capability::kPauseExit)) {
-    throw make_error(env, Error::unsupported("capability " + std::to_string(cap) +
-                                             " is not supported (hlt_exit and pause_exit are)"));
+      cap != static_cast<int>(vmm::Capability::kMtrapExit) &&
+      cap != static_cast<int>(vmm::Capability::kPauseExit) &&
+      cap != static_cast<int>(vmm::Capability::kBptExit)) {
+    throw make_error(env, Error::unsupported(
+                              "capability " + std::to_string(cap) +
+                              " is not supported (hlt_exit 0, mtrap_exit 1, pause_exit 2, "
+                              "bpt_exit 5 are)"));
   }
   check(env, v.set_capability(static_cast<vmm::Capability>(cap), on));
   return env.Undefined();

@@ -39,6 +39,7 @@ class KvmVcpu final : public vmm::VcpuBackend {
   uint64_t tsc_hz() override { return tsc_hz_; }
   uint64_t exit_rip() override;
   vmm::Error set_capability(vmm::Capability cap, bool on) override;
+  vmm::Error pass_breakpoint() override;
   void apic_base_changed(uint64_t value) override;
   const char* error_message() override { return error_.c_str(); }
 
@@ -51,6 +52,7 @@ class KvmVcpu final : public vmm::VcpuBackend {
   bool handle_io();
   bool handle_mmio();
   vmm::RunStop fail(const std::string& message);
+  vmm::Error set_guest_debug(bool mtrap, bool bpt, bool inject_bp);
 
   int fd_;
   int id_;
@@ -62,6 +64,8 @@ class KvmVcpu final : public vmm::VcpuBackend {
   bool thread_ready_ = false;
   bool io_pending_ = false;  // an I/O, MMIO or MSR exit awaits completion by KVM_RUN
   bool apic_dirty_ = false;
+  bool mtrap_exit_ = false;  // KVM_GUESTDBG_SINGLESTEP
+  bool bpt_exit_ = false;    // KVM_GUESTDBG_USE_SW_BP
   uint64_t apic_base_ = 0;
   std::atomic<bool> in_run_{false};
   std::atomic<bool> kick_stop_{false};

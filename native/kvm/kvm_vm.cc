@@ -60,12 +60,16 @@ int open_kvm(std::string* detail, int* err) {
   return fd;
 }
 
+}  // namespace
+
 std::string kvm_module_name() {
   for (const char* m : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
     if (access((std::string("/sys/module/") + m).c_str(), F_OK) == 0) return m;
   }
   return "kvm";
 }
+
+namespace {
 
 class KvmVm final : public vmm::VmBackend {
  public:

@@ -34,6 +34,8 @@ namespace tsvirt::kvm {
 // True when /dev/kvm opens with everything the backend needs; detail says why not, or
 // names the module providing KVM.
 bool kvm_available(std::string* detail);
+// "kvm_intel", "kvm_amd", "kvm_pvm" (the emulating nested module) or "kvm".
+std::string kvm_module_name();
 vmm::Error create_kvm_backend(std::unique_ptr<vmm::VmBackend>* out);
 
 }  // namespace tsvirt::kvm

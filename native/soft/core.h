@@ -124,6 +124,7 @@ constexpr uint32_t kError = 1u << 6;        // internal error (error_message())
 constexpr uint32_t kFlushBlocks = 1u << 7;  // decoded-code cache must be dropped
 constexpr uint32_t kStepDone = 1u << 8;     // the single instruction of a step ran
 constexpr uint32_t kHwBreak = 1u << 10;     // DR7 enables breakpoints: step and check each insn
+constexpr uint32_t kExitStop = 1u << 11;    // an exit control fired: run() returns exit_stop
 }  // namespace ev
 // Cross-thread requests (async_events).
 namespace aev {
@@ -243,6 +244,8 @@ struct Core final : public Cpu {
   // Exception-delivery nesting (SDM vol. 3, 6.15 table 6-5).
   int delivering = -1;       // vector being delivered, -1 when none
   bool shutdown = false;
+  uint32_t exit_controls = 0;               // exit_ctl bits (cpu.h)
+  StopReason exit_stop = StopReason::kBudget;  // with ev::kExitStop: what run() returns
   std::jmp_buf jb;
   char errbuf[160] = {};
 
@@ -300,6 +303,7 @@ struct Core final : public Cpu {
   void inject_nmi() override;
   void invalidate_code(uint64_t gpa, uint64_t length) override;
   const char* error_message() const override { return errbuf; }
+  void set_exit_controls(uint32_t controls) override { exit_controls = controls; }
 
   // ---- helpers shared by the families ----
   uint64_t& rip() { return r[kRegRip]; }

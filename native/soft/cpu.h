@@ -30,6 +30,11 @@
 //    no instruction executed; it never sleeps, the vmm waits between calls.
 //    kInterruptWindow and kDebug are not produced by this CPU (no interrupt-window exiting,
 //    no host debug interface); a vmm may treat them as kBudget.
+//  - Exit controls (set_exit_controls, for the vmm's VM_CAP_BPT_EXIT / VM_CAP_PAUSE_EXIT):
+//    with kExitInt3, INT3 (CC) does not deliver #BP: run() returns kBreakpoint with RIP at
+//    the INT3 (the instruction did not retire). With kExitPause, PAUSE (F3 90) completes
+//    and run() returns kPause with RIP after it. Single-stepping for VM_CAP_MTRAP_EXIT is
+//    run(1): exactly one instruction retires (or one exception is delivered) before kBudget.
 //  - kShutdown: a triple fault. The vCPU stays stopped (every run() returns kShutdown)
 //    until reset() or set_state().
 #pragma once
@@ -96,7 +101,15 @@ enum class StopReason : int {
   kShutdown,         // triple fault (state is left as at the fault)
   kDebug,            // single-step or breakpoint the host asked to see
   kError,            // internal error; error_message() says what
+  kBreakpoint,       // INT3 with kExitInt3 (RIP at the INT3)
+  kPause,            // PAUSE with kExitPause (RIP after it)
 };
+
+// Bits of Cpu::set_exit_controls.
+namespace exit_ctl {
+constexpr uint32_t kExitInt3 = 1u << 0;
+constexpr uint32_t kExitPause = 1u << 1;
+}  // namespace exit_ctl
 
 class Cpu {
  public:
@@ -143,6 +156,9 @@ class Cpu {
   virtual void invalidate_code(uint64_t gpa, uint64_t length) = 0;
 
   virtual const char* error_message() const = 0;
+
+  // exit_ctl bits: which instructions stop run() instead of executing as the guest expects.
+  virtual void set_exit_controls(uint32_t controls) = 0;
 };
 
 // Physical memory map: built by the vmm, shared read-mostly by all vCPUs.

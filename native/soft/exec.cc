@@ -453,6 +453,11 @@ static Service service_events(Core* c, StopReason* why) {
     *why = StopReason::kError;
     return Service::kStop;
   }
+  if (c->sync_events & ev::kExitStop) {  // INT3 / PAUSE exit control (cpu.h)
+    c->sync_events &= ~ev::kExitStop;
+    *why = c->exit_stop;
+    return Service::kStop;
+  }
   c->sync_events &= ~ev::kInjected;
   if (c->injected.vector >= 0) {
     const Fault f = c->injected;

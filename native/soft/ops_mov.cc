@@ -59,6 +59,14 @@ template <class T, bool M> const Insn* xchg_rm_r(Core* c, const Insn* i) {
 
 const Insn* nop(Core* c, const Insn* i) { return next(c, i); }
 
+// PAUSE completes as a NOP; with the PAUSE exit control run() then returns kPause (cpu.h).
+const Insn* pause(Core* c, const Insn* i) {
+  if (SOFT_LIKELY(!(c->exit_controls & exit_ctl::kExitPause))) return next(c, i);
+  c->exit_stop = StopReason::kPause;
+  c->sync_events |= ev::kExitStop;
+  return end_after(c, i);
+}
+
 template <class T> const Insn* push_r(Core* c, const Insn* i) {
   push<T>(c, get_reg<T>(c, i->mo));
   return next(c, i);
@@ -276,8 +284,8 @@ bool dec_xchg(DecodeCtx& d, Insn* i) {
     return true;
   }
   const unsigned r = (d.opcode & 7) | (d.rex_b ? 8 : 0);
-  if (r == 0) {  // 90: NOP, F3 90: PAUSE (also a NOP here)
-    i->fn = nop;
+  if (r == 0) {  // 90: NOP, F3 90: PAUSE (a NOP unless the host asked for PAUSE exits)
+    i->fn = d.rep == 0xF3 ? pause : nop;
     return true;
   }
   i->ro = 0;

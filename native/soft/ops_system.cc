@@ -74,6 +74,15 @@ const Insn* int_n(Core* c, const Insn* i) {
 }
 
 const Insn* int3(Core* c, const Insn* i) {
+  if (SOFT_UNLIKELY(c->exit_controls & exit_ctl::kExitInt3)) {
+    // VM_CAP_BPT_EXIT: the host sees the INT3 instead of the guest; it has not retired.
+    uint64_t rip = c->r[kRegRip] + i->off;
+    c->r[kRegRip] = c->code_size == 64 ? rip : c->code_size == 32 ? uint32_t(rip) : uint16_t(rip);
+    c->block_break = true;
+    c->exit_stop = StopReason::kBreakpoint;
+    c->sync_events |= ev::kExitStop;
+    return nullptr;
+  }
   deliver_event(c, vec::BP, EventKind::kSoftException, false, 0, next_rip(c, i));
   return nullptr;
 }

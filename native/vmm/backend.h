@@ -53,12 +53,17 @@ enum class RunStop {
   kShutdown,  // triple fault
   kDebug,     // debug exception the host asked for
   kError,     // backend failure; error_message() says what
+  kMtrap,     // mtrap_exit: one instruction retired (or one exception was delivered)
+  kBreakpoint,  // bpt_exit: INT3 reached, RIP at the INT3, nothing delivered to the guest
+  kPause,     // pause_exit: PAUSE executed (RIP after it)
 };
 
 // vm_cap_type values the backends understand.
 enum class Capability : int {
   kHaltExit = 0,   // VM_CAP_HALT_EXIT
+  kMtrapExit = 1,  // VM_CAP_MTRAP_EXIT: exit after every instruction (single step, no TF)
   kPauseExit = 2,  // VM_CAP_PAUSE_EXIT
+  kBptExit = 5,    // VM_CAP_BPT_EXIT: INT3 exits instead of raising #BP in the guest
 };
 
 class VcpuBackend {
@@ -89,7 +94,11 @@ class VcpuBackend {
   virtual uint64_t tsc_hz() = 0;
   // RIP of the last exit as far as the backend knows it cheaply, else 0.
   virtual uint64_t exit_rip() = 0;
+  // kHaltExit is the vmm's own; a backend answers for the others (unsupported: say why).
   virtual Error set_capability(Capability cap, bool on) = 0;
+  // After a kBreakpoint the host did not want: deliver the INT3 to the guest as it would
+  // have run (#BP through the IDT, return RIP after the INT3) when run() is next called.
+  virtual Error pass_breakpoint() = 0;
   // The guest changed IA32_APIC_BASE (the vlapic owns it); KVM mirrors it for CPUID.
   virtual void apic_base_changed(uint64_t /*value*/) {}
   virtual const char* error_message() = 0;

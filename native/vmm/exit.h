@@ -24,10 +24,12 @@ enum class ExitCode : uint32_t {
   kRdmsr = 3,       // VM_EXITCODE_RDMSR
   kWrmsr = 4,       // VM_EXITCODE_WRMSR
   kHlt = 5,         // VM_EXITCODE_HLT (only with the hlt_exit capability)
+  kMtrap = 6,       // VM_EXITCODE_MTRAP (only with mtrap_exit): one instruction retired
   kPause = 7,       // VM_EXITCODE_PAUSE (only with pause_exit, soft backend)
   kMmio = 9,        // VM_EXITCODE_INST_EMUL, decoded
   kSuspended = 14,  // VM_EXITCODE_SUSPENDED
   kDebug = 21,      // VM_EXITCODE_DEBUG
+  kBpt = 23,        // VM_EXITCODE_BPT (only with bpt_exit): INT3 at rip, not yet executed
   kError = 100,     // backend failure (no bhyve equivalent; bhyve aborts with status 4)
 };
 
@@ -70,6 +72,14 @@ struct SuspendedExit {
   SuspendHow how;
 };
 
+// VM_EXITCODE_BPT. bhyve's userspace injects #BP itself for an INT3 it does not own; here
+// the handler sets `pass` and the vmm delivers the INT3 to the guest exactly as it would
+// have run (bhyve's vm_inject_exception with VM_REG_GUEST_ENTRY_INST_LENGTH).
+struct BptExit {
+  uint8_t inst_length;  // 1 (INT3 is CC)
+  bool pass;            // handler: deliver #BP to the guest instead of stopping here
+};
+
 struct VmExit {
   ExitCode code = ExitCode::kError;
   int vcpu = 0;
@@ -80,6 +90,7 @@ struct VmExit {
     MsrExit msr;
     HltExit hlt;
     SuspendedExit suspended;
+    BptExit bpt;
   } u{};
   const char* error = nullptr;  // kError / kDebug: static or backend-owned text
 };

@@ -62,19 +62,29 @@ class SoftVcpu final : public VcpuBackend {
       : adapter_(host), cpu_(soft::Cpu::create(memory, adapter_, id)) {}
 
   RunStop run() override {
+    if (pass_bpt_) {
+      // Deliver the INT3 the host passed on: run it once with INT3 exits off. Should an
+      // interrupt be delivered first, the INT3 exits again later and is decided again.
+      pass_bpt_ = false;
+      cpu_->set_exit_controls(controls_ & ~soft::exit_ctl::kExitInt3);
+      soft::StopReason r = cpu_->run(1);
+      cpu_->set_exit_controls(controls_);
+      if (r != soft::StopReason::kBudget) return map(r);
+      if (mtrap_) return RunStop::kMtrap;
+    }
+    if (mtrap_) {
+      // MTRAP: exactly one instruction (or one exception delivery) per run().
+      const uint64_t before = cpu_->instructions_retired();
+      soft::StopReason r = cpu_->run(1);
+      if (r == soft::StopReason::kBudget ||
+          (r == soft::StopReason::kStopRequested && cpu_->instructions_retired() != before)) {
+        return RunStop::kMtrap;
+      }
+      return map(r);
+    }
     // A bounded budget keeps the vmm's loop conditions (stop, pause, INIT) looked at even
     // if a kick raced with the start of run().
-    switch (cpu_->run(kBudget)) {
-      case soft::StopReason::kBudget:
-      case soft::StopReason::kStopRequested:
-      case soft::StopReason::kInterruptWindow:
-        return RunStop::kKicked;
-      case soft::StopReason::kHlt: return RunStop::kHlt;
-      case soft::StopReason::kShutdown: return RunStop::kShutdown;
-      case soft::StopReason::kDebug: return RunStop::kDebug;
-      case soft::StopReason::kError: return RunStop::kError;
-    }
-    return RunStop::kError;
+    return map(cpu_->run(kBudget));
   }
   void kick_interrupt() override { cpu_->notify_interrupt(); }
   void apic_base_changed(uint64_t value) override { cpu_->set_apic_enabled((value >> 11) & 1); }
@@ -160,15 +170,54 @@ class SoftVcpu final : public VcpuBackend {
     return s.rip;
   }
   Error set_capability(Capability cap, bool on) override {
-    if (cap == Capability::kPauseExit && on) {
-      return Error::unsupported("pause_exit is not available with the soft CPU yet");
+    switch (cap) {
+      case Capability::kMtrapExit:
+        mtrap_ = on;
+        return Error::ok();
+      case Capability::kBptExit:
+        set_control(soft::exit_ctl::kExitInt3, on);
+        return Error::ok();
+      case Capability::kPauseExit:
+        set_control(soft::exit_ctl::kExitPause, on);
+        return Error::ok();
+      case Capability::kHaltExit:
+        return Error::ok();
     }
+    return Error::unsupported("capability " + std::to_string(static_cast<int>(cap)) +
+                              " is not known to the soft CPU");
+  }
+  Error pass_breakpoint() override {
+    pass_bpt_ = true;
     return Error::ok();
   }
   const char* error_message() override { return cpu_->error_message(); }
 
  private:
+  static RunStop map(soft::StopReason r) {
+    switch (r) {
+      case soft::StopReason::kBudget:
+      case soft::StopReason::kStopRequested:
+      case soft::StopReason::kInterruptWindow:
+        return RunStop::kKicked;
+      case soft::StopReason::kHlt: return RunStop::kHlt;
+      case soft::StopReason::kShutdown: return RunStop::kShutdown;
+      case soft::StopReason::kDebug: return RunStop::kDebug;
+      case soft::StopReason::kError: return RunStop::kError;
+      case soft::StopReason::kBreakpoint: return RunStop::kBreakpoint;
+      case soft::StopReason::kPause: return RunStop::kPause;
+    }
+    return RunStop::kError;
+  }
+  void set_control(uint32_t bit, bool on) {
+    controls_ = on ? (controls_ | bit) : (controls_ & ~bit);
+    cpu_->set_exit_controls(controls_);
+  }
+
   static constexpr uint64_t kBudget = 50000000;
+  // Debug capabilities; changed only while the vCPU is not inside run() (Vcpu checks).
+  bool mtrap_ = false;
+  bool pass_bpt_ = false;
+  uint32_t controls_ = 0;
   HostAdapter adapter_;
   std::unique_ptr<soft::Cpu> cpu_;
 };

@@ -11,9 +11,13 @@
 // get_cpuid reads the table in effect back from the CPU (Cpu::get_cpuid: the default one or
 // the last set, masked to what the CPU implements). Unmapping a slot removes its region
 // from PhysMemory; like every mapping change it is accepted only while no vCPU runs
-// (live_memory_changes() is false), and the range becomes MMIO. Limit of the cpu.h
-// contract, reported as an error rather than worked around: PAUSE does not stop the CPU
-// (pause_exit -> unsupported).
+// (live_memory_changes() is false), and the range becomes MMIO.
+//
+// Debug capabilities (bhyve's VM_CAP_*, used by the GDB stub): mtrap_exit runs the CPU one
+// instruction per run() (Cpu::run(1)) and reports kMtrap; bpt_exit and pause_exit are the
+// CPU's exit controls (INT3 stops with RIP at it; PAUSE stops after it). pass_breakpoint()
+// re-runs the INT3 once with its exit control off, so the guest gets its #BP as it would
+// have without a debugger.
 #pragma once
 
 #include <memory>

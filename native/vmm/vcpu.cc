@@ -248,6 +248,23 @@ void Vcpu::run_loop(ExitHandler& handler) {
         exit_.error = "debug stop";
         deliver(exit_);
         continue;
+      case RunStop::kMtrap:
+        exit_.code = ExitCode::kMtrap;
+        exit_.rip = backend_->exit_rip();
+        deliver(exit_);
+        continue;
+      case RunStop::kBreakpoint:
+        exit_.code = ExitCode::kBpt;
+        exit_.rip = backend_->exit_rip();
+        exit_.u.bpt = BptExit{1, false};
+        deliver(exit_);
+        if (exit_.u.bpt.pass) backend_->pass_breakpoint();
+        continue;
+      case RunStop::kPause:
+        exit_.code = ExitCode::kPause;
+        exit_.rip = backend_->exit_rip();
+        deliver(exit_);
+        continue;
       case RunStop::kError:
         exit_.code = ExitCode::kError;
         exit_.rip = backend_->exit_rip();

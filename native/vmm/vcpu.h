@@ -66,6 +66,8 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
   Error set_cpuid(const std::vector<CpuidEntry>& entries);
   Error get_cpuid(std::vector<CpuidEntry>* entries);
   Error set_capability(Capability cap, bool on);
+  // hlt_exit is kept here; mtrap_exit, bpt_exit and pause_exit are the backend's (they
+  // produce the kMtrap, kBpt and kPause exits; a kBpt answered with `pass` delivers #BP).
   // bhyve's vcpu_reset register values (reference 4.6).
   Error reset_registers();
 

@@ -14,7 +14,8 @@ import { pciModelNames } from '../emulator/pci/registry.js';
 import { readPlatformConfig } from '../emulator/config/platform.js';
 import { controlHooks } from '../emulator/control/hooks.js';
 import { stderrLogger } from '../emulator/log.js';
-import { runVm } from '../emulator/run/vm-runner.js';
+import { gdbHooks } from '../emulator/gdb/hooks.js';
+import { combineHooks, runVm } from '../emulator/run/vm-runner.js';
 
 const PROGNAME = 'tsbhyve';
 
@@ -43,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
           return 1;
         }
         const platform = readPlatformConfig(tree);
-        const run = await runVm(tree, platform, stderrLogger, controlHooks(tree));
+        const hooks = combineHooks(controlHooks(tree), gdbHooks(tree, stderrLogger));
+        const run = await runVm(tree, platform, stderrLogger, hooks);
         if (run.status === 4) process.stderr.write(`${PROGNAME}: ${run.reason}\n`);
         if (run.killedBy) {
           process.kill(process.pid, run.killedBy);

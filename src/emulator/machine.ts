@@ -94,8 +94,6 @@ export class Machine {
       bootrom,
       resetControl: new ResetControl(control),
     });
-    const gdb = tree.get('gdb.port');
-    if (gdb !== undefined && gdb !== '0') throw new ConfigError('the GDB debug server (-G) is not supported by tsbhyve yet', EXIT_ERROR);
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
     const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, memSize: p.memSize, ioapicPins: vmm.ioapicPins, bootrom };
     const platform = buildPlatformDevices(platformCtx);

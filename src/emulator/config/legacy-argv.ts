@@ -229,7 +229,7 @@ export function usageText(progname: string): string {
     `Usage: ${progname} [-aCDeHhMPSuWwxY]\n` +
     `       ${pad} [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n` +
     `       ${pad} [-f kexec,kernel[,initrd][,cmdline] | -f multiboot,kernel[,modules][,cmdline]]\n` +
-    `       ${pad} [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n` +
+    `       ${pad} [-G [w][addr:]port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n` +
     `       ${pad} [-p vcpu:hostcpu] [-s pci] [-U uuid] [-V soft|kvm|auto] vmname\n` +
     '       -a: local apic is in xAPIC mode (deprecated)\n' +
     '       -C: include guest memory in core file\n' +
@@ -237,7 +237,7 @@ export function usageText(progname: string): string {
     '       -D: destroy on power-off\n' +
     '       -e: exit on unhandled I/O access\n' +
     '       -f: direct kernel boot (kexec, multiboot) or fw_cfg file (name,string=|file=)\n' +
-    '       -G: start a debug server\n' +
+    '       -G: start a GDB debug server (w: wait for the debugger before the first instruction)\n' +
     '       -H: vmexit from the guest on HLT\n' +
     '       -h: help\n' +
     '       -k: key=value flat config file\n' +

@@ -7,7 +7,9 @@
  *   answer all-ones; `x86.strictio` and MMIO outside every device stop the VM with 4).
  * - rdmsr / wrmsr: MSRs neither the CPU nor the local APIC implement. `x86.strictmsr`
  *   (default true) raises #GP as bhyve does; false reads 0 and ignores writes.
- * - hlt / pause / debug: nothing to do but check whether a device asked the VM to stop.
+ * - hlt / pause / debug / mtrap: nothing to do but check whether a device asked the VM to stop.
+ * - bpt: only the GDB stub asks for INT3 exits and it sees them first; one reaching this
+ *   bridge is the guest's own, handed back to it as #BP.
  * - suspended: the vmm ends the run itself; nothing to do.
  * - error: the backend failed; the VM stops with status 4 and the message is kept.
  *
@@ -84,6 +86,10 @@ export class ExitBridge {
       case 'hlt':
       case 'pause':
       case 'debug':
+      case 'mtrap':
+        return this.afterIdle();
+      case 'bpt':
+        exit.pass = true;
         return this.afterIdle();
       case 'suspended':
         return;

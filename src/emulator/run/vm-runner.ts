@@ -17,7 +17,7 @@ import type { ConfigTree } from '../config/tree.js';
 import type { Logger } from '../log.js';
 import { Machine } from '../machine.js';
 import { EXIT_STATUS } from '../run-control.js';
-import { Vm, VmmError, type BackendName } from '../vmm/vmm.js';
+import { Vm, VmmError, type BackendName, type VmExit } from '../vmm/vmm.js';
 import { applyBootState } from './boot-state.js';
 import { ExitBridge } from './exit-bridge.js';
 import { machineVmm } from './vmm-adapter.js';
@@ -49,7 +49,29 @@ export interface RunHooks {
   /** Start with the vCPUs paused (tsvirt.control.start_paused). */
   startPaused?: boolean;
   /** Called after the VM stopped and its backends were flushed and closed. */
-  afterRun?(): Promise<void> | void;
+  afterRun?(outcome: RunOutcome): Promise<void> | void;
+  /**
+   * Sees every exit before the machine does (the GDB stub's mtrap/bpt exits); true means
+   * handled. Called on every exit: keep it to a kind check for the others.
+   */
+  interceptExit?(exit: VmExit): boolean;
+}
+
+/** Runs several hook sets as one (control socket + GDB stub): in order, each awaited. */
+export function combineHooks(...all: RunHooks[]): RunHooks {
+  const intercepts = all.flatMap((h) => (h.interceptExit ? [h.interceptExit.bind(h)] : []));
+  return {
+    startPaused: all.some((h) => h.startPaused === true),
+    async beforeRun(vm) {
+      for (const h of all) await h.beforeRun?.(vm);
+    },
+    async afterRun(outcome) {
+      for (const h of all) await h.afterRun?.(outcome);
+    },
+    ...(intercepts.length === 0
+      ? {}
+      : { interceptExit: (exit: VmExit) => intercepts.some((f) => f(exit)) }),
+  };
 }
 
 function createVm(tree: ConfigTree, p: PlatformConfig): Vm {
@@ -125,7 +147,9 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
     let outcome: RunOutcome;
     try {
       await startGate;
-      const result = m.control.stop ? { reason: 'stopped' as const } : await vm.run(bridge.handle);
+      const intercept = hooks.interceptExit?.bind(hooks);
+      const handler = intercept ? (e: VmExit) => (intercept(e) ? undefined : bridge.handle(e)) : bridge.handle;
+      const result = m.control.stop ? { reason: 'stopped' as const } : await vm.run(handler);
       if (sigterm) outcome = { status: EXIT_ERROR, reason: 'SIGTERM', killedBy: 'SIGTERM' };
       else if (bridge.stopped) outcome = { ...bridge.stopped };
       else if (m.control.stop) outcome = { ...m.control.stop };
@@ -138,7 +162,7 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
     // Flush the guest's last output to every backend (console clients included) before
     // the control socket goes away.
     await closeMachine();
-    await hooks.afterRun?.();
+    await hooks.afterRun?.(outcome);
     return outcome;
   } finally {
     process.removeListener('SIGTERM', onSigterm);

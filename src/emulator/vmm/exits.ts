@@ -5,10 +5,13 @@
  *
  * Only exits no in-vmm device handled reach TypeScript: port I/O and MMIO nobody in the
  * vmm claims, MSRs neither the CPU nor the local APIC implement, HLT/PAUSE when the
- * capability asks for them, suspension, debug stops and backend errors. The handler
- * answers in place: an IN sets `value`, an MMIO read sets `value` (and `valueHigh` for
- * 8-byte reads), an RDMSR sets `value` and `ok`, a WRMSR sets `ok` (false raises #GP, the
- * default, as bhyve's x86.strictmsr). Each vCPU owns one object per kind, refilled for
+ * capability asks for them, suspension, debug stops and backend errors. The debug
+ * capabilities (mtrap_exit, bpt_exit; bhyve's VM_CAP_MTRAP_EXIT / VM_CAP_BPT_EXIT) add
+ * `mtrap` (one instruction retired) and `bpt` (INT3 reached, RIP at it, not executed).
+ * The handler answers in place: an IN sets `value`, an MMIO read sets `value` (and
+ * `valueHigh` for 8-byte reads), an RDMSR sets `value` and `ok`, a WRMSR sets `ok` (false
+ * raises #GP, the default, as bhyve's x86.strictmsr), a `bpt` sets `pass` to hand the INT3
+ * to the guest as #BP (an INT3 the debugger did not plant). Each vCPU owns one object per kind, refilled for
  * every exit: a handler must copy what it wants to keep.
  *
  * Called on every exit: decode() and commit() allocate nothing except the bigint of MSR
@@ -20,10 +23,12 @@ export const EXIT_INOUT = 0;
 export const EXIT_RDMSR = 3;
 export const EXIT_WRMSR = 4;
 export const EXIT_HLT = 5;
+export const EXIT_MTRAP = 6;
 export const EXIT_PAUSE = 7;
 export const EXIT_MMIO = 9;
 export const EXIT_SUSPENDED = 14;
 export const EXIT_DEBUG = 21;
+export const EXIT_BPT = 23;
 export const EXIT_ERROR = 100;
 
 /** enum vm_suspend_how. */
@@ -98,6 +103,19 @@ export class PauseExit extends ExitBase {
   readonly kind = 'pause' as const;
 }
 
+/** mtrap_exit: the vCPU retired one instruction (or delivered one exception). */
+export class MtrapExit extends ExitBase {
+  readonly kind = 'mtrap' as const;
+}
+
+/** bpt_exit: INT3 at `rip`, not executed. */
+export class BptExit extends ExitBase {
+  readonly kind = 'bpt' as const;
+  instLength = 1;
+  /** Set true by the handler to deliver the INT3 to the guest (#BP); default: stay stopped at it. */
+  pass = false;
+}
+
 export class SuspendedExit extends ExitBase {
   readonly kind = 'suspended' as const;
   how: SuspendHow = 'poweroff';
@@ -120,6 +138,8 @@ export type VmExit =
   | WrmsrExit
   | HltExit
   | PauseExit
+  | MtrapExit
+  | BptExit
   | SuspendedExit
   | DebugExit
   | ErrorExit;
@@ -135,6 +155,8 @@ export class ExitSlot {
   private readonly wrmsr = new WrmsrExit();
   private readonly hlt = new HltExit();
   private readonly pause = new PauseExit();
+  private readonly mtrap = new MtrapExit();
+  private readonly bpt = new BptExit();
   private readonly suspended = new SuspendedExit();
   private readonly debug = new DebugExit();
   private readonly error = new ErrorExit();
@@ -142,8 +164,8 @@ export class ExitSlot {
   constructor(words: Uint32Array, vcpu: number) {
     this.w = words;
     for (const e of [
-      this.inout, this.mmio, this.rdmsr, this.wrmsr, this.hlt, this.pause, this.suspended,
-      this.debug, this.error,
+      this.inout, this.mmio, this.rdmsr, this.wrmsr, this.hlt, this.pause, this.mtrap, this.bpt,
+      this.suspended, this.debug, this.error,
     ]) {
       e.vcpu = vcpu;
     }
@@ -199,6 +221,14 @@ export class ExitSlot {
       case EXIT_PAUSE:
         e = this.pause;
         break;
+      case EXIT_MTRAP:
+        e = this.mtrap;
+        break;
+      case EXIT_BPT:
+        this.bpt.instLength = w[4]!;
+        this.bpt.pass = false;
+        e = this.bpt;
+        break;
       case EXIT_SUSPENDED:
         this.suspended.how = SUSPEND_HOW[w[4]!] ?? 'poweroff';
         e = this.suspended;
@@ -240,6 +270,9 @@ export class ExitSlot {
       }
       case 'wrmsr':
         w[10] = e.ok ? 1 : 0;
+        break;
+      case 'bpt':
+        w[5] = e.pass ? 1 : 0;
         break;
       default:
         break;

@@ -136,7 +136,7 @@ export interface NativeVmm {
 }
 
 /** The binding ABI this TypeScript tree was written against. */
-export const BINDING_ABI = 2;
+export const BINDING_ABI = 3;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -83,9 +83,14 @@ export const SEGMENT_PCIROM = 3;
 export const LVT = { lint0: 0, lint1: 1, timer: 2, error: 3, pmc: 4, thermal: 5, cmci: 6 } as const;
 export type LvtName = keyof typeof LVT;
 
-/** vCPU capabilities (vm_cap_type). */
-export type CapabilityName = 'hlt_exit' | 'pause_exit';
-const CAPABILITY: Record<CapabilityName, number> = { hlt_exit: 0, pause_exit: 2 };
+/**
+ * vCPU capabilities (vm_cap_type). mtrap_exit: an `mtrap` exit after every instruction
+ * (single step without a guest-visible TF); bpt_exit: INT3 gives a `bpt` exit instead of
+ * #BP; pause_exit: PAUSE gives a `pause` exit. The soft CPU has all; KVM has mtrap_exit and
+ * bpt_exit where KVM_SET_GUEST_DEBUG works, and refuses pause_exit.
+ */
+export type CapabilityName = 'hlt_exit' | 'mtrap_exit' | 'pause_exit' | 'bpt_exit';
+const CAPABILITY: Record<CapabilityName, number> = { hlt_exit: 0, mtrap_exit: 1, pause_exit: 2, bpt_exit: 5 };
 
 const SUSPEND_CODE: Record<SuspendHow, number> = {
   reset: 1,
@@ -172,6 +177,7 @@ export class Vcpu {
     this.native.setCpuid(this.id, w);
   }
 
+  /** vm_set_capability; allowed while the vCPU is not running guest code (not in its exit). */
   setCapability(name: CapabilityName, on: boolean): void {
     this.native.setCapability(this.id, CAPABILITY[name], on);
   }

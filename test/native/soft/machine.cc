@@ -158,6 +158,11 @@ int Machine::run(uint64_t max_insns) {
         std::fprintf(stderr, "machine: triple fault\n");
         return 0;
       case soft::StopReason::kDebug: break;
+      case soft::StopReason::kBreakpoint:
+      case soft::StopReason::kPause:
+        // This machine never sets exit controls (cpu.h): such a stop is a CPU bug.
+        std::fprintf(stderr, "machine: unrequested exit-control stop %d\n", static_cast<int>(r));
+        return 125;
       case soft::StopReason::kError:
         std::fprintf(stderr, "machine: cpu error: %s\n", cpu_->error_message());
         return 125;
