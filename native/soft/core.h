@@ -94,18 +94,36 @@ struct SegReg {
   uint32_t ar = 0;  // VMX access-rights layout (x86_state.h)
 };
 
-// One software-TLB entry. Tags are linear page addresses; a tag with bit 0 set never
-// matches. Permissions are folded into which tags are set (a read-only page has no write
-// tag), so the fast path checks nothing but the tag.
+// One software-TLB entry, the part every data access reads (32 bytes: two per cache line).
+// Tags are linear page addresses; a tag with bit 0 set never matches. Permissions are
+// folded into which tags are set (a read-only page has no write tag), so the fast path
+// checks nothing but the tag.
 struct TlbEntry {
-  uint64_t tag_r = 1, tag_w = 1, tag_x = 1;
+  uint64_t tag_r = 1, tag_w = 1;
   uintptr_t addend = 0;                  // host pointer = linear address + addend
   std::atomic<uint8_t>* code = nullptr;  // the physical page's "holds decoded code" flag
-  uint64_t pa = 0;                       // physical page address
+};
+// The rest of an entry, read on instruction fetch (block lookup) and by flushes only: kept
+// in a parallel array (Core::tlbx, same index) so the data-access entries stay dense.
+struct TlbCold {
+  uint64_t tag_x = 1;
+  uint64_t pa = 0;       // physical page address
   uint8_t global = 0;
   uint8_t lpshift = 12;  // log2 of the size of the page the entry was cut from
-  uint8_t pad[6] = {};
 };
+
+// A large-page walk cache (4-level paging): the outcome of a walk that ended in a 2 MiB or
+// 1 GiB page, per 2 MiB of linear space, so a TLB miss inside a page already walked costs
+// no page walk. Only walks that left every entry's A bit (and D, for `dirty`) set are
+// cached, and only accesses the cached rights allow are served from it (anything else walks
+// and faults as usual). Dropped with the TLB: every tlb_flush and tlb_flush_page.
+struct WalkCacheEntry {
+  uint64_t tag = 0;  // 2 MiB-aligned linear address | 1, or 0 (empty)
+  uint64_t pa = 0;   // physical address of that 2 MiB piece
+  bool rw = false, us = false, nx = false, global = false, dirty = false;
+  uint8_t shift = 21;  // page size the walk found (21 or 30)
+};
+constexpr int kWalkCacheSize = 16;
 
 constexpr int kTlbBits = 9;
 constexpr int kTlbSize = 1 << kTlbBits;
@@ -260,6 +278,12 @@ struct Core final : public Cpu {
   int vcpu_id = 0;
   BlockCache* blocks = nullptr;
   TlbEntry tlbs[2][kTlbSize];
+  TlbCold tlbx[2][kTlbSize];  // cold halves of tlbs, same indices
+  WalkCacheEntry wcache[kWalkCacheSize];
+  // Cold half of the current privilege class's entry for linear la.
+  TlbCold& tlb_cold(uint64_t la) {
+    return (&tlbx[0][0])[size_t(tlb - &tlbs[0][0]) + ((la >> 12) & (kTlbSize - 1))];
+  }
   bool tlb_has_global = false;
   CpuidEntry* cpuid_table = nullptr;
   size_t cpuid_count = 0;
@@ -350,6 +374,8 @@ struct Core final : public Cpu {
   enum Access : int { kRead = 0, kWrite = 1, kExec = 2 };
   // Translate linear → physical, raising #PF. `user` is the privilege of the access.
   uint64_t translate(uint64_t la, int access, bool user, bool fill_tlb);
+  // Large-page walk cache lookup (mmu.cc); `walk` is translate's walk record.
+  bool walk_cache_hit(uint64_t la, int access, bool user, void* walk);
   void tlb_flush(bool include_global);
   // Recompute bp_exec/bp_data and ev::kHwBreak from DR0-3/DR7 (debug.cc).
   void update_breakpoints();

@@ -17,6 +17,7 @@
 // is full the whole cache is dropped (no allocation while running).
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include "soft/flagopt.h"
 #include "soft/insn.h"
@@ -34,8 +35,12 @@ struct BlockCache {
   static constexpr size_t kHashSize = size_t{1} << kHashBits;
   static constexpr size_t kMaxBlocks = 1u << 16;
   static constexpr size_t kMaxInsns = 1u << 20;
+  // Direct-mapped front of the hash table (small enough to stay in cache): the last block
+  // found for each slot of physical addresses.
+  static constexpr size_t kJumpBits = 10;
 
   Block* hash[kHashSize];
+  Block* jump[size_t{1} << kJumpBits];
   Block* blocks;
   size_t nblocks = 0;
   Insn* insns;
@@ -49,18 +54,23 @@ struct BlockCache {
   Insn step_insns[2];
 
   BlockCache() {
-    blocks = static_cast<Block*>(::operator new(sizeof(Block) * kMaxBlocks));
-    insns = static_cast<Insn*>(::operator new(sizeof(Insn) * kMaxInsns));
+    // Cache-line aligned: an Insn is one line, so no handler touches two lines for it.
+    blocks = static_cast<Block*>(::operator new(sizeof(Block) * kMaxBlocks, std::align_val_t{64}));
+    insns = static_cast<Insn*>(::operator new(sizeof(Insn) * kMaxInsns, std::align_val_t{64}));
     clear();
   }
   ~BlockCache() {
-    ::operator delete(blocks);
-    ::operator delete(insns);
+    ::operator delete(blocks, std::align_val_t{64});
+    ::operator delete(insns, std::align_val_t{64});
   }
   void clear() {
     std::memset(hash, 0, sizeof(hash));
+    std::memset(jump, 0, sizeof(jump));
     nblocks = 0;
     ninsns = 0;
+  }
+  static size_t jump_slot(uint64_t pa) {
+    return size_t((pa ^ (pa >> kJumpBits)) & ((size_t{1} << kJumpBits) - 1));
   }
   static size_t slot(uint64_t pa, uint32_t mode) {
     const uint64_t h = (pa ^ (pa >> 13) ^ (uint64_t(mode) << 7)) * 0x9E3779B97F4A7C15ull;
@@ -223,7 +233,7 @@ static Block* find_block(Core* c, bool* cleared) {
   if (c->segcheck && rip > c->seg[CS].limit) c->gp(0);
   const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;
   if (c->code_size == 64 && !c->canonical(la)) c->gp(0);
-  const TlbEntry& e = c->tlb[tlb_index(la)];
+  const TlbCold& e = c->tlb_cold(la);
   uint64_t pa;
   if (SOFT_LIKELY(e.tag_x == (la & kPageMask))) {
     pa = e.pa | (la & 0xFFF);
@@ -231,9 +241,14 @@ static Block* find_block(Core* c, bool* cleared) {
     pa = c->translate(la, Core::kExec, c->cpl == 3, true);
   }
   BlockCache& bc = *c->blocks;
+  Block*& jump = bc.jump[BlockCache::jump_slot(pa)];
+  if (jump != nullptr && jump->pa == pa && jump->mode == c->mode_key) return jump;
   const size_t h = BlockCache::slot(pa, c->mode_key);
   for (Block* b = bc.hash[h]; b != nullptr; b = b->hash_next) {
-    if (b->pa == pa && b->mode == c->mode_key) return b;
+    if (b->pa == pa && b->mode == c->mode_key) {
+      jump = b;
+      return b;
+    }
   }
   const PhysRegion* region = c->mem->find(pa);
   if (region == nullptr) return build_uncached(c, la, pa);
@@ -247,6 +262,7 @@ static Block* find_block(Core* c, bool* cleared) {
   build_block(c, b, pa, region, la);
   b->hash_next = bc.hash[h];
   bc.hash[h] = b;
+  jump = b;
   return b;
 }
 
@@ -342,6 +358,7 @@ static void exec_block_partial(Core* c, const Block* b, unsigned n) {
 
 static StopReason run_loop(Core* c) {
   Block* prev = nullptr;
+  const std::atomic<uint64_t>* const code_epoch = c->code_epoch;  // fixed for the Core's life
   for (;;) {
     bool step_one = false;
     if (SOFT_UNLIKELY((c->sync_events | c->async_events.load(std::memory_order_relaxed)) != 0 ||
@@ -378,7 +395,7 @@ static StopReason run_loop(Core* c) {
         prev->link_delta[slot] = delta;
       }
     }
-    const uint64_t epoch = c->code_epoch->load(std::memory_order_relaxed);
+    const uint64_t epoch = code_epoch->load(std::memory_order_relaxed);
     if (SOFT_UNLIKELY(b->checked_epoch != epoch)) {
       if (block_stale(b)) {
         const uint64_t la = (c->seg_base[CS] + rip) & c->la_mask;

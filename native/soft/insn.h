@@ -47,25 +47,28 @@ struct Insn {
   // (used when the instruction runs alone: single-step, partial block). Else nullptr.
   Handler exact = nullptr;
 };
+static_assert(sizeof(Insn) == 64, "an Insn is one cache line");
 
 inline bool is_mem(const Insn* i) { return i->flags & insnf::kMem; }
 
 // A run of decoded instructions starting at one physical address, ending at a control
 // transfer, a mode-changing instruction, a page boundary or kMaxBlockInsns.
-struct Block {
-  uint64_t pa = 0;        // guest-physical address of the first byte
+// Laid out for the run loop: what it reads on every block entry (mode, ninsn, insns,
+// checked_epoch, links) shares the first cache line.
+struct alignas(64) Block {
   uint32_t mode = 0;      // Core::mode_key at decode time
   uint16_t ninsn = 0;
   uint16_t nbytes = 0;
-  Block* hash_next = nullptr;
-  const std::atomic<uint32_t>* genp[2] = {nullptr, nullptr};  // page generations watched
-  uint32_t gen[2] = {0, 0};
   Insn* insns = nullptr;  // ninsn entries, then a terminator
+  uint64_t checked_epoch = 0;  // PhysMem code epoch at which genp/gen were last verified
   // Successors reached by a direct branch or fall-through inside the same page, keyed by
   // the RIP delta from the block's first byte (position independent).
   Block* link[2] = {nullptr, nullptr};
   int64_t link_delta[2] = {0, 0};
-  uint64_t checked_epoch = 0;  // PhysMem code epoch at which genp/gen were last verified
+  uint64_t pa = 0;        // guest-physical address of the first byte
+  Block* hash_next = nullptr;
+  const std::atomic<uint32_t>* genp[2] = {nullptr, nullptr};  // page generations watched
+  uint32_t gen[2] = {0, 0};
 };
 
 constexpr int kMaxBlockInsns = 48;

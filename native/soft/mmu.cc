@@ -38,9 +38,15 @@ void Core::seg_fault(int s) { raise_fault(s == SS ? vec::SS : vec::GP, 0, true);
 uint64_t Core::phys_read(uint64_t pa, unsigned size) {
   const PhysRegion* r = mem->find(pa);
   if (r != nullptr && pa - r->gpa + size <= r->size) {
-    uint64_t v = 0;
-    std::memcpy(&v, r->host + (pa - r->gpa), size);
-    return v;
+    const uint8_t* p = r->host + (pa - r->gpa);
+    // Fixed-size copies compile to one load (page walks and TLB misses come through here).
+    switch (size) {
+      case 1: return *p;
+      case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+      case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+      case 8: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+      default: { uint64_t v = 0; std::memcpy(&v, p, size); return v; }
+    }
   }
   if (r == nullptr && size <= 8) return host->mmio_read(pa, int(size));
   uint64_t v = 0;
@@ -87,6 +93,7 @@ namespace {
 struct Walk {
   uint64_t pa = 0;        // physical address of the byte
   uint64_t entries[5];    // physical addresses of the entries used (for A/D)
+  uint64_t values[5];     // their contents as the walk read them
   int nentries = 0;
   bool is64 = true;       // entry width
   bool rw = true, us = true, nx = false, global = false, dirty = false;
@@ -98,6 +105,27 @@ struct Walk {
 void Core::load_pdptes() {
   const uint64_t base = cr3 & 0xFFFFFFE0;
   for (int k = 0; k < 4; k++) pdpte[k] = phys_read(base + 8 * k, 8);
+}
+
+// Serve a 4-level translation from the large-page walk cache when the cached rights allow
+// the access outright (SDM vol. 3, 4.6) and, for a write, D is already set.
+bool Core::walk_cache_hit(uint64_t la, int access, bool user, void* walk) {
+  if (!(cr0 & cr0::PG)) return false;
+  const WalkCacheEntry& wc = wcache[(la >> 21) & (kWalkCacheSize - 1)];
+  if (wc.tag != ((la & ~uint64_t{0x1FFFFF}) | 1)) return false;
+  if (user && !wc.us) return false;
+  if (access == kWrite && (!wc.dirty || (!wc.rw && (user || (cr0 & cr0::WP))))) return false;
+  if (access == kExec && (wc.nx || (!user && wc.us && (cr4 & cr4::SMEP)))) return false;
+  Walk& w = *static_cast<Walk*>(walk);
+  w.pa = wc.pa | (la & 0x1FFFFF);
+  w.nentries = 0;
+  w.rw = wc.rw;
+  w.us = wc.us;
+  w.nx = wc.nx;
+  w.global = wc.global;
+  w.dirty = wc.dirty;
+  w.page_shift = wc.shift;
+  return true;
 }
 
 uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
@@ -116,6 +144,8 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
   if (!(cr0 & cr0::PG)) {
     w.pa = long_mode() ? la : (la & 0xFFFFFFFF);
     w.nentries = 0;
+  } else if ((efer & efer::LMA) && walk_cache_hit(la, access, user, &w)) {
+    // A large page walked before (w filled, nothing to set): see WalkCacheEntry.
   } else if (efer & efer::LMA) {
     // 4-level paging (SDM vol. 3, 4.5).
     uint64_t table = cr3 & kPhysAddrMask;
@@ -130,6 +160,7 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       if (leaf && level == 1) rsvd |= 0x3FFFE000;       // 1 GiB page: bits 29:13
       if (leaf && level == 2) rsvd |= 0x1FE000;         // 2 MiB page: bits 20:13
       if (e & rsvd) fault(pfec::P | pfec::RSVD);
+      w.values[w.nentries] = e;
       w.entries[w.nentries++] = ea;
       w.rw = w.rw && (e & kPteRW);
       w.us = w.us && (e & kPteUS);
@@ -159,6 +190,7 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       uint64_t rsvd = rsvd_high | rsvd_nx;
       if (leaf && level == 0) rsvd |= 0x1FE000;
       if (e & rsvd) fault(pfec::P | pfec::RSVD);
+      w.values[w.nentries] = e;
       w.entries[w.nentries++] = ea;
       w.rw = w.rw && (e & kPteRW);
       w.us = w.us && (e & kPteUS);
@@ -180,6 +212,7 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
     const uint64_t pde_a = (cr3 & 0xFFFFF000) + ((la32 >> 22) << 2);
     const uint64_t pde = phys_read(pde_a, 4);
     if (!(pde & kPteP)) fault(0);
+    w.values[w.nentries] = pde;
     w.entries[w.nentries++] = pde_a;
     w.rw = pde & kPteRW;
     w.us = pde & kPteUS;
@@ -195,6 +228,7 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       const uint64_t pte_a = (pde & 0xFFFFF000) + (((la32 >> 12) & 0x3FF) << 2);
       const uint64_t pte = phys_read(pte_a, 4);
       if (!(pte & kPteP)) fault(0);
+      w.values[w.nentries] = pte;
       w.entries[w.nentries++] = pte_a;
       w.rw = w.rw && (pte & kPteRW);
       w.us = w.us && (pte & kPteUS);
@@ -213,15 +247,26 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       if (w.nx) fault(pfec::P);
       if (!user && w.us && (cr4 & cr4::SMEP)) fault(pfec::P);
     }
-    // Accessed / dirty bits.
+    // Accessed / dirty bits: set (atomically) where the walk found them clear.
     for (int k = 0; k < w.nentries; k++) {
       const bool leaf = k == w.nentries - 1;
       uint64_t bits = kPteA;
       if (leaf && access == kWrite) bits |= kPteD;
-      const uint64_t cur = phys_read(w.entries[k], w.is64 ? 8 : 4);
-      if ((cur & bits) != bits) set_pte_bits(this, w.entries[k], bits, w.is64);
+      if ((w.values[k] & bits) != bits) set_pte_bits(this, w.entries[k], bits, w.is64);
     }
     if (access == kWrite) w.dirty = true;
+    if (w.nentries == 4 - (w.page_shift - 12) / 9 && w.page_shift >= 21 && (efer & efer::LMA)) {
+      // A completed 4-level walk to a large page: every entry has A set now.
+      WalkCacheEntry& wc = wcache[(la >> 21) & (kWalkCacheSize - 1)];
+      wc.tag = (la & ~uint64_t{0x1FFFFF}) | 1;
+      wc.pa = w.pa & ~uint64_t{0x1FFFFF};
+      wc.rw = w.rw;
+      wc.us = w.us;
+      wc.nx = w.nx;
+      wc.global = w.global;
+      wc.dirty = w.dirty;
+      wc.shift = uint8_t(w.page_shift);
+    }
   }
 
   if (fill_tlb) {
@@ -230,18 +275,19 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       const uint64_t vpage = la & kPageMask;
       const uint64_t ppage = w.pa & kPageMask;
       TlbEntry& e = tlbs[user ? 1 : 0][tlb_index(la)];
+      TlbCold& x = tlbx[user ? 1 : 0][tlb_index(la)];
       e.addend = reinterpret_cast<uintptr_t>(r->host + (ppage - r->gpa)) - vpage;
       e.code = &r->code[(ppage - r->gpa) >> 12];
-      e.pa = ppage;
+      x.pa = ppage;
       e.tag_r = vpage;
       const bool can_write = !paging || ((w.rw || (!user && !(cr0 & cr0::WP))) && w.dirty);
       e.tag_w = (can_write && r->writable) ? vpage : 1;
       const bool can_exec = !paging || (!w.nx && (user || !w.us || !(cr4 & cr4::SMEP)));
-      e.tag_x = can_exec ? vpage : 1;
+      x.tag_x = can_exec ? vpage : 1;
       // A page with a data breakpoint is never cached for data: its accesses go slow.
       if (SOFT_UNLIKELY(bp_data != 0) && page_watched(vpage)) e.tag_r = e.tag_w = 1;
-      e.global = w.global;
-      e.lpshift = uint8_t(w.page_shift);
+      x.global = w.global;
+      x.lpshift = uint8_t(w.page_shift);
       if (w.global) tlb_has_global = true;
     }
   }
@@ -249,24 +295,34 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
 }
 
 void Core::tlb_flush(bool include_global) {
-  for (auto& set : tlbs) {
-    for (TlbEntry& e : set) {
-      if (!include_global && e.global) continue;
-      e.tag_r = e.tag_w = e.tag_x = 1;
-      e.global = 0;
+  for (int set = 0; set < 2; set++) {
+    for (int k = 0; k < kTlbSize; k++) {
+      TlbCold& x = tlbx[set][k];
+      if (!include_global && x.global) continue;
+      TlbEntry& e = tlbs[set][k];
+      e.tag_r = e.tag_w = 1;
+      x.tag_x = 1;
+      x.global = 0;
     }
   }
   if (include_global) tlb_has_global = false;
+  for (WalkCacheEntry& wc : wcache) wc.tag = 0;
 }
 
 void Core::tlb_flush_page(uint64_t la) {
-  for (auto& set : tlbs) {
-    for (TlbEntry& e : set) {
-      if (e.tag_r & 1) continue;
-      const uint64_t mask = ~((uint64_t{1} << e.lpshift) - 1);
-      if ((e.tag_r & mask) == (la & mask)) {
-        e.tag_r = e.tag_w = e.tag_x = 1;
-        e.global = 0;
+  for (WalkCacheEntry& wc : wcache) wc.tag = 0;
+  for (int set = 0; set < 2; set++) {
+    for (int k = 0; k < kTlbSize; k++) {
+      TlbEntry& e = tlbs[set][k];
+      TlbCold& x = tlbx[set][k];
+      // An entry may hold an exec tag only (tag_r cleared for a watched page).
+      const uint64_t tag = (e.tag_r & 1) ? x.tag_x : e.tag_r;
+      if (tag & 1) continue;
+      const uint64_t mask = ~((uint64_t{1} << x.lpshift) - 1);
+      if ((tag & mask) == (la & mask)) {
+        e.tag_r = e.tag_w = 1;
+        x.tag_x = 1;
+        x.global = 0;
       }
     }
   }

@@ -3,7 +3,8 @@
 // instruction budgets, HLT and interrupt semantics (IF=0 remembered, ack before delivery),
 // NMI blocking until IRET, injected exceptions, MMIO exits with address/size/value, ROM,
 // DMA invalidation of decoded code, triple fault, RIP seen from inside a callback, the
-// physical map's checks, and single-step across SYSCALL/SYSRET however the host slices runs.
+// physical map's checks, single-step across SYSCALL/SYSRET however the host slices runs, and
+// large-page translations (INVLPG of any piece, D set by a write after a read).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,6 +101,16 @@ api_flags_code:            /* every flag result but the last is dead inside the 
   and %rsi, %rsi
   hlt
 api_flags_end:
+  .globl api_lp_code, api_lp_end
+api_lp_code:               /* rdi: a 2 MiB page, rsi: its PDE, rdx: new PDE; rcx: a clean page */
+  mov (%rdi), %rax         /* walk the 2 MiB page (TLB and large-page walk cache) */
+  mov %rdx, (%rsi)         /* remap it... */
+  invlpg 0x1000(%rdi)      /* ...and INVLPG another 4 KiB piece of it */
+  mov 0x2000(%rdi), %rbx   /* a third piece: must see the new frame */
+  mov (%rcx), %r8          /* read a 2 MiB page whose D bit is clear */
+  movq $0x55, 0x3000(%rcx) /* write another piece of it: the walk must set D */
+  hlt
+api_lp_end:
   .text
 )");
 
@@ -107,7 +118,7 @@ extern "C" const uint8_t api_count_code[], api_count_end[], api_irq_code[], api_
     api_handler_code[], api_handler_end[], api_mmio_code[], api_mmio_end[], api_triple_code[],
     api_triple_end[], api_dma_code[], api_dma_end[], api_tf_user_code[], api_tf_user_end[],
     api_tf_after_syscall[], api_tf_kernel_code[], api_tf_kernel_end[], api_tf_db_code[], api_tf_db_end[],
-    api_flags_code[], api_flags_end[];
+    api_flags_code[], api_flags_end[], api_lp_code[], api_lp_end[];
 
 namespace {
 
@@ -661,6 +672,32 @@ void test_tf_across_syscall() {
   }
 }
 
+// Large pages: INVLPG of any address in a 2 MiB page drops the whole translation (also the
+// walk cache's copy, see core.h WalkCacheEntry), and a write after a read of a page whose D
+// bit is clear walks again and sets D (SDM vol. 3, 4.8 and 4.10.4.1).
+void test_large_page_walks() {
+  Vm vm;
+  vm.load(api_lp_code, api_lp_end);
+  vm.long_mode();
+  const uint64_t pd = kPml4 + 0x2000;
+  vm.put64(0x400000 + 0x2000, 0x1111);
+  vm.put64(0x600000 + 0x2000, 0x2222);
+  vm.put64(pd + 8 * 3, 0x600000 | 0xA3);  // present, writable, accessed, 2 MiB; D clear
+  CpuState s = vm.state();
+  s.gpr[x86::RDI] = 0x400000;
+  s.gpr[x86::RSI] = pd + 8 * 2;
+  s.gpr[x86::RDX] = 0x600000 | 0x83;
+  s.gpr[x86::RCX] = 0x600000;
+  vm.cpu->set_state(s);
+  const StopReason why = vm.cpu->run(100);
+  s = vm.state();
+  uint64_t pde = 0;
+  std::memcpy(&pde, &vm.ram[pd + 8 * 3], 8);
+  check(why == StopReason::kHlt && s.gpr[x86::RBX] == 0x2222,
+        "INVLPG inside a 2 MiB page drops every piece of it");
+  check((pde & 0x40) != 0 && vm.ram[0x603000] == 0x55, "a write after a read of a clean 2 MiB page sets D");
+}
+
 }  // namespace
 
 int main() {
@@ -681,6 +718,7 @@ int main() {
   test_remove_region();
   test_tsc_shared();
   test_tf_across_syscall();
+  test_large_page_walks();
   std::printf("%s\n", failures ? "FAILED" : "ALL PASSED");
   return failures ? 1 : 0;
 }
