@@ -56,7 +56,8 @@
         "-Wextra",
         "-Werror",
         "-O2",
-        "-fexceptions"
+        "-fexceptions",
+        "-fomit-frame-pointer"
       ],
       "libraries": [
         "-lpthread"
