@@ -18,7 +18,7 @@ using namespace tsvirt;
 
 // The ABI version of the binding: the TypeScript loader refuses an addon built from a
 // different tree instead of failing later on a missing export.
-constexpr uint32_t kBindingAbi = 2;
+constexpr uint32_t kBindingAbi = 3;
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), kBindingAbi);
@@ -53,6 +53,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Vm", binding::VmObject::Define(env));
   exports.Set("exitWordsPerVcpu", Napi::Number::New(env, binding::kWordsPerVcpu));
   exports.Set("stateWords", Napi::Number::New(env, binding::kStateWords));
+  exports.Set("notifyBatch", Napi::Number::New(env, binding::kNotifyBatch));
+  exports.Set("notifyEntryWords", Napi::Number::New(env, binding::kNotifyEntryWords));
   return exports;
 }
 

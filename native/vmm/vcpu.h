@@ -29,6 +29,7 @@
 #include "vmm/devices/vlapic.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
+#include "vmm/posted_writes.h"
 
 namespace tsvirt::vmm {
 
@@ -80,6 +81,8 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
     uint64_t mmio_in_vmm = 0;
     uint64_t hlt_sleeps = 0;
     uint64_t interrupts_injected = 0;
+    uint64_t posted_writes = 0;     // writes queued through a posted write range
+    uint64_t posted_fallbacks = 0;  // matched a range but went the normal path (ring full)
   };
   Stats stats() const;
 
@@ -106,6 +109,8 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
 
  private:
   ExitAction deliver(VmExit& exit);
+  // Offers a write to the posted write ranges; true when it was queued (no exit).
+  bool try_post(PostedSpace space, uint64_t addr, int size, uint64_t value);
   void wake();
   // Sleeps until pred() holds or a loop condition (stop, suspend, pause) is raised.
   template <typename Pred>
@@ -149,6 +154,7 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
   uint64_t wake_seq_ = 0;
 
   std::atomic<uint64_t> exits_{0}, pio_vmm_{0}, mmio_vmm_{0}, hlts_{0}, injected_{0};
+  std::atomic<uint64_t> posted_{0}, posted_fallbacks_{0};
 };
 
 }  // namespace tsvirt::vmm
