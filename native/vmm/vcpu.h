@@ -7,8 +7,10 @@
 // triple fault into a VM suspend, and ends on suspend, stop or error. Port I/O, MMIO and
 // MSR accesses from the backend are served by the in-vmm devices first (vlapic, vioapic,
 // vhpet by address; vatpic, vatpit, vrtc, vpmtmr by port) and handed to the ExitHandler
-// only when none claims them. Application processors start in wait-for-SIPI, the BSP
-// runs; activate() starts an AP directly (vm_activate_cpu).
+// only when none claims them; a write that matches one of the VM's posted write ranges
+// (posted_writes.h) is queued through ExitHandler::post_write instead, without waiting.
+// Application processors start in wait-for-SIPI, the BSP runs; activate() starts an AP
+// directly (vm_activate_cpu).
 //
 // Threading: run_loop() runs on the vCPU's own thread. VcpuEvents (interrupts, NMI, INIT,
 // SIPI) and the request_* methods may be called from any thread. Register and MSR access
