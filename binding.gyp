@@ -11,6 +11,7 @@
         "native/binding/vm_object.cc",
         "native/vmm/backend_select.cc",
         "native/vmm/memory.cc",
+        "native/vmm/posted_writes.cc",
         "native/vmm/soft_backend.cc",
         "native/vmm/timer.cc",
         "native/vmm/vcpu.cc",

@@ -15,7 +15,9 @@
  * skipped when QEMU is absent); the table shows medians and ratios against the host.
  * The NVMe guest uses shadow doorbells where the controller offers them (QEMU's does;
  * bhyve's, and so ours, does not: every doorbell is an MMIO exit).
- * `--only virtio|nvme` keeps the host and one device's rows.
+ * `--only virtio|nvme` keeps the host and one device's rows. Each tsbhyve row is followed by
+ * the same guest with `-o tsvirt.posted_writes=false` (every doorbell a synchronous exit,
+ * as before posted writes), so their effect is measured within one run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const RUNS = arg('--runs', 5);
+const RUNS = arg('--runs', 7);
 const MIB = arg('--mib', 64);
 const CHUNK = 64 * 1024;
 const ONLY = (() => {
@@ -88,15 +90,17 @@ async function main(): Promise<void> {
     writeFileSync(img, data);
     hostRead(img);
     const tsbhyve = join(buildCli(), 'cli/tsbhyve.js');
-    const tsb = (guest: string, slot: string) => () => guestRead(process.execPath, [tsbhyve, '-m', '64M', '-s', '0,hostbridge', '-s', '31,lpc',
-      '-l', 'com1,stdio', '-l', 'pc-testdev', '-s', slot, '-f', `multiboot,${guest}`, 'vm0']);
+    const tsb = (guest: string, slot: string, posted = true) => () => guestRead(process.execPath, [tsbhyve, '-m', '64M', '-s', '0,hostbridge', '-s', '31,lpc',
+      '-l', 'com1,stdio', '-l', 'pc-testdev', '-s', slot, '-o', `tsvirt.posted_writes=${posted}`, '-f', `multiboot,${guest}`, 'vm0']);
     const qemu = (guest: string, device: string) => () => guestRead('qemu-system-x86_64', ['-accel', 'tcg', '-kernel', guest, '-serial', 'stdio',
       '-display', 'none', '-nodefaults', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '128',
       '-drive', `file=${img},if=none,id=d0,format=raw,readonly=on`, '-device', device]);
     const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
     const peers: Array<[string, () => Promise<number>]> = [['host read(2), 64 KiB', async () => hostRead(img)]];
     if (ONLY !== 'nvme') peers.push(['virtio-blk guest on tsbhyve (soft CPU)', tsb(elf, `3,virtio-blk,${img}`)]);
+    if (ONLY !== 'nvme') peers.push(['  same, posted writes off', tsb(elf, `3,virtio-blk,${img}`, false)]);
     if (ONLY !== 'virtio') peers.push(['nvme guest on tsbhyve (soft CPU)', tsb(nvmeElf, `4,nvme,${img}`)]);
+    if (ONLY !== 'virtio') peers.push(['  same, posted writes off', tsb(nvmeElf, `4,nvme,${img}`, false)]);
     if (haveQemu && ONLY !== 'nvme') peers.push(['virtio-blk guest on QEMU TCG', qemu(elf, 'virtio-blk-pci,drive=d0')]);
     if (haveQemu && ONLY !== 'virtio') peers.push(['nvme guest on QEMU TCG', qemu(nvmeElf, 'nvme,serial=bench,drive=d0')]);
     for (const [, run] of peers) await run(); // warm-up

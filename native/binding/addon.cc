@@ -53,6 +53,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Vm", binding::VmObject::Define(env));
   exports.Set("exitWordsPerVcpu", Napi::Number::New(env, binding::kWordsPerVcpu));
   exports.Set("stateWords", Napi::Number::New(env, binding::kStateWords));
+  exports.Set("notifyBatch", Napi::Number::New(env, binding::kNotifyBatch));
+  exports.Set("notifyEntryWords", Napi::Number::New(env, binding::kNotifyEntryWords));
   return exports;
 }
 

@@ -25,26 +25,47 @@ uint64_t get64(const uint32_t* w, int index) {
 
 }  // namespace
 
-ExitBridge::ExitBridge(vmm::Vm* vm, uint32_t* words, int max_vcpus, uint32_t spin_us)
-    : vm_(vm), words_(words), spin_ns_(static_cast<uint64_t>(spin_us) * 1000) {
-  for (int i = 0; i < max_vcpus; ++i) slots_.push_back(std::make_unique<Slot>());
+ExitBridge::ExitBridge(vmm::Vm* vm, uint32_t* words, int max_vcpus, uint32_t spin_us,
+                       uint32_t ring_capacity)
+    : vm_(vm),
+      words_(words),
+      notify_words_(new uint32_t[static_cast<size_t>(kNotifyBatch) * kNotifyEntryWords]()),
+      spin_ns_(static_cast<uint64_t>(spin_us) * 1000) {
+  for (int i = 0; i < max_vcpus; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    rings_.push_back(std::make_unique<PostedRing>(ring_capacity));
+  }
 }
 
 ExitBridge::~ExitBridge() = default;
 
-napi_status ExitBridge::start(napi_env env, napi_value on_exit, napi_value on_event, int vcpus) {
+napi_status ExitBridge::start(napi_env env, napi_value on_exit, napi_value on_event,
+                              napi_value on_notify, int vcpus) {
   napi_value name;
   napi_status st = napi_create_string_utf8(env, "tsvirt-vcpu-exit", NAPI_AUTO_LENGTH, &name);
   if (st != napi_ok) return st;
   st = napi_create_reference(env, on_event, 1, &on_event_);
   if (st != napi_ok) return st;
+  if (on_notify) {
+    st = napi_create_reference(env, on_notify, 1, &on_notify_);
+    if (st != napi_ok) {
+      napi_delete_reference(env, on_event_);
+      on_event_ = nullptr;
+      return st;
+    }
+  }
   st = napi_create_threadsafe_function(env, on_exit, nullptr, name, 0, 1, nullptr, nullptr, this,
                                        call_js, &tsfn_);
   if (st != napi_ok) {
     napi_delete_reference(env, on_event_);
     on_event_ = nullptr;
+    if (on_notify_) napi_delete_reference(env, on_notify_);
+    on_notify_ = nullptr;
     return st;
   }
+  for (auto& r : rings_) r->clear();
+  notify_wake_.store(false);
+  notify_enabled_.store(on_notify_ != nullptr, std::memory_order_release);
   cancelled_.store(false);
   live_.store(vcpus);
   active_.store(true, std::memory_order_release);
@@ -170,6 +191,73 @@ void ExitBridge::on_vcpu_done(int vcpu) {
 
 void ExitBridge::on_paused() { post(kEventPaused, -1); }
 
+bool ExitBridge::post_write(int vcpu, uint32_t range_id, uint32_t offset, uint64_t value) {
+  if (!notify_enabled_.load(std::memory_order_acquire) ||
+      cancelled_.load(std::memory_order_acquire) || vcpu < 0 ||
+      vcpu >= static_cast<int>(rings_.size())) {
+    return false;
+  }
+  if (!rings_[vcpu]->push(PostedEntry{range_id, offset, value})) return false;
+  // One wake-up per batch: whoever finds the flag clear posts; the JS thread clears it
+  // before it drains, so an entry pushed after that either is drained or posts again.
+  if (!notify_wake_.exchange(true, std::memory_order_acq_rel) && !post(kEventNotify, vcpu)) {
+    // The thread-safe function is closing (the run is ending): the run-done drain or
+    // nobody will see the entry; let the next one try again.
+    notify_wake_.store(false, std::memory_order_release);
+  }
+  return true;
+}
+
+size_t ExitBridge::drain_posted(napi_env env) {
+  if (!on_notify_ || draining_) return 0;
+  draining_ = true;
+  // Removals before this drain: their entries were queued before the quota below is taken,
+  // so this drain delivers the last of them. A removal during the drain counts for the next.
+  bool retire = retire_pending_;
+  retire_pending_ = false;
+  napi_value cb = nullptr;
+  napi_get_reference_value(env, on_notify_, &cb);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  auto call = [&](uint32_t count, bool drained) {
+    napi_value args[2];
+    napi_create_uint32(env, count, &args[0]);
+    napi_get_boolean(env, drained, &args[1]);
+    if (napi_call_function(env, undefined, cb, 2, args, nullptr) != napi_ok) {
+      // The wrapper catches handler errors itself (and stops the VM).
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+  };
+  // Take what each ring holds now, no more: a vCPU posting without pause cannot keep the
+  // JS thread here (what it adds later posts its own wake-up).
+  std::vector<uint32_t>& quota = drain_quota_;
+  quota.resize(rings_.size());
+  for (size_t v = 0; v < rings_.size(); ++v) quota[v] = rings_[v]->available();
+  size_t total = 0;
+  uint32_t* w = notify_words_.get();
+  for (;;) {
+    uint32_t n = 0;
+    for (size_t v = 0; v < rings_.size() && n < kNotifyBatch; ++v) {
+      PostedEntry e;
+      while (quota[v] > 0 && n < kNotifyBatch && rings_[v]->pop(&e)) {
+        --quota[v];
+        uint32_t* o = w + static_cast<size_t>(n) * kNotifyEntryWords;
+        o[0] = e.range_id;
+        o[1] = e.offset;
+        put64(o, 2, e.value);
+        ++n;
+      }
+    }
+    if (n == 0) break;
+    total += n;
+    if (cb) call(n, false);
+  }
+  if (retire && cb) call(0, true);
+  draining_ = false;
+  return total;
+}
+
 void ExitBridge::cancel() {
   cancelled_.store(true, std::memory_order_release);
   for (auto& slot : slots_) {
@@ -181,6 +269,9 @@ void ExitBridge::cancel() {
 void ExitBridge::abandon(napi_env env) {
   if (on_event_) napi_delete_reference(env, on_event_);
   on_event_ = nullptr;
+  notify_enabled_.store(false, std::memory_order_release);
+  if (on_notify_) napi_delete_reference(env, on_notify_);
+  on_notify_ = nullptr;
   if (tsfn_) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   tsfn_ = nullptr;
   active_.store(false, std::memory_order_release);
@@ -200,6 +291,8 @@ void ExitBridge::call_js(napi_env env, napi_value js_cb, void* context, void* da
 }
 
 void ExitBridge::handle_exit(napi_env env, napi_value on_exit, int vcpu) {
+  // The ordering rule (exit_bridge.h): posted writes queued before this exit first.
+  drain_posted(env);
   napi_value undefined;
   napi_get_undefined(env, &undefined);
   napi_value args[2];
@@ -242,6 +335,7 @@ void ExitBridge::poll_exits(napi_env env, napi_value on_exit) {
     if (now >= quiet_until || now - start >= kMaxInlineNs || cancelled_.load()) break;
     bool any = false;
     for (int v = 0; v < n; ++v) any |= take_and_handle(env, on_exit, v);
+    any |= drain_posted(env) > 0;
     if (any) quiet_until = vmm::monotonic_ns() + spin_ns_;
     else __builtin_ia32_pause();
   }
@@ -258,13 +352,21 @@ void ExitBridge::dispatch(napi_env env, napi_value on_exit, uint32_t kind, int v
     if (take_and_handle(env, on_exit, vcpu) && spin_ns_) poll_exits(env, on_exit);
     return;
   }
+  if (kind == kEventNotify) {
+    notify_wake_.store(false, std::memory_order_seq_cst);
+    drain_posted(env);
+    return;
+  }
   napi_value on_event = nullptr;
   if (on_event_) napi_get_reference_value(env, on_event_, &on_event);
   if (kind == kEventRunDone) {
     // Every vCPU thread has returned from its loop: reap them, then end the run.
     vm_->join();
-    active_.store(false, std::memory_order_release);
+    notify_enabled_.store(false, std::memory_order_release);
   }
+  // The ordering rule: posted writes before the event (after the join: all of them).
+  drain_posted(env);
+  if (kind == kEventRunDone) active_.store(false, std::memory_order_release);
   if (on_event) {
     napi_value args[3];
     napi_create_uint32(env, kind, &args[0]);
@@ -278,6 +380,8 @@ void ExitBridge::dispatch(napi_env env, napi_value on_exit, uint32_t kind, int v
   if (kind == kEventRunDone) {
     if (on_event_) napi_delete_reference(env, on_event_);
     on_event_ = nullptr;
+    if (on_notify_) napi_delete_reference(env, on_notify_);
+    on_notify_ = nullptr;
     napi_threadsafe_function t = tsfn_;
     tsfn_ = nullptr;
     napi_release_threadsafe_function(t, napi_tsfn_release);

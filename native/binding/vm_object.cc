@@ -33,6 +33,9 @@ Napi::Function VmObject::Define(Napi::Env env) {
           InstanceMethod("lowmemSize", &VmObject::LowmemSize),
           InstanceMethod("highmemSize", &VmObject::HighmemSize),
           InstanceMethod("exitBuffer", &VmObject::ExitBuffer),
+          InstanceMethod("notifyBuffer", &VmObject::NotifyBuffer),
+          InstanceMethod("addPostedWrite", &VmObject::AddPostedWrite),
+          InstanceMethod("removePostedWrite", &VmObject::RemovePostedWrite),
           InstanceMethod("allocSegment", &VmObject::AllocSegment),
           InstanceMethod("mapSegment", &VmObject::MapSegment),
           InstanceMethod("unmapSegment", &VmObject::UnmapSegment),
@@ -75,7 +78,8 @@ Napi::Function VmObject::Define(Napi::Env env) {
 
 VmObject::VmObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VmObject>(info) {
   Napi::Env env = info.Env();
-  const char* sig = "new Vm({ backend, memorySize, vcpus, x2apic, rtcLocaltime, exitSpinMicros })";
+  const char* sig =
+      "new Vm({ backend, memorySize, vcpus, x2apic, rtcLocaltime, exitSpinMicros, postedRingEntries })";
   if (info.Length() < 1 || !info[0].IsObject()) throw usage_error(env, std::string(sig) + ": missing options");
   Napi::Object o = info[0].As<Napi::Object>();
   auto need = [&](const char* key) {
@@ -116,7 +120,18 @@ VmObject::VmObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VmObject>(
     }
     spin_us = static_cast<uint32_t>(spin.As<Napi::Number>().DoubleValue());
   }
-  bridge_ = std::make_unique<ExitBridge>(vm_.get(), exit_words_.get(), c.max_vcpus, spin_us);
+  uint32_t ring = kDefaultPostedRing;
+  Napi::Value ring_v = o.Get("postedRingEntries");
+  if (!ring_v.IsUndefined()) {
+    double d = ring_v.IsNumber() ? ring_v.As<Napi::Number>().DoubleValue() : 0;
+    uint32_t r = d >= 1 && d <= kMaxPostedRing && d == static_cast<uint32_t>(d) ? static_cast<uint32_t>(d) : 0;
+    if (r == 0 || (r & (r - 1)) != 0) {
+      throw usage_error(env, std::string(sig) + ": 'postedRingEntries' must be a power of two in 1.." +
+                                 std::to_string(kMaxPostedRing));
+    }
+    ring = r;
+  }
+  bridge_ = std::make_unique<ExitBridge>(vm_.get(), exit_words_.get(), c.max_vcpus, spin_us, ring);
   bridge_->set_run_done_hook([this] { self_while_running_.Reset(); });
   env_ = env;
   napi_add_env_cleanup_hook(env, cleanup_hook, this);
@@ -196,6 +211,38 @@ Napi::Value VmObject::ExitBuffer(const Napi::CallbackInfo& info) {
     exit_buffer_ = Napi::Persistent(external(env, exit_words_.get(), bytes));
   }
   return exit_buffer_.Value();
+}
+
+Napi::Value VmObject::NotifyBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  vm(env);
+  if (notify_buffer_.IsEmpty()) {
+    size_t bytes = static_cast<size_t>(kNotifyBatch) * kNotifyEntryWords * sizeof(uint32_t);
+    notify_buffer_ = Napi::Persistent(external(env, bridge_->notify_words(), bytes));
+  }
+  return notify_buffer_.Value();
+}
+
+Napi::Value VmObject::AddPostedWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* m = "addPostedWrite(space (0 port, 1 mmio), base, length, width, datamatch (-1: none))";
+  int space = static_cast<int>(int_arg(info, 0, m, "space", 0, 1));
+  uint64_t base = u53_arg(info, 1, m, "base");
+  uint64_t length = u53_arg(info, 2, m, "length");
+  int width = static_cast<int>(int_arg(info, 3, m, "width", 1, 8));
+  int64_t dm = int_arg(info, 4, m, "datamatch", -1, 9007199254740991ll);
+  uint32_t id = 0;
+  check(env, vm(env).posted_writes().add(static_cast<vmm::PostedSpace>(space), base, length, width,
+                                         dm >= 0, dm >= 0 ? static_cast<uint64_t>(dm) : 0, &id));
+  return Napi::Number::New(env, id);
+}
+
+Napi::Value VmObject::RemovePostedWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = static_cast<uint32_t>(int_arg(info, 0, "removePostedWrite(id)", "id", 1, 0xFFFFFFFFll));
+  check(env, vm(env).posted_writes().remove(id));
+  bridge_->note_range_removed();
+  return env.Undefined();
 }
 
 Napi::Value VmObject::AllocSegment(const Napi::CallbackInfo& info) {
@@ -361,16 +408,21 @@ Napi::Value VmObject::SetCapability(const Napi::CallbackInfo& info) {
 
 Napi::Value VmObject::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* m = "start(onExit, onEvent)";
+  const char* m = "start(onExit, onEvent, onNotify?)";
   vmm::Vm& v = vm(env);
   if (!arg(info, 0, m, "onExit").IsFunction() || !arg(info, 1, m, "onEvent").IsFunction()) {
-    throw usage_error(env, std::string(m) + ": both arguments must be functions");
+    throw usage_error(env, std::string(m) + ": onExit and onEvent must be functions");
+  }
+  napi_value on_notify = nullptr;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsFunction()) throw usage_error(env, std::string(m) + ": onNotify must be a function");
+    on_notify = info[2];
   }
   if (bridge_->active()) throw make_error(env, Error::state("the VM is already running"));
   int count = 0;
   for (int i = 0; i < v.max_vcpus(); ++i) count += v.vcpu(i) ? 1 : 0;
   if (count == 0) throw make_error(env, Error::state("the VM has no vCPUs"));
-  if (bridge_->start(env, info[0], info[1], count) != napi_ok) {
+  if (bridge_->start(env, info[0], info[1], on_notify, count) != napi_ok) {
     throw make_error(env, Error::host("napi_create_threadsafe_function", EAGAIN));
   }
   Error e = v.start(*bridge_);
@@ -535,6 +587,8 @@ Napi::Value VmObject::Stats(const Napi::CallbackInfo& info) {
   o.Set("mmioInVmm", Napi::Number::New(env, static_cast<double>(s.mmio_in_vmm)));
   o.Set("hltSleeps", Napi::Number::New(env, static_cast<double>(s.hlt_sleeps)));
   o.Set("interruptsInjected", Napi::Number::New(env, static_cast<double>(s.interrupts_injected)));
+  o.Set("postedWrites", Napi::Number::New(env, static_cast<double>(s.posted_writes)));
+  o.Set("postedFallbacks", Napi::Number::New(env, static_cast<double>(s.posted_fallbacks)));
   o.Set("lapicAccepted", Napi::Number::New(env, static_cast<double>(v.lapic().accepted())));
   o.Set("lapicTimerFires", Napi::Number::New(env, static_cast<double>(v.lapic().timer_fires())));
   return o;
@@ -554,6 +608,7 @@ Napi::Value VmObject::Destroy(const Napi::CallbackInfo& info) {
   buffers_.clear();
   memory_.Reset();
   exit_buffer_.Reset();
+  notify_buffer_.Reset();
   teardown();
   return env.Undefined();
 }

@@ -40,6 +40,9 @@ class VmObject : public Napi::ObjectWrap<VmObject> {
   Napi::Value LowmemSize(const Napi::CallbackInfo& info);
   Napi::Value HighmemSize(const Napi::CallbackInfo& info);
   Napi::Value ExitBuffer(const Napi::CallbackInfo& info);
+  Napi::Value NotifyBuffer(const Napi::CallbackInfo& info);
+  Napi::Value AddPostedWrite(const Napi::CallbackInfo& info);
+  Napi::Value RemovePostedWrite(const Napi::CallbackInfo& info);
   Napi::Value AllocSegment(const Napi::CallbackInfo& info);
   Napi::Value MapSegment(const Napi::CallbackInfo& info);
   Napi::Value UnmapSegment(const Napi::CallbackInfo& info);
@@ -84,6 +87,7 @@ class VmObject : public Napi::ObjectWrap<VmObject> {
   std::vector<Napi::Reference<Napi::ArrayBuffer>> buffers_;  // detached on destroy
   Napi::Reference<Napi::ArrayBuffer> memory_;
   Napi::Reference<Napi::ArrayBuffer> exit_buffer_;
+  Napi::Reference<Napi::ArrayBuffer> notify_buffer_;
   Napi::ObjectReference self_while_running_;
   napi_env env_ = nullptr;
   bool hook_added_ = false;

@@ -109,6 +109,13 @@ class ExitHandler {
   virtual void on_vcpu_done(int /*vcpu*/) {}
   // Called once, on the last vCPU thread to park, when Vm::pause() has parked them all.
   virtual void on_paused() {}
+  // A guest write matched posted write range `range_id` (posted_writes.h) at `offset` from
+  // its base. Called on the vCPU thread, which must not block here: true means the write is
+  // queued and the vCPU continues; false sends it down the normal on_exit path. Optional.
+  virtual bool post_write(int /*vcpu*/, uint32_t /*range_id*/, uint32_t /*offset*/,
+                          uint64_t /*value*/) {
+    return false;
+  }
 };
 
 }  // namespace tsvirt::vmm

@@ -128,6 +128,19 @@ ExitAction Vcpu::deliver(VmExit& exit) {
   return action;
 }
 
+bool Vcpu::try_post(PostedSpace space, uint64_t addr, int size, uint64_t value) {
+  // Only the vCPU's own thread inside its run loop posts (as deliver(): management
+  // accesses from other threads never reach the handler).
+  if (!handler_ || std::this_thread::get_id() != thread_) return false;
+  bool matched = false;
+  if (vm_.posted_writes().post(id_, space, addr, size, value, *handler_, &matched)) {
+    posted_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (matched) posted_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
 void Vcpu::park() {
   phase_.store(Phase::kParked, std::memory_order_release);
   vm_.vcpu_parked(true);
@@ -315,6 +328,7 @@ void Vcpu::pio_out(uint16_t port, int size, uint32_t value, bool string, bool re
     case PortOwner::kPmtmr: break;  // read-only register
     case PortOwner::kNone:
     default:
+      if (!string && try_post(PostedSpace::kPort, port, size, value)) return;
       exit_.code = ExitCode::kInout;
       exit_.rip = backend_->exit_rip();
       exit_.u.inout = InoutExit{port, static_cast<uint8_t>(size), false, string, rep, value};
@@ -364,6 +378,7 @@ void Vcpu::mmio_write(uint64_t gpa, int size, uint64_t value) {
     vm_.hpet().mmio_write(gpa - layout::kHpetBase, size, value);
     return;
   }
+  if (try_post(PostedSpace::kMmio, gpa, size, value)) return;
   exit_.code = ExitCode::kMmio;
   exit_.rip = backend_->exit_rip();
   exit_.u.mmio = MmioExit{gpa, static_cast<uint8_t>(size), true, value};
@@ -537,6 +552,8 @@ Vcpu::Stats Vcpu::stats() const {
   s.mmio_in_vmm = mmio_vmm_.load(std::memory_order_relaxed);
   s.hlt_sleeps = hlts_.load(std::memory_order_relaxed);
   s.interrupts_injected = injected_.load(std::memory_order_relaxed);
+  s.posted_writes = posted_.load(std::memory_order_relaxed);
+  s.posted_fallbacks = posted_fallbacks_.load(std::memory_order_relaxed);
   return s;
 }
 

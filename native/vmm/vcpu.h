@@ -7,8 +7,10 @@
 // triple fault into a VM suspend, and ends on suspend, stop or error. Port I/O, MMIO and
 // MSR accesses from the backend are served by the in-vmm devices first (vlapic, vioapic,
 // vhpet by address; vatpic, vatpit, vrtc, vpmtmr by port) and handed to the ExitHandler
-// only when none claims them. Application processors start in wait-for-SIPI, the BSP
-// runs; activate() starts an AP directly (vm_activate_cpu).
+// only when none claims them; a write that matches one of the VM's posted write ranges
+// (posted_writes.h) is queued through ExitHandler::post_write instead, without waiting.
+// Application processors start in wait-for-SIPI, the BSP runs; activate() starts an AP
+// directly (vm_activate_cpu).
 //
 // Threading: run_loop() runs on the vCPU's own thread. VcpuEvents (interrupts, NMI, INIT,
 // SIPI) and the request_* methods may be called from any thread. Register and MSR access
@@ -29,6 +31,7 @@
 #include "vmm/devices/vlapic.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
+#include "vmm/posted_writes.h"
 
 namespace tsvirt::vmm {
 
@@ -82,6 +85,8 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
     uint64_t mmio_in_vmm = 0;
     uint64_t hlt_sleeps = 0;
     uint64_t interrupts_injected = 0;
+    uint64_t posted_writes = 0;     // writes queued through a posted write range
+    uint64_t posted_fallbacks = 0;  // matched a range but went the normal path (ring full)
   };
   Stats stats() const;
 
@@ -108,6 +113,8 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
 
  private:
   ExitAction deliver(VmExit& exit);
+  // Offers a write to the posted write ranges; true when it was queued (no exit).
+  bool try_post(PostedSpace space, uint64_t addr, int size, uint64_t value);
   void wake();
   // Sleeps until pred() holds or a loop condition (stop, suspend, pause) is raised.
   template <typename Pred>
@@ -151,6 +158,7 @@ class Vcpu final : public VcpuHost, public VcpuEvents {
   uint64_t wake_seq_ = 0;
 
   std::atomic<uint64_t> exits_{0}, pio_vmm_{0}, mmio_vmm_{0}, hlts_{0}, injected_{0};
+  std::atomic<uint64_t> posted_{0}, posted_fallbacks_{0};
 };
 
 }  // namespace tsvirt::vmm

@@ -36,6 +36,7 @@
 #include "vmm/exit.h"
 #include "vmm/irq.h"
 #include "vmm/memory.h"
+#include "vmm/posted_writes.h"
 #include "vmm/timer.h"
 #include "vmm/vcpu.h"
 
@@ -116,6 +117,9 @@ class Vm final : public InterruptRouter {
   };
   DeviceStats device_stats() const;
 
+  // Posted write ranges (ioeventfd-style notify registers; posted_writes.h).
+  PostedWriteTable& posted_writes() { return posted_; }
+
   // RTC (vm_rtc_*), HPET capabilities.
   Vrtc& rtc() { return *rtc_; }
   static uint32_t hpet_capabilities() { return Vhpet::capabilities_low(); }
@@ -164,6 +168,7 @@ class Vm final : public InterruptRouter {
   std::vector<std::unique_ptr<Vcpu>> owned_vcpus_;
   std::atomic<Vcpu*> vcpu_ptr_[kMaxVcpus] = {};
   PortOwner port_owner_[65536] = {};
+  PostedWriteTable posted_;
 
   std::mutex mu_;  // lifecycle: start/stop/join, vCPU creation, memory map changes
   std::vector<std::thread> threads_;

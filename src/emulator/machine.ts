@@ -30,6 +30,7 @@ import type { Uart16550 } from './lpc/uart/device.js';
 import type { DeviceMemory } from './memory/device-memory.js';
 import { GuestMemory } from './memory/guest-memory.js';
 import { PciHost } from './pci/host.js';
+import type { PostedWrites } from './pci/posted-writes.js';
 import { buildPciDevice, type PciModelContext } from './pci/models.js';
 import { RunControl } from './run-control.js';
 import { handleExit, type ExitContext, type ExitOutcome, type VmExit } from './vmexit.js';
@@ -45,6 +46,8 @@ export interface MachineVmm {
   invalidateCode?(gpa: number, len: number): void;
   /** Device memory segments mapped into the guest (the framebuffer). */
   deviceMemory?: DeviceMemory;
+  /** Posted write ranges for device notify registers (pci/posted-writes.ts). */
+  postedWrites?: PostedWrites;
 }
 
 export interface MachineOptions {
@@ -93,6 +96,7 @@ export class Machine {
       ioapicPins: vmm.ioapicPins,
       bootrom,
       resetControl: new ResetControl(control),
+      postedWrites: vmm.postedWrites,
     });
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
     const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, memSize: p.memSize, ioapicPins: vmm.ioapicPins, bootrom };

@@ -20,12 +20,16 @@
  * fetching from a queue pauses while its CQ has completions waiting for room. A reset
  * bumps a generation: completions of an earlier one never touch guest memory.
  * Called on every BAR access: no allocation on register reads or doorbell writes.
+ * Doorbells are posted writes where the vmm offers them (pci/posted-writes.ts): aligned
+ * 4-byte doorbell writes do not stop the vCPU and reach doorbell() later, in the vCPU's
+ * order, with the same checks as a trapped write.
  */
 import type { BlockBackend } from '../backends/block/backend.js';
 import type { Logger } from '../log.js';
 import { OnceLogger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { PciDeviceOps, PciFunction } from '../pci/function.js';
+import { BarPostedWrite } from '../pci/posted-writes.js';
 import { PCIC_STORAGE, PCIEM_TYPE_ROOT_INT_EP } from '../pci/regs.js';
 import { handleAdminCommand, type AdminHost, type AdminOutcome } from './admin.js';
 import { NvmeFeatures } from './features.js';
@@ -97,6 +101,7 @@ export class NvmeController implements PciDeviceOps, AdminHost {
   private readonly aens: Array<PendingAen | undefined> = new Array(AE_TYPE_MAX);
   private intxOn = false;
   private kicking = false;
+  private readonly postedDoorbells: BarPostedWrite;
 
   constructor(
     readonly pci: PciFunction,
@@ -135,6 +140,9 @@ export class NvmeController implements PciDeviceOps, AdminHost {
       progIf: R.PCIP_STORAGE_NVM_ENTERPRISE_NVMHCI_1_0,
     });
     pci.allocBar(BAR_REGS, 'mem64', Math.max(R.NVME_DOORBELL_OFFSET + 8 * (maxq + 1), R.NVME_MMIO_SPACE_MIN));
+    this.postedDoorbells = new BarPostedWrite(pci, BAR_REGS, R.NVME_DOORBELL_OFFSET, 8 * (maxq + 1), 4, (off, value) =>
+      this.doorbell(off, value >>> 0),
+    );
     pci.addMsixCapability(this.vectors, R.NVME_MSIX_BAR);
     pci.addPcieCapability(PCIEM_TYPE_ROOT_INT_EP);
     pci.requestIntx();
@@ -259,6 +267,15 @@ export class NvmeController implements PciDeviceOps, AdminHost {
       default:
         return 0;
     }
+  }
+
+  barMapped(bar: number, mapped: boolean, addr: number): void {
+    this.postedDoorbells.barMapped(bar, mapped, addr);
+  }
+
+  /** Whether the doorbells are registered as posted write ranges (tests). */
+  get doorbellsPosted(): boolean {
+    return this.postedDoorbells.registered;
   }
 
   barRead(bar: number, offset: number, size: number): number {

@@ -23,6 +23,7 @@
 import type { InterruptLine, MsiSink } from '../irq/lines.js';
 import { ConfigSpace } from './config-space.js';
 import { MsixTable } from './msix.js';
+import type { PostedWrites } from './posted-writes.js';
 import {
   MSIX_TABLE_ENTRY_SIZE,
   PCIECAP_VERSION,
@@ -94,6 +95,8 @@ export interface PciFunctionHost {
   /** Asserts/deasserts the routed INTx of a function. */
   intxLine(fn: PciFunction): InterruptLine;
   msi: MsiSink;
+  /** The vmm's posted write ranges, when it has them (posted-writes.ts). */
+  readonly postedWrites?: PostedWrites;
 }
 
 /** A BAR request collected until the host assigns addresses (largest first). */

@@ -27,6 +27,7 @@ import type { InterruptLine, IrqController, MsiSink } from '../irq/lines.js';
 import { OnceLogger, type Logger } from '../log.js';
 import { PciFunction, type BarRequest, type PciFunctionHost } from './function.js';
 import { PirqRouter } from './pirq.js';
+import type { PostedWrites } from './posted-writes.js';
 import { PCI_FUNCMAX, PCI_REGMAX, PCI_SLOTMAX } from './regs.js';
 
 export const PCI_EMUL_IOBASE = 0x2000;
@@ -88,6 +89,8 @@ export interface PciHostOptions {
   bootrom?: boolean;
   /** Reset-control byte at 0xCF9, part of the 0xCF8 block. */
   resetControl?: BusDevice;
+  /** The vmm's posted write ranges (device notify registers); absent: every write exits. */
+  postedWrites?: PostedWrites;
 }
 
 export class PciHost implements PciFunctionHost {
@@ -97,12 +100,14 @@ export class PciHost implements PciFunctionHost {
   private readonly mapped = new Set<string>();
   readonly pirq: PirqRouter;
   readonly msi: MsiSink;
+  readonly postedWrites: PostedWrites | undefined;
   private readonly once: OnceLogger;
   private cfgAddr = { enable: false, bus: 0, slot: 0, func: 0, off: 0 };
   private assigned = false;
 
   constructor(private readonly o: PciHostOptions) {
     this.msi = o.msi ?? o.irq;
+    this.postedWrites = o.postedWrites;
     this.once = new OnceLogger(o.log);
     this.pirq = new PirqRouter(o.irq, { ioapicPins: o.ioapicPins ?? 32, bootrom: o.bootrom ?? false });
   }

@@ -107,7 +107,7 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
   };
   try {
     for (let i = 0; i < p.ncpus; i++) vm.createVcpu(i);
-    machine = await Machine.build(tree, p, machineVmm(vm), { log });
+    machine = await Machine.build(tree, p, machineVmm(vm, tree.getBool('tsvirt.posted_writes', true)), { log });
     applyBootState(vm.vcpu(0)!, machine.boot.state);
     const m = machine;
     const bridge = new ExitBridge(m, tree.getBool('x86.strictmsr', true));

@@ -5,7 +5,8 @@
  * the firmware tables describe, and the boot ROM as a read-only memory segment mapped below
  * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1), the framebuffer
  * segment devices map at their BAR (memory/device-memory.ts), and device writes
- * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes.
+ * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes, and
+ * the vmm's posted write ranges (vm.addPostedWrite) for device doorbells.
  *
  * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
  * an interrupt.
@@ -32,8 +33,15 @@ export function vmmIrqController(vm: Vm): IrqController & { isaSetLevelTriggered
   };
 }
 
-export function machineVmm(vm: Vm): MachineVmm {
+/**
+ * @param postedWrites offer the vmm's posted write ranges to device notify registers
+ *   (`tsvirt.posted_writes`, default true; false makes every doorbell a synchronous exit).
+ */
+export function machineVmm(vm: Vm, postedWrites = true): MachineVmm {
   return {
+    ...(postedWrites
+      ? { postedWrites: { add: (w, h) => vm.addPostedWrite(w, h), remove: (id) => vm.removePostedWrite(id) } }
+      : {}),
     memory: vm.memory.buffer,
     irq: vmmIrqController(vm),
     ioapicPins: VMM_IOAPIC_PINS,

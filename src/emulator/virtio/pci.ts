@@ -15,10 +15,16 @@
  * VERSION_1 for FEATURES_OK to stick. A queue or driver error sets NEEDS_RESET, raises
  * the configuration interrupt and silences the device until reset.
  * Register access allocates nothing except on status transitions.
+ *
+ * Queue notifications are posted writes where the vmm offers them (pci/posted-writes.ts):
+ * the 2-byte legacy QUEUE_NOTIFY port and the 2-byte writes of the modern notify window
+ * do not stop the vCPU; they reach notify() later, in the vCPU's order, with the same checks
+ * as a trapped write (queue index validated, inactive or failed device ignores it).
  */
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { Logger } from '../log.js';
 import type { PciDeviceOps, PciFunction } from '../pci/function.js';
+import { BarPostedWrite } from '../pci/posted-writes.js';
 import { PCIY_VENDOR } from '../pci/regs.js';
 import type { VirtioDevice, VirtioActivation } from './device.js';
 import { Virtqueue, VirtqueueError } from './queue.js';
@@ -68,6 +74,7 @@ export class VirtioPciTransport implements PciDeviceOps {
   private pciCfgCapOff = 0;
   private vendorCapStart = 0;
   private vendorCapEnd = 0;
+  private readonly postedNotify: BarPostedWrite[] = [];
 
   constructor(
     readonly pci: PciFunction,
@@ -112,6 +119,18 @@ export class VirtioPciTransport implements PciDeviceOps {
       this.pciCfgCapOff = cap(V.VIRTIO_PCI_CAP_PCI_CFG, 0, 0, [0]);
       this.vendorCapStart = first;
       this.vendorCapEnd = this.pciCfgCapOff + 20;
+      // Drivers write the 16-bit queue index (no VIRTIO_F_NOTIFICATION_DATA offered).
+      this.postedNotify.push(
+        new BarPostedWrite(pci, BAR_MODERN, OFF_NOTIFY, NOTIFY_MULTIPLIER * this.queues.length, 2, (off) => {
+          this.modernDriver = true;
+          this.notify(Math.floor(off / NOTIFY_MULTIPLIER));
+        }),
+      );
+    }
+    if (legacy) {
+      this.postedNotify.push(
+        new BarPostedWrite(pci, BAR_LEGACY, V.VIRTIO_PCI_QUEUE_NOTIFY, 2, 2, (_off, value) => this.notify(value & 0xffff)),
+      );
     }
   }
 
@@ -477,6 +496,15 @@ export class VirtioPciTransport implements PciDeviceOps {
   }
 
   // ---- PciDeviceOps ----
+
+  barMapped(bar: number, mapped: boolean, addr: number): void {
+    for (const p of this.postedNotify) p.barMapped(bar, mapped, addr);
+  }
+
+  /** Whether the notify window of `bar` is registered as a posted write range (tests). */
+  notifyPosted(bar: number): boolean {
+    return this.postedNotify.some((p) => p.bar === bar && p.registered);
+  }
 
   barRead(bar: number, offset: number, size: number): number {
     if (bar === BAR_LEGACY && this.opts.mode !== 'modern') return this.legacyRead(offset, size);

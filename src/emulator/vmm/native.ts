@@ -28,6 +28,8 @@ export interface NativeVmOptions {
   rtcLocaltime: boolean;
   /** How long (µs) the JS thread keeps polling for the next exit after answering one. */
   exitSpinMicros?: number;
+  /** Posted writes queued per vCPU before writes fall back to exits (power of two, default 256). */
+  postedRingEntries?: number;
 }
 
 /** Per-vCPU counters kept by the vmm. */
@@ -37,6 +39,10 @@ export interface NativeVcpuStats {
   mmioInVmm: number;
   hltSleeps: number;
   interruptsInjected: number;
+  /** Writes queued through a posted write range (no exit). */
+  postedWrites: number;
+  /** Writes that matched a posted write range but took the normal exit (ring full). */
+  postedFallbacks: number;
   lapicAccepted: number;
   lapicTimerFires: number;
 }
@@ -79,6 +85,11 @@ export interface NativeVm {
   highmemSize(): number;
   /** The exit slots: exitWordsPerVcpu Uint32 words per vCPU (exit_bridge.h). */
   exitBuffer(): ArrayBuffer;
+  /** Posted writes handed to onNotify: notifyBatch entries of notifyEntryWords words (id, offset, value lo, value hi). */
+  notifyBuffer(): ArrayBuffer;
+  /** Registers a posted write range (space 0 port, 1 MMIO; datamatch -1: none); returns its id. */
+  addPostedWrite(space: number, base: number, length: number, width: number, datamatch: number): number;
+  removePostedWrite(id: number): void;
   allocSegment(id: number, name: string, size: number): ArrayBuffer;
   mapSegment(gpa: number, segid: number, offset: number, length: number, writable: boolean): void;
   unmapSegment(gpa: number, length: number): void;
@@ -95,6 +106,7 @@ export interface NativeVm {
   start(
     onExit: (vcpu: number, message?: string) => void,
     onEvent: (kind: number, vcpu: number, suspendHow: number) => void,
+    onNotify?: (count: number, drained: boolean) => void,
   ): void;
   stop(): void;
   pause(): void;
@@ -133,6 +145,8 @@ export interface NativeVmm {
   Vm: new (options: NativeVmOptions) => NativeVm;
   exitWordsPerVcpu: number;
   stateWords: number;
+  notifyBatch: number;
+  notifyEntryWords: number;
 }
 
 /** The binding ABI this TypeScript tree was written against. */

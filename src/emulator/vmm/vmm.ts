@@ -15,6 +15,14 @@
  * exits.ts) and may return 'stop' to stop the VM. An exception thrown by the handler
  * stops the VM and rejects {@link Vm.run} with it.
  *
+ * Posted writes (ioeventfd-style, native/vmm/posted_writes.h): {@link Vm.addPostedWrite}
+ * registers a write-only notify range whose guest writes of one width do not stop the vCPU;
+ * the handler runs later on the JavaScript thread with (offset, value). Ordering rule
+ * (native/binding/exit_bridge.h): every posted write a vCPU made is handled before any later
+ * synchronous exit or run event is, so one vCPU's writes reach devices in program order;
+ * across vCPUs posted writes are unordered. A full ring falls back to a normal exit, so no
+ * write is lost; a removed range's queued writes are still delivered to its handler.
+ *
  * Backends: 'kvm' (Linux /dev/kvm), 'soft' (the software x86-64 CPU, when built in),
  * 'auto' (KVM only with hardware virtualization, else soft; see native/vmm/backend_select.h).
  */
@@ -63,7 +71,30 @@ export interface VmOptions {
    * measured on (bench/vmm) it gained nothing, so it is opt-in.
    */
   exitSpinMicros?: number;
+  /**
+   * Posted writes queued per vCPU (a power of two, default 256); when a vCPU's ring is
+   * full its next matching write takes the normal exit.
+   */
+  postedRingEntries?: number;
 }
+
+/** A write-only notify range whose guest writes are posted (KVM_IOEVENTFD's shape). */
+export interface PostedWriteRange {
+  space: 'io' | 'mmio';
+  address: number;
+  length: number;
+  /** The one access width posted; other widths, reads, unaligned and string I/O exit. */
+  width: 1 | 2 | 4 | 8;
+  /** Post only writes of exactly this value (KVM_IOEVENTFD_FLAG_DATAMATCH). */
+  datamatch?: number;
+}
+
+/**
+ * Called on the JavaScript thread for each posted write: `offset` from the range's
+ * address, `value` the low 32 bits, `valueHigh` bits 32-63 (8-byte MMIO). The value is the
+ * guest's: validate it. Throwing stops the VM and rejects {@link Vm.run}.
+ */
+export type PostedWriteHandler = (offset: number, value: number, valueHigh: number) => void;
 
 /** Answer of an exit handler: nothing (continue) or 'stop' (stop the VM). */
 export type ExitHandler = (exit: VmExit) => void | 'stop';
@@ -199,13 +230,22 @@ export class Vm {
   private readonly native: NativeVm;
   private readonly exitWords: Uint32Array;
   private readonly wordsPerVcpu: number;
+  private readonly notifyWords: Uint32Array;
+  private readonly notifyEntryWords: number;
+  /** Posted write handlers by range id; removed ones wait for their last queued writes. */
+  private readonly posted = new Map<number, PostedWriteHandler>();
+  private retired = new Map<number, PostedWriteHandler>();
+  private retiredDuringDrain = new Map<number, PostedWriteHandler>();
+  private notifying = false;
   private readonly vcpuList: (Vcpu | undefined)[];
   private active = false;
   private pauseWaiters: (() => void)[] = [];
   private destroyed = false;
 
-  private constructor(native: NativeVm, maxVcpus: number, wordsPerVcpu: number) {
+  private constructor(native: NativeVm, maxVcpus: number, wordsPerVcpu: number, notifyEntryWords: number) {
     this.native = native;
+    this.notifyWords = new Uint32Array(native.notifyBuffer());
+    this.notifyEntryWords = notifyEntryWords;
     this.backend = native.backendName() as 'soft' | 'kvm';
     this.maxVcpus = maxVcpus;
     this.wordsPerVcpu = wordsPerVcpu;
@@ -229,8 +269,9 @@ export class Vm {
       x2apic: options.x2apic ?? false,
       rtcLocaltime: options.rtcLocaltime ?? false,
       ...(options.exitSpinMicros === undefined ? {} : { exitSpinMicros: options.exitSpinMicros }),
+      ...(options.postedRingEntries === undefined ? {} : { postedRingEntries: options.postedRingEntries }),
     });
-    return new Vm(native, vcpus, addon.exitWordsPerVcpu);
+    return new Vm(native, vcpus, addon.exitWordsPerVcpu, addon.notifyEntryWords);
   }
 
   /** vm_vcpu_open: creates vCPU `id` (default: the lowest not yet created). */
@@ -280,11 +321,40 @@ export class Vm {
         }
         slot.commit(exit, stop);
       };
+      const notifyWords = this.notifyWords;
+      const per = this.notifyEntryWords;
+      const onNotify = (count: number, drained: boolean): void => {
+        this.notifying = true;
+        try {
+          for (let i = 0; i < count; i++) {
+            const o = i * per;
+            const id = notifyWords[o]!;
+            const h = this.posted.get(id) ?? this.retired.get(id) ?? this.retiredDuringDrain.get(id);
+            if (!h) continue;
+            try {
+              h(notifyWords[o + 1]!, notifyWords[o + 2]!, notifyWords[o + 3]!);
+            } catch (err) {
+              if (handlerError === undefined) handlerError = err ?? new Error('posted write handler threw');
+              this.native.stop();
+            }
+          }
+        } finally {
+          this.notifying = false;
+        }
+        if (drained) {
+          // Every write of the ranges removed before this drain has been delivered.
+          this.retired = this.retiredDuringDrain;
+          this.retiredDuringDrain = new Map();
+        }
+      };
       const onEvent = (kind: number, _vcpu: number, how: number): void => {
         if (kind === EVENT_PAUSED) {
           this.releasePauseWaiters();
         } else if (kind === EVENT_RUN_DONE) {
           this.active = false;
+          // The run-done drain delivered every queued write.
+          this.retired.clear();
+          this.retiredDuringDrain.clear();
           this.releasePauseWaiters();
           const suspended = SUSPEND_HOW[how];
           if (handlerError !== undefined) reject(handlerError);
@@ -293,9 +363,35 @@ export class Vm {
           else resolve({ reason: 'stopped' });
         }
       };
-      this.native.start(onExit, onEvent);
+      this.native.start(onExit, onEvent, onNotify);
       this.active = true;
     });
+  }
+
+  // ---- posted writes (ioeventfd-style notify ranges) ------------------------------------
+
+  /**
+   * Registers a posted write range; returns its id. Throws VmmError (invalid-argument) for
+   * a bad range, an overlap with another range (unless both have distinct datamatch
+   * values), or more than 256 ranges.
+   */
+  addPostedWrite(range: PostedWriteRange, handler: PostedWriteHandler): number {
+    const id = this.native.addPostedWrite(range.space === 'io' ? 0 : 1, range.address, range.length, range.width, range.datamatch ?? -1);
+    this.posted.set(id, handler);
+    return id;
+  }
+
+  /**
+   * Unregisters a range (BAR moved, device reset): no write is posted for it afterwards;
+   * writes already queued still reach its handler (before any later exit of their vCPU).
+   */
+  removePostedWrite(id: number): void {
+    const h = this.posted.get(id);
+    if (!h) throw new VmmError('invalid-argument', `no posted write range ${id}`);
+    this.native.removePostedWrite(id);
+    this.posted.delete(id);
+    if (!this.active) return; // nothing can be queued between runs
+    (this.notifying ? this.retiredDuringDrain : this.retired).set(id, h);
   }
 
   /** Stops every vCPU (asynchronous: run() settles when they have stopped). */

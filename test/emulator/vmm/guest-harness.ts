@@ -84,6 +84,7 @@ export async function runElf(elf: string, options: GuestOptions = {}): Promise<G
     x2apic: options.x2apic ?? false,
     rtcLocaltime: options.rtcLocaltime ?? false,
     ...(options.exitSpinMicros === undefined ? {} : { exitSpinMicros: options.exitSpinMicros }),
+    ...(options.postedRingEntries === undefined ? {} : { postedRingEntries: options.postedRingEntries }),
   });
   for (let i = 0; i < (options.vcpus ?? 1); i++) vm.createVcpu(i);
   loadMultiboot(vm, elf, options.cmdline);
