@@ -150,7 +150,7 @@ export interface NativeVmm {
 }
 
 /** The binding ABI this TypeScript tree was written against. */
-export const BINDING_ABI = 3;
+export const BINDING_ABI = 4;
 
 function findPackageRoot(start: string): string {
   let dir = start;
