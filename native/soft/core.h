@@ -222,6 +222,7 @@ struct Core final : public Cpu {
   // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
   // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.
   uint8_t bp_exec = 0, bp_data = 0, bp_hits = 0;
+  uint8_t bp_held = 0;  // data breakpoints hit by MOV SS/POP SS, reported after the next insn
   bool rf_step = false;      // the stepped instruction started with RFLAGS.RF=1
 
   // ---- mode ----

@@ -43,6 +43,7 @@ void Core::update_breakpoints() {
   bp_exec = exec;
   bp_data = data;
   bp_hits = 0;
+  bp_held = 0;
   if (exec | data) sync_events |= ev::kHwBreak;
   else sync_events &= ~ev::kHwBreak;
   // Pages cached before the watch was set must take the slow path from now on.

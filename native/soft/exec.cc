@@ -437,7 +437,11 @@ static Service service_events(Core* c, StopReason* why) {
     }
     const bool held = (c->sync_events & ev::kShadowSs) != 0;
     const bool bs = c->step_tf && !held;
-    const uint8_t hits = held ? 0 : c->bp_hits;
+    // Data breakpoints hit by MOV SS / POP SS are held with the shadow, then reported with
+    // those of the next instruction (or at the entry of the handler INT n / INT3 reach).
+    if (held) c->bp_held |= c->bp_hits;
+    const uint8_t hits = held ? 0 : uint8_t(c->bp_hits | c->bp_held);
+    if (!held) c->bp_held = 0;
     c->step_tf = false;
     c->bp_hits = 0;
     if (bs || hits) {
@@ -533,8 +537,12 @@ static Service service_events(Core* c, StopReason* why) {
     c->step_tf = (c->rfl & fl::TF) != 0;
     return Service::kStepOne;
   }
-  if (c->rfl & fl::TF) {
-    c->step_tf = true;
+  if (c->rfl & (fl::TF | fl::RF)) {
+    // TF: trap after the instruction. RF (loaded by IRET): it exempts only the next
+    // instruction and is cleared when that one completes, breakpoints enabled or not, so
+    // it cannot linger until DR7 enables one (SDM vol. 3, 18.3.1.1).
+    c->step_tf = (c->rfl & fl::TF) != 0;
+    c->rf_step = (c->rfl & fl::RF) != 0;
     return Service::kStepOne;
   }
   c->sync_events &= ~ev::kTrap;

@@ -86,6 +86,15 @@ void deliver_event(Core* c, int vector, EventKind kind, bool has_error, uint32_t
   // INT n, INT3, INTO and ICEBP end in their own event: no single-step trap follows them
   // (the handler starts with TF clear; IRET brings the stepping back).
   if (soft || kind == EventKind::kIcebp) c->step_tf = false;
+  // Data breakpoints held by a MOV SS shadow: ICEBP's own #DB reports them (one #DB); an
+  // exception raised by the shadowed instruction discards them; INT n / INT3 / INTO keep
+  // them for the #DB that follows at the handler's first instruction.
+  if (kind == EventKind::kIcebp) {
+    if (c->bp_held) c->dr[6] = (c->dr[6] & ~uint64_t{0xF}) | c->bp_held;
+    c->bp_held = 0;
+  } else if (kind == EventKind::kException && vector != vec::DB) {
+    c->bp_held = 0;
+  }
   c->halted = false;
   c->sync_events &= ~ev::kHalted;
   if (c->real_mode()) {

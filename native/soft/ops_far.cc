@@ -199,7 +199,10 @@ template <class T> const Insn* iret(Core* c, const Insn* i) {
   const uint64_t fl_ = c->rd<T>(SS, (sp + 2 * sizeof(T)) & mask);
   const uint64_t old = c->get_rflags();
   const uint64_t width = sizeof(T) == 2 ? 0xFFFF : ~uint64_t{0};
+  // IRET unblocks NMIs; one held pending is delivered at the instruction boundary right
+  // after it, before the first instruction of the interrupted code (SDM vol. 3, 6.7.1).
   c->nmi_blocked = false;
+  if (c->nmi_pending) c->sync_events |= ev::kIrqCheck;
   if (c->real_mode()) {
     set_sp(c, (sp + 3 * sizeof(T)) & mask);
     far_jump_real(c, sel, off, sizeof(T));

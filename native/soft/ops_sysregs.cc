@@ -57,6 +57,15 @@ inline uint16_t read_sel_operand(Core* c, const Insn* i) {
   return is_mem(i) ? c->rd<uint16_t>(i->seg, ea(c, i)) : get_reg<uint16_t>(c, i->mo);
 }
 
+// Base of a 16-byte LDT/TSS descriptor in long mode: the upper 8 bytes give base[63:32], and
+// a non-canonical base raises #GP(selector) (SDM vol. 2, LLDT and LTR operation: "IF
+// IA32_EFER.LMA = 1 and the base is not canonical THEN #GP(selector)").
+inline uint64_t long_mode_system_base(Core* c, uint16_t sel, uint64_t low_base) {
+  const uint64_t base = low_base | (uint64_t(read_desc_high(c, sel)) << 32);
+  if (!c->canonical(base)) c->gp(sel & 0xFFFC);
+  return base;
+}
+
 const Insn* lldt(Core* c, const Insn* i) {
   need_protected(c);
   need_cpl0(c);
@@ -70,7 +79,7 @@ const Insn* lldt(Core* c, const Insn* i) {
   if (d.s() || d.type() != 2) c->gp(sel & 0xFFFC);
   if (!d.present()) c->raise_fault(vec::NP, sel & 0xFFFC, true);
   uint64_t base = d.base();
-  if (c->long_mode()) base |= uint64_t(read_desc_high(c, sel)) << 32;
+  if (c->long_mode()) base = long_mode_system_base(c, sel, base);
   c->ldtr = SegReg{base, d.limit(), sel, d.ar()};
   return next(c, i);
 }
@@ -86,7 +95,7 @@ const Insn* ltr(Core* c, const Insn* i) {
   if (!ok) c->gp(sel & 0xFFFC);
   if (!d.present()) c->raise_fault(vec::NP, sel & 0xFFFC, true);
   uint64_t base = d.base();
-  if (c->long_mode()) base |= uint64_t(read_desc_high(c, sel)) << 32;
+  if (c->long_mode()) base = long_mode_system_base(c, sel, base);
   // Mark busy.
   uint64_t la;
   desc_addr(c, sel, &la);

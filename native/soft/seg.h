@@ -58,7 +58,8 @@ void load_seg(Core* c, int s, uint16_t sel);
 void load_cs(Core* c, uint16_t sel, const Desc& d, int new_cpl);
 
 // After a privilege-lowering return: data segment registers whose DPL is below the new
-// CPL become null (SDM vol. 2, RET/IRET operation "for each of ES, FS, GS, DS").
+// CPL become null (SDM vol. 2, RET/IRET operation "for each of ES, FS, GS, DS"): the
+// selector only, the hidden base is kept.
 void invalidate_segs_for_cpl(Core* c);
 
 }  // namespace tsvirt::soft

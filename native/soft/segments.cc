@@ -129,7 +129,15 @@ void invalidate_segs_for_cpl(Core* c) {
     const SegReg& r = c->seg[s];
     if (r.ar & x86::kSegUnusable) continue;
     const bool data_or_nc_code = !(r.ar & 8) || !(r.ar & 4);
-    if (data_or_nc_code && int((r.ar >> 5) & 3) < c->cpl) set_seg_null(c, s, 0);
+    if (data_or_nc_code && int((r.ar >> 5) & 3) < c->cpl) {
+      // Only the selector is nulled ("SegmentSelector <- 0" in the RET/IRET operation);
+      // the hidden base is kept, which is visible for FS/GS in 64-bit mode (a user-mode
+      // GS access after IRET to CPL 3 still uses IA32_GS_BASE on hardware).
+      const uint64_t base = r.base;
+      set_seg_null(c, s, 0);
+      c->seg[s].base = base;
+      c->update_seg_checks(s);
+    }
   }
 }
 

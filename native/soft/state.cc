@@ -159,7 +159,10 @@ void Core::set_rflags(uint64_t v, uint64_t mask) {
   const uint64_t n = ((old & ~mask) | (v & mask) | fl::kFixed1) & (fl::kValid | fl::kFixed1);
   rfl = n;
   if ((n & fl::IF) && !(old & fl::IF) && irq_wanted) sync_events |= ev::kIrqCheck;
-  if (n & fl::TF) sync_events |= ev::kTrap;
+  if (n & (fl::TF | fl::RF)) sync_events |= ev::kTrap;
+  // An instruction that loads RF (IRET) keeps the value it loaded: the clearing of RF after
+  // a stepped instruction (exec.cc) applies to the RF that instruction ran with.
+  if (mask & fl::RF) rf_step = false;
   if ((n ^ old) & fl::VM) {
     if (n & fl::VM) set_cpl(3);
     update_mode();

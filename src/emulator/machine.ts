@@ -57,6 +57,8 @@ export interface MachineOptions {
 
 export class Machine {
   readonly exitContext: ExitContext;
+  /** The RSDP of the ACPI tables tsbhyve installed for a kernel boot (undefined with a boot ROM). */
+  rsdpAddress: number | undefined;
 
   private constructor(
     readonly memory: GuestMemory,
@@ -154,7 +156,9 @@ export class Machine {
           closers.push(() => v.flash.close());
         }
       }
-      return new Machine(memory, ports, mmio, control, pci, platform, uarts, boot, serial.consoles ?? new Map(), closers, tree.getBool('x86.strictio', false));
+      const m = new Machine(memory, ports, mmio, control, pci, platform, uarts, boot, serial.consoles ?? new Map(), closers, tree.getBool('x86.strictio', false));
+      m.rsdpAddress = boot.kind === 'kernel' ? fw.rsdpAddress : undefined;
+      return m;
     } catch (e) {
       await Promise.allSettled(closers.map((c) => c()));
       throw e;

@@ -4,7 +4,8 @@
  * pc-testdev's `(v << 1) | 1`).
  *
  * A device calls suspend()/exit(); the first request wins and later ones are ignored, as
- * only one exit status can be reported. The vCPU exit loop checks `stop` after each
+ * only one exit status can be reported. sleep() is the ACPI S3 request, which stops the
+ * vCPUs without ending the VM when the runner installed a sleep handler. The vCPU exit loop checks `stop` after each
  * dispatched access and leaves with it. Nothing here touches the process.
  */
 
@@ -29,6 +30,17 @@ export class RunControl {
   stop: StopRequest | undefined;
   /** Called once when the first stop is requested (the machine wakes its vCPUs). */
   onStop: ((req: StopRequest) => void) | undefined;
+  /**
+   * Puts the VM in the ACPI S3 sleeping state (run/acpi-sleep.ts); answers false when the
+   * VM cannot sleep (no handler, or the boot method has no waking path).
+   */
+  onSleep: (() => boolean) | undefined;
+
+  /** The guest asked for S3 (PM1 control SLP_EN with SLP_TYP 1): true when it sleeps now. */
+  sleep(): boolean {
+    if (this.stop || !this.onSleep) return false;
+    return this.onSleep();
+  }
 
   /** vm_suspend(how): the guest powered off, reset, halted or triple-faulted. */
   suspend(how: SuspendHow): void {

@@ -6,7 +6,13 @@
  * bit or enabled GPE is set. The PM timer (0x408) lives in the vmm.
  *
  * - Poweroff: a PM1 control write with SLP_EN and SLP_TYP = 5 (the DSDT's _S5) suspends
- *   the VM with "poweroff" (exit 1). Other sleep types are ignored.
+ *   the VM with "poweroff" (exit 1).
+ * - S3: SLP_EN with SLP_TYP = 1 (QEMU's _S3 encoding, which kvm-unit-tests' s3 writes; our
+ *   DSDT does not declare _S3, so ACPI-driven OSes never ask) asks RunControl.sleep(): the
+ *   vCPUs stop at that OUT (run/acpi-sleep.ts). wake() then sets WAK_STS and the wake
+ *   source's status bit (RTC_STS when RTC_EN is enabled, or PWRBTN_STS, which always
+ *   wakes). When the VM cannot sleep, the sleep handler logs why and the request is ignored,
+ *   as other sleep types are.
  * - Power button: pressPowerButton() sets PWRBTN_STS (and the SCI when enabled); tsbhyve
  *   calls it on SIGTERM once the guest enabled ACPI (acpiEnabled), as bhyve does.
  * Accesses of the wrong width are refused (treated as unclaimed).
@@ -43,6 +49,12 @@ export const PM1_SLP_TYP = 0x1c00;
 export const PM1_SLP_EN = 0x2000;
 export const PM1_ALWAYS_ZERO = 0xc003;
 const GPE0_VALID = 1 << GPE_VMGENC;
+
+/** SLP_TYP of S3 (QEMU's DSDT _S3 package; kvm-unit-tests s3 writes it). */
+export const SLP_TYP_S3 = 1;
+
+/** What ends an S3 sleep. */
+export type WakeSource = 'rtc' | 'pwrbtn';
 
 export class AcpiPm {
   private pm1Status = 0;
@@ -88,6 +100,22 @@ export class AcpiPm {
     this.sciUpdate();
   }
 
+  /** Whether an RTC alarm wakes the sleeping VM (PM1_EN.RTC_EN). */
+  get rtcWakeEnabled(): boolean {
+    return (this.pm1Enable & PM1_RTC_EN) !== 0;
+  }
+
+  /** Whether the power button was pressed (PWRBTN_STS), which wakes from S3. */
+  get powerButtonPending(): boolean {
+    return (this.pm1Status & PM1_PWRBTN_STS) !== 0;
+  }
+
+  /** The platform woke from S3: WAK_STS and the source's status bit (ACPI 6.4, 4.8.3.1). */
+  wake(source: WakeSource): void {
+    this.pm1Status |= PM1_WAK_STS | (source === 'rtc' ? PM1_RTC_STS : PM1_PWRBTN_STS);
+    this.sciUpdate();
+  }
+
   /** acpi_raise_gpe (VM generation counter). */
   raiseGpe(bit: number): void {
     const mask = 1 << bit;
@@ -118,7 +146,10 @@ export class AcpiPm {
     read: () => this.pm1Control,
     write: (_offset, _size, value) => {
       this.pm1Control = (this.pm1Control & PM1_SCI_EN) | (value & ~(PM1_SLP_EN | PM1_ALWAYS_ZERO) & 0xffff);
-      if (value & PM1_SLP_EN && (this.pm1Control & PM1_SLP_TYP) >> 10 === 5) this.control.suspend('poweroff');
+      if (!(value & PM1_SLP_EN)) return;
+      const type = (this.pm1Control & PM1_SLP_TYP) >> 10;
+      if (type === 5) this.control.suspend('poweroff');
+      else if (type === SLP_TYP_S3) this.control.sleep();
     },
   };
 

@@ -6,7 +6,8 @@
  * 1 poweroff, 2 halt, 3 triple fault, 4 error, pc-testdev `(v<<1)|1`).
  *
  * `vmm.backend` (soft | kvm | auto) picks the vCPU engine; `-c N` creates N vCPUs, the APs
- * waiting for INIT/SIPI as on real hardware. SIGTERM presses the ACPI power button once the
+ * waiting for INIT/SIPI as on real hardware. ACPI S3 requests pause the vCPUs until a wake
+ * event (run/acpi-sleep.ts). SIGTERM presses the ACPI power button once the
  * guest enabled ACPI; before that it stops the VM cleanly and the process then dies by
  * SIGTERM as bhyve does. Hooks let the control socket (control/) pause, resume and stop the
  * VM; this module does not speak any protocol itself.
@@ -18,6 +19,7 @@ import type { Logger } from '../log.js';
 import { Machine } from '../machine.js';
 import { EXIT_STATUS } from '../run-control.js';
 import { Vm, VmmError, type BackendName, type VmExit } from '../vmm/vmm.js';
+import { AcpiSleep } from './acpi-sleep.js';
 import { applyBootState } from './boot-state.js';
 import { ExitBridge } from './exit-bridge.js';
 import { machineVmm } from './vmm-adapter.js';
@@ -135,7 +137,11 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
         }
       },
     };
+    const sleep = new AcpiSleep({ vm, memory: m.memory, pm: m.platform.pm, control: m.control, log, rsdpAddress: m.rsdpAddress });
+    m.control.onSleep = () => sleep.enter();
     m.control.onStop = () => {
+      sleep.dispose();
+      if (sleep.sleeping) vm.resume(); // parked vCPUs must see the stop
       vm.stop();
       if (!started) {
         started = true;

@@ -43,6 +43,28 @@ describe('ACPI PM registers', () => {
     expect(w.control.stop).toEqual({ status: 1, reason: 'poweroff' });
   });
 
+  it('asks RunControl to sleep on SLP_EN with SLP_TYP 1 (S3) and reports the wake source', () => {
+    const w = pm();
+    w.ports.write(PM1A_CNT_ADDR, 2, (1 << 10) | 0x2000);
+    expect(w.control.stop).toBeUndefined(); // no sleep handler: ignored
+    let sleeps = 0;
+    w.control.onSleep = () => {
+      sleeps++;
+      return true;
+    };
+    w.ports.write(PM1A_CNT_ADDR, 2, 1 << 10); // no SLP_EN: nothing
+    expect(sleeps).toBe(0);
+    w.ports.write(PM1A_EVT_ADDR + 2, 2, 0x400);
+    expect(w.p.rtcWakeEnabled).toBe(true);
+    w.ports.write(PM1A_CNT_ADDR, 2, (1 << 10) | 0x2000);
+    expect(sleeps).toBe(1);
+    expect(w.control.stop).toBeUndefined();
+    w.p.wake('rtc');
+    expect(w.ports.read(PM1A_EVT_ADDR, 2)).toBe(0x8400); // WAK_STS | RTC_STS
+    w.ports.write(PM1A_EVT_ADDR, 2, 0x8400);
+    expect(w.ports.read(PM1A_EVT_ADDR, 2)).toBe(0);
+  });
+
   it('enables ACPI through SMI_CMD and raises the SCI for the power button', () => {
     const w = pm();
     expect(w.p.acpiEnabled).toBe(false);

@@ -111,8 +111,10 @@ describe.runIf(present.length === 2)('KVM and the soft CPU agree', () => {
 
   it.each(VMM_GUESTS)('vmm guest %s: same checks, same verdicts', async (name) => {
     const x2apic = name === 'x2apic';
-    const kvm = await runGuest(name, { backend: 'kvm', x2apic });
-    const soft = await runGuest(name, { backend: 'soft', x2apic });
+    // kvm_pvm delivers a held NMI late (interrupts.test.ts): both skip that one check.
+    const cmdline = name === 'ioapic-msi' ? 'late-nmi-window' : undefined;
+    const kvm = await runGuest(name, { backend: 'kvm', x2apic, cmdline });
+    const soft = await runGuest(name, { backend: 'soft', x2apic, cmdline });
     expect(verdicts(soft.serial)).toEqual(verdicts(kvm.serial));
     expect(verdicts(kvm.serial).length).toBeGreaterThan(0);
     expect(soft.status).toBe(kvm.status);
