@@ -3,13 +3,11 @@
 // library, flags and link script as test/emulator/vmm/guest-build.ts, plus -g). Cached by
 // content hash in node_modules/.cache/tsvirt-gdb/; compilers run under nice.
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { REPO_ROOT } from '../helpers/build-cli.js';
+import { files, tool } from '../vmm/guest-build.js';
 
-const run = promisify(execFile);
 const CACHE = join(REPO_ROOT, 'node_modules/.cache/tsvirt-gdb');
 const LIB = join(REPO_ROOT, 'fixtures/guests/lib');
 const DIR = join(REPO_ROOT, 'fixtures/guests/gdb');
@@ -24,18 +22,6 @@ export interface GdbGuest {
   elf32: string;
   /** The same program as a 64-bit ELF with symbols, for gdb. */
   elf64: string;
-}
-
-const files = (dir: string, exts: string[]): string[] =>
-  readdirSync(dir).filter((f) => exts.some((e) => f.endsWith(e))).sort().map((f) => join(dir, f));
-
-async function tool(cmd: string, args: string[]): Promise<void> {
-  try {
-    await run('nice', [cmd, ...args], { maxBuffer: 16 << 20 });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} failed:\n${e.stderr ?? e.message}`);
-  }
 }
 
 export async function buildGdbGuest(): Promise<GdbGuest> {

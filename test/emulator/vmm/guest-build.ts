@@ -22,7 +22,8 @@ const CFLAGS = [
   '-Wa,--noexecstack',
 ];
 
-function files(dir: string, exts: string[]): string[] {
+/** The files of dir with one of these endings, sorted, as full paths ([] if dir is absent). */
+export function files(dir: string, exts: string[]): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => exts.some((e) => f.endsWith(e)))
@@ -30,7 +31,8 @@ function files(dir: string, exts: string[]): string[] {
     .map((f) => join(dir, f));
 }
 
-async function tool(cmd: string, args: string[]): Promise<void> {
+/** Runs a build tool under nice; a failure carries the tool's stderr. */
+export async function tool(cmd: string, args: string[]): Promise<void> {
   try {
     await run('nice', [cmd, ...args], { maxBuffer: 16 << 20 });
   } catch (err) {
