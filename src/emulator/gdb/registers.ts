@@ -55,6 +55,20 @@ function unavailable(name: string, size: number, type: string): RegisterDef {
   return { name, size, type, group: 'float', feature: 'core', get: () => undefined };
 }
 
+/** fs_base / gs_base: the hidden base of FS or GS (what WRFSBASE and the MSRs set). */
+function segmentBase(seg: 'fs' | 'gs'): RegisterDef {
+  return {
+    name: `${seg}_base`,
+    size: 8,
+    type: 'int64',
+    feature: 'segments',
+    get: (s) => s[seg].base,
+    set: (s, v) => {
+      s[seg] = { ...s[seg], base: v };
+    },
+  };
+}
+
 function system(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'cr8' | 'efer'): RegisterDef {
   return {
     name,
@@ -111,26 +125,8 @@ export const REGISTERS: readonly RegisterDef[] = [
   selector('gs'),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => unavailable(`st${i}`, 10, 'i387_ext')),
   ...X87.map((n) => unavailable(n, 4, 'int')),
-  {
-    name: 'fs_base',
-    size: 8,
-    type: 'int64',
-    feature: 'segments',
-    get: (s) => s.fs.base,
-    set: (s, v) => {
-      s.fs = { ...s.fs, base: v };
-    },
-  },
-  {
-    name: 'gs_base',
-    size: 8,
-    type: 'int64',
-    feature: 'segments',
-    get: (s) => s.gs.base,
-    set: (s, v) => {
-      s.gs = { ...s.gs, base: v };
-    },
-  },
+  segmentBase('fs'),
+  segmentBase('gs'),
   system('cr0'),
   system('cr2'),
   system('cr3'),
