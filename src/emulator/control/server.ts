@@ -13,9 +13,10 @@
  * path is removed first, and close() unlinks it. What the commands do to the VM is the
  * ControlTarget's business (tsbhyve wires it to the runner and the machine).
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConsoleSocketBackend } from '../backends/serial/console-socket.js';
+import { listenUnixWithMode } from '../../rpc/listen-unix.js';
 
 export const CONTROL_PROTOCOL_VERSION = 1;
 export const MAX_LINE = 65536;
@@ -67,19 +68,7 @@ export class ControlServer {
     let self: ControlServer | undefined;
     const server = createServer((s) => self?.accept(s));
     self = new ControlServer(server, path, target);
-    const old = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } finally {
-      process.umask(old);
-    }
-    chmodSync(path, 0o600);
+    await listenUnixWithMode(server, path, 0o600);
     server.on('error', () => {});
     return self;
   }

@@ -15,13 +15,14 @@
  * listening on the path is an error (two daemons must not share a socket). `stop()` closes
  * the listeners, disconnects clients and removes the files.
  */
-import { mkdir, chmod, unlink, lstat } from 'node:fs/promises';
+import { mkdir, unlink, lstat } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { DriverApi } from '../driver-api.js';
 import { silentLogger, type Logger } from '../log.js';
 import { ClientConnection, type Admission, type ConnectionEnv, type ConnectionLimits, type SocketKind } from './connection.js';
 import { PeerCredResolver } from './peer-cred.js';
+import { listenUnixWithMode } from '../listen-unix.js';
 
 export const RW_SOCKET_NAME = 'tsvirt-sock';
 export const RO_SOCKET_NAME = 'tsvirt-sock-ro';
@@ -72,21 +73,7 @@ async function prepareSocketPath(path: string): Promise<void> {
 
 async function listenUnix(server: Server, path: string, mode: number): Promise<void> {
   await prepareSocketPath(path);
-  // Create the socket file with no access for others, then open it up to `mode`:
-  // no client can connect in between with more rights than intended.
-  const old = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(old);
-  }
-  await chmod(path, mode);
+  await listenUnixWithMode(server, path, mode);
 }
 
 export class RpcServer {
