@@ -218,6 +218,8 @@ struct Core final : public Cpu {
   const Insn* cur = nullptr;          // instruction being executed
   uint64_t cur_entry_rip = 0;         // RIP of cur_block's first instruction
   bool block_break = false;  // current block was cut short (count by walking)
+  // A store hit the code of the running compiled block (jit.h): it stops after the store.
+  bool jit_smc = false;
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
   // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
   // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.

@@ -21,6 +21,7 @@
 
 #include "soft/flagopt.h"
 #include "soft/insn.h"
+#include "soft/jit.h"
 #include "soft/ops.h"
 #include "soft/phys_memory.h"
 
@@ -52,6 +53,8 @@ struct BlockCache {
   // handlers chain into their successor, so a block cannot be stopped in the middle.
   Block step;
   Insn step_insns[2];
+  // Compiled code of blocks (jit.h): dropped with them.
+  JitArena jit;
 
   BlockCache() {
     // Cache-line aligned: an Insn is one line, so no handler touches two lines for it.
@@ -68,6 +71,7 @@ struct BlockCache {
     std::memset(jump, 0, sizeof(jump));
     nblocks = 0;
     ninsns = 0;
+    jit.reset();
   }
   static size_t jump_slot(uint64_t pa) {
     return size_t((pa ^ (pa >> kJumpBits)) & ((size_t{1} << kJumpBits) - 1));
@@ -124,7 +128,12 @@ void Core::end_block_after_current(uint64_t pa_page) {
   const uint64_t first = b->pa & kPageMask;
   const uint64_t last = (b->pa + (b->nbytes ? b->nbytes - 1 : 0)) & kPageMask;
   if (pa_page != first && pa_page != last) return;
-  // The block is stale now (its page generation moved): patching it is safe.
+  // The block is stale now (its page generation moved): patching it is safe. Compiled
+  // code is not patched: it looks at jit_smc after every store that can reach here.
+  if (b->jit != nullptr) {
+    jit_smc = true;
+    return;
+  }
   const size_t k = size_t(cur - b->insns);
   if (k < b->ninsn) {
     b->insns[k + 1].fn = op_smc_break;
@@ -150,6 +159,8 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   blk->genp[1] = blk->genp[0];
   blk->gen[1] = blk->gen[0];
   blk->link[0] = blk->link[1] = nullptr;
+  blk->hits = 0;
+  blk->jit = nullptr;
   blk->insns = out;
   const uint8_t* hp = region->host + (pa - region->gpa);
   unsigned n = 0;
@@ -216,6 +227,7 @@ static Block* build_uncached(Core* c, uint64_t la, uint64_t pa) {
   const unsigned len = decode_insn(c, buf, 16, &bc.scratch_insns[0], &flags);
   b->pa = pa;
   b->mode = ~0u;
+  b->jit = nullptr;
   b->ninsn = 1;
   b->nbytes = uint16_t(len);
   b->insns = bc.scratch_insns;
@@ -296,14 +308,29 @@ enum class Service { kRun, kStepOne, kStop };
 
 static Service service_events(Core* c, StopReason* why);
 
-static inline void exec_block_full(Core* c, const Block* b) {
+// Compile b once it has run `threshold` times (jit.h); a full arena drops the whole cache
+// before the next block.
+static void maybe_compile(Core* c, Block* b, uint32_t threshold) {
+  if (threshold == 0 || ++b->hits != threshold) return;
+  bool full = false;
+  b->jit = jit_compile(c, b, c->blocks->jit, &full);
+  if (full) c->sync_events |= ev::kFlushBlocks;
+}
+
+static inline void exec_block_full(Core* c, Block* b, uint32_t jit_threshold) {
   c->cur_block = b;
   c->cur_entry_rip = c->r[kRegRip];
-  const Insn* i = b->insns;
-  do {
-    c->cur = i;
-    i = i->fn(c, i);
-  } while (i != nullptr);
+  if (b->jit == nullptr) maybe_compile(c, b, jit_threshold);
+  if (b->jit != nullptr) {
+    c->cur = b->insns;
+    b->jit(c);
+  } else {
+    const Insn* i = b->insns;
+    do {
+      c->cur = i;
+      i = i->fn(c, i);
+    } while (i != nullptr);
+  }
   if (SOFT_UNLIKELY(c->block_break)) {
     // Cut short (REP slice, SMC): c->cur is the instruction that did not complete.
     c->block_break = false;
@@ -325,6 +352,7 @@ static void exec_block_partial(Core* c, const Block* b, unsigned n) {
   unsigned done = 0;
   for (unsigned j = 0; j < n && j < b->ninsn; j++) {
     bc.step = *b;
+    bc.step.jit = nullptr;
     bc.step.insns = bc.step_insns;
     bc.step.ninsn = 1;
     bc.step_insns[0] = b->insns[j];
@@ -357,6 +385,7 @@ static void exec_block_partial(Core* c, const Block* b, unsigned n) {
 }
 
 static StopReason run_loop(Core* c) {
+  static const uint32_t jit_threshold = tsvirt::soft::jit_threshold();
   Block* prev = nullptr;
   const std::atomic<uint64_t>* const code_epoch = c->code_epoch;  // fixed for the Core's life
   for (;;) {
@@ -415,7 +444,7 @@ static StopReason run_loop(Core* c) {
       if (step_one) c->sync_events |= ev::kStepDone;
       continue;
     }
-    exec_block_full(c, b);
+    exec_block_full(c, b, jit_threshold);
     prev = b;
     if (b->ninsn == 0) prev = nullptr;
   }

@@ -69,6 +69,8 @@ struct alignas(64) Block {
   Block* hash_next = nullptr;
   const std::atomic<uint32_t>* genp[2] = {nullptr, nullptr};  // page generations watched
   uint32_t gen[2] = {0, 0};
+  uint32_t hits = 0;                   // executions while not compiled (jit.h threshold)
+  void (*jit)(Core* c) = nullptr;      // compiled code (jit.h), or nullptr
 };
 
 constexpr int kMaxBlockInsns = 48;

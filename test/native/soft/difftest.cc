@@ -1,6 +1,10 @@
 // Differential test of the soft CPU against unicorn (QEMU's CPU core as a library).
 //
-// usage: difftest --mode 64|32|16 --family NAME [--cases N] [--seed S] [--verbose]
+// usage: difftest --mode 64|32|16 --family NAME [--cases N] [--seed S] [--jit] [--verbose]
+//
+// --jit runs every case as a whole block (the instruction and the HLT after it), so with
+// TSVIRT_SOFT_JIT=1 in the environment the soft CPU compiles it (native/soft/jit.h) before
+// running it; the HLT's one byte of RIP is taken back before comparing.
 //
 // Each case is one randomly generated instruction of the family (random prefixes, operand
 // sizes, register/memory forms, immediates) run from the same random register state and
@@ -622,7 +626,7 @@ class Soft {
   }
 
   Outcome run(const Case& k, uint64_t code_addr, uint64_t data_addr, uint64_t stack_addr,
-             bool to_hlt) {
+             bool to_hlt, bool whole_block) {
     Outcome o;
     std::memset(&ram_[code_addr], 0xF4, 0x100);
     std::memcpy(&ram_[code_addr], k.code.data(), k.code.size());
@@ -660,8 +664,9 @@ class Soft {
       s.idtr = {0, 0};
     }
     cpu_->set_state(s);
-    const tsvirt::soft::StopReason why = cpu_->run(to_hlt ? 2 : 1);
+    const tsvirt::soft::StopReason why = cpu_->run(to_hlt || whole_block ? 2 : 1);
     cpu_->get_state(&s);
+    if (whole_block && !to_hlt && why == tsvirt::soft::StopReason::kHlt) s.rip -= 1;
     for (int r = 0; r < 16; r++) o.regs[r] = bits_ == 64 ? s.gpr[r] : (r < 8 ? s.gpr[r] : 0);
     o.rip = s.rip;
     o.rflags = s.rflags;
@@ -785,6 +790,7 @@ int main(int argc, char** argv) {
   std::string family;
   uint64_t cases = 2000, seed = 1;
   bool verbose = false;
+  bool whole_block = false;
   int64_t only = -1;
   for (int k = 1; k < argc; k++) {
     const std::string a = argv[k];
@@ -793,6 +799,7 @@ int main(int argc, char** argv) {
     else if (a == "--cases" && k + 1 < argc) cases = std::strtoull(argv[++k], nullptr, 0);
     else if (a == "--seed" && k + 1 < argc) seed = std::strtoull(argv[++k], nullptr, 0);
     else if (a == "--verbose") verbose = true;
+    else if (a == "--jit") whole_block = true;
     else if (a == "--only" && k + 1 < argc) only = std::strtoll(argv[++k], nullptr, 0);
     else {
       std::fprintf(stderr, "usage: difftest --mode 64|32|16 --family NAME [--cases N] [--seed S]\n");
@@ -827,7 +834,7 @@ int main(int argc, char** argv) {
     if (only >= 0 && int64_t(n) != only) continue;
     const bool to_hlt = (t.flags & kRel8) != 0;
     const Outcome a = uc->run(k, code_addr, data_addr, stack_addr, to_hlt);
-    const Outcome b = soft.run(k, code_addr, data_addr, stack_addr, to_hlt);
+    const Outcome b = soft.run(k, code_addr, data_addr, stack_addr, to_hlt, whole_block);
     // Unicorn keeps QEMU's "previous exception" state across runs, which would turn the
     // next exception into #DF: start a fresh instance after any exception.
     if (a.vector >= 0 || !a.error.empty()) uc = std::make_unique<Unicorn>(bits);

@@ -1,0 +1,758 @@
+// Block compiler: decoded 64-bit blocks → host x86-64 code. See jit.h for the contract.
+//
+// Generated code keeps the guest state where the interpreter keeps it (Core::r, the lazy
+// flag fields, Core::rip at the block's first instruction); rbx holds the Core pointer and
+// rax/rcx/rdx/rsi/r8-r11 are scratch. Per instruction it emits one of:
+//  - an inline form (see the patterns in Compiler::inline_insn);
+//  - a call of the instruction's handler on a private copy of its Insn followed by a
+//    marker Insn whose handler returns at once (so the handler's tail call to "the next
+//    instruction" comes back here instead of running the rest of the block).
+// An inline memory access checks the software TLB first and changes nothing before that
+// check passes; on a miss it calls the handler for the whole instruction (the same call
+// as above), which takes the slow path, faults or exits as the interpreter would.
+// Core::cur is set before every call that may fault, so the run loop's fault accounting
+// (exec.cc) is unchanged.
+//
+// Condition codes: the compiler remembers the last flag-writing inline instruction of the
+// block. A Jcc/CMOVcc/SETcc right after it uses the host flags of the same host operation;
+// later in the block it redoes the operation on the recorded lazy operands (one CMP, ADD,
+// TEST, INC or DEC); after a handler call or at the block's start it asks eval_cond.
+#include "soft/jit.h"
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+#include "soft/flagopt.h"
+#include "soft/jit_x64.h"
+#include "soft/ops.h"
+
+namespace tsvirt::soft {
+
+using namespace x64;
+
+static_assert(offsetof(TlbEntry, tag_r) == 0 && offsetof(TlbEntry, tag_w) == 8 &&
+                  offsetof(TlbEntry, addend) == 16 && offsetof(TlbEntry, code) == 24 &&
+                  sizeof(TlbEntry) == 32,
+              "the inline TLB lookup knows this layout");
+static_assert(kTlbSize == 512, "the inline TLB index mask is 511 << 5");
+
+// ---- arena ----
+
+namespace {
+constexpr size_t kArenaBytes = size_t{64} << 20;
+}
+
+JitArena::JitArena() {
+  void* p = mmap(nullptr, kArenaBytes, PROT_READ | PROT_WRITE | PROT_EXEC,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p != MAP_FAILED) {
+    base_ = static_cast<uint8_t*>(p);
+    cap_ = kArenaBytes;
+  }
+}
+
+JitArena::~JitArena() {
+  if (base_ != nullptr) munmap(base_, cap_);
+}
+
+uint32_t jit_threshold() {
+  static const uint32_t value = [] {
+    const char* s = std::getenv("TSVIRT_SOFT_JIT");
+    if (s == nullptr || *s == 0) return uint32_t{8};
+    if (std::strcmp(s, "off") == 0) return uint32_t{0};
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(s, &end, 10);
+    return (end != nullptr && *end == 0 && v < 1000000) ? uint32_t(v) : uint32_t{8};
+  }();
+  return value;
+}
+
+// ---- helpers the generated code calls ----
+
+namespace {
+
+// Marker after a called instruction: its handler's "continue with the next instruction"
+// lands here and returns to the compiled code.
+const Insn* jit_return(Core*, const Insn* i) { return i; }
+
+uint64_t jit_cond(Core* c, uint64_t cc) { return eval_cond(c, unsigned(cc)) ? 1 : 0; }
+uint64_t jit_cf(Core* c) { return get_cf(c) ? 1 : 0; }
+[[noreturn]] void jit_gp0(Core* c) { c->gp(0); }
+
+// Offsets into Core, measured once (Core is not standard-layout, so no offsetof).
+struct CoreLayout {
+  int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, seg_base, cur, block_break, jit_smc;
+};
+
+CoreLayout layout_of(const Core* c) {
+  const auto* base = reinterpret_cast<const uint8_t*>(c);
+  auto at = [&](const void* p) { return int32_t(static_cast<const uint8_t*>(p) - base); };
+  return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
+          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc)};
+}
+
+bool fits32(int64_t v) { return v == int64_t(int32_t(v)); }
+uint64_t size_mask(int size) { return size == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1; }
+uint32_t size_idx(int size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
+
+// Per instruction at most: a miss stub, a #GP stub, and one SMC stub per handler call.
+constexpr int kMaxStubs = 4 * kMaxBlockInsns + 8;
+
+class Compiler {
+ public:
+  Compiler(Core* c, const Block* b, uint8_t* code, size_t cap, Insn* pairs)
+      : c_(c), b_(b), in_(b->insns), a_(code, cap), pairs_(pairs), L_(layout_of(c)) {}
+
+  // Returns false when the block cannot be compiled (the code is then not used).
+  bool compile() {
+    a_.push(rbx);
+    a_.mov(rbx, rdi);
+    const unsigned n = b_->ninsn;
+    bool ended = false;
+    for (unsigned k = 0; k < n; k++) {
+      ended = false;
+      if (!inline_insn(k, &ended)) {
+        call_insn(k);
+        fs_.known = false;
+        fs_.host_live = false;
+      }
+    }
+    if (!ended) {
+      // Terminator: the block ran off its end (page end, length limit).
+      a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
+      exit();
+    }
+    for (int s = 0; s < nstubs_; s++) emit_stub(stubs_[s]);
+    for (int s = 0; s < nstubs_; s++) {
+      if (stubs_[s].entry.spilled || stubs_[s].resume.spilled) return false;
+    }
+    return !a_.overflowed();
+  }
+
+  size_t code_size() const { return a_.size(); }
+  unsigned pairs_used() const { return npairs_; }
+
+ private:
+  // What the block's last flag writer was, as far as compile time knows.
+  struct FlagState {
+    bool known = false;      // the lazy fields hold this writer's operands
+    bool host_live = false;  // the host flags are that writer's flags right now
+    int kind = 0;            // LfKind
+    int size = 0;
+  };
+  enum class StubKind { kCall, kGp, kSmc };
+  struct Stub {
+    StubKind kind;
+    unsigned k;
+    Asm::Label entry, resume;
+    bool remat = false;  // rebuild the host flags from fs (kCall) before resuming
+    FlagState fs;
+  };
+
+  // ---- small emitters ----
+  Mem greg(unsigned byte_off) const { return mem(rbx, L_.r + int32_t(byte_off)); }
+  Mem field(int32_t off) const { return mem(rbx, off); }
+  void exit() {
+    a_.pop(rbx);
+    a_.ret();
+  }
+  // Store a result of `size` into a guest register (32-bit results zero-extend).
+  void store_reg(int size, unsigned off, int src) { a_.store(size == 4 ? 8 : size, greg(off), src); }
+
+  Stub* new_stub(StubKind kind, unsigned k) {
+    if (nstubs_ >= kMaxStubs) {
+      overflow_ = true;  // the compile fails as a whole: code may already be emitted
+      return nullptr;
+    }
+    Stub* s = &stubs_[nstubs_++];
+    s->kind = kind;
+    s->k = k;
+    return s;
+  }
+
+  // Call insns[k]'s handler; returns to the run loop when it ended the block.
+  void call_insn(unsigned k) {
+    Insn* pair = pairs_ + 2 * npairs_++;
+    pair[0] = in_[k];
+    pair[1] = Insn{};
+    pair[1].fn = jit_return;
+    pair[1].off = in_[k + 1].off;
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[k])));
+    a_.store(8, field(L_.cur), rax);
+    a_.mov(rdi, rbx);
+    a_.mov_imm(rsi, uint64_t(reinterpret_cast<uintptr_t>(pair)));
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(pair[0].fn)));
+    a_.call(rax);
+    // nullptr: the handler set RIP (control transfer, REP slice, exit): leave.
+    Asm::Label go_on;
+    a_.test(8, rax, rax);
+    a_.jcc(kNE, go_on);
+    exit();
+    a_.bind(go_on);
+    // A store into this block's own code: stop after this instruction.
+    Stub* smc = new_stub(StubKind::kSmc, k);
+    if (smc == nullptr) return;
+    a_.cmp_byte_imm(field(L_.jit_smc), 0);
+    a_.jcc(kNE, smc->entry);
+  }
+
+  void emit_stub(Stub& s) {
+    a_.bind(s.entry);
+    switch (s.kind) {
+      case StubKind::kCall:
+        call_insn(s.k);
+        if (s.remat) remat(s.fs);
+        a_.jmp(s.resume);
+        break;
+      case StubKind::kGp:
+        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k])));
+        a_.store(8, field(L_.cur), rax);
+        a_.mov(rdi, rbx);
+        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_gp0)));
+        a_.call(rax);
+        break;
+      case StubKind::kSmc:
+        a_.store_imm(1, field(L_.jit_smc), 0);
+        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[s.k + 1].off));
+        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k + 1])));
+        a_.store(8, field(L_.cur), rax);
+        a_.store_imm(1, field(L_.block_break), 1);
+        exit();
+        break;
+    }
+  }
+
+  // rax = effective address of insns[k]'s memory operand (+ FS/GS base when `seg`).
+  static bool ea_ok(const Insn& i) { return fits32(i.disp) && (i.asz == 4 || i.asz == 8); }
+  bool ea(const Insn& i, bool seg) {
+    if (!ea_ok(i)) return false;
+    const int32_t disp = int32_t(i.disp);
+    const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
+    if (has_base) a_.load(8, rax, greg(i.base * 8u));
+    else if (has_index) a_.mov_imm(rax, 0);
+    if (has_index) {
+      a_.load(8, rcx, greg(i.index * 8u));
+      a_.lea(rax, Mem{rax, disp, rcx, i.scale});
+    } else if (has_base) {
+      if (disp != 0) a_.lea(rax, mem(rax, disp));
+    } else {
+      a_.mov_imm(rax, uint64_t(int64_t(disp)));
+    }
+    if (i.asz == 4) a_.mov32(rax, rax);
+    if (seg && (i.seg == FS || i.seg == GS)) a_.alu(kAluAdd, 8, rax, field(L_.seg_base + 8 * i.seg));
+    return true;
+  }
+
+  // With the linear address in rax: on a TLB hit for `size` bytes (write: and no decoded
+  // code in the page) rax becomes the host pointer, else jump to `miss`. Uses rcx, rdx.
+  void tlb(int size, bool write, Asm::Label& miss) {
+    a_.mov(rdx, rax);
+    a_.shr(8, rdx, 7);
+    a_.alu_imm(kAluAnd, 4, rdx, 0x3FE0);
+    a_.alu(kAluAdd, 8, rdx, field(L_.tlb));
+    if (size > 1) a_.lea(rcx, mem(rax, size - 1));
+    else a_.mov(rcx, rax);
+    a_.alu_imm(kAluAnd, 8, rcx, -4096);
+    a_.alu(kAluCmp, 8, rcx, mem(rdx, write ? 8 : 0));
+    a_.jcc(kNE, miss);
+    if (write) {
+      a_.load(8, rcx, mem(rdx, 24));
+      a_.cmp_byte_imm(mem(rcx, 0), 0);
+      a_.jcc(kNE, miss);
+    }
+    a_.alu(kAluAdd, 8, rax, mem(rdx, 16));
+  }
+
+  // Memory operand of insns[k] → host pointer in rax, with a stub running the handler on a
+  // miss (which resumes after the instruction: the caller binds s->resume there).
+  Stub* mem_operand(unsigned k, int size, bool write) {
+    if (!ea_ok(in_[k])) return nullptr;
+    Stub* s = new_stub(StubKind::kCall, k);
+    if (s == nullptr) return nullptr;
+    ea(in_[k], true);
+    fs_.host_live = false;
+    tlb(size, write, s->entry);
+    return s;
+  }
+
+  // Canonical check of a branch target in `r`; #GP(0) on insns[k] otherwise.
+  bool check_canonical(unsigned k, int r) {
+    Stub* gp = new_stub(StubKind::kGp, k);
+    if (gp == nullptr) return false;
+    a_.mov(rcx, r);
+    a_.shl(8, rcx, 16);
+    a_.sar(8, rcx, 16);
+    a_.alu(kAluCmp, 8, rcx, r);
+    a_.jcc(kNE, gp->entry);
+    return true;
+  }
+
+  // Host flags := the flags of the last writer, recomputed from the lazy fields.
+  void remat(const FlagState& f) {
+    switch (f.kind) {
+      case kSub:
+        a_.load(8, rax, field(L_.lf_a));
+        a_.alu(kAluCmp, f.size, rax, field(L_.lf_b));
+        break;
+      case kAdd:
+        a_.load(8, rax, field(L_.lf_a));
+        a_.alu(kAluAdd, f.size, rax, field(L_.lf_b));
+        break;
+      case kLogic:
+        a_.load(8, rax, field(L_.lf_res));
+        a_.test(f.size, rax, rax);
+        break;
+      case kInc:
+        a_.load(8, rax, field(L_.lf_a));
+        a_.inc(f.size, rax);
+        break;
+      default:  // kDec
+        a_.load(8, rax, field(L_.lf_a));
+        a_.dec(f.size, rax);
+        break;
+    }
+  }
+
+  static bool host_cc_ok(const FlagState& f, unsigned cc) {
+    if (f.kind == kInc || f.kind == kDec) return (cc >> 1) != 1 && (cc >> 1) != 3;  // no CF
+    return true;
+  }
+
+  // Make the host flags answer guest condition cc; returns the host condition to test.
+  Cond prepare_cond(unsigned cc) {
+    if (fs_.known && host_cc_ok(fs_, cc)) {
+      if (!fs_.host_live) remat(fs_);
+      fs_.host_live = true;
+      return Cond(cc);
+    }
+    a_.mov(rdi, rbx);
+    a_.mov_imm(rsi, cc);
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cond)));
+    a_.call(rax);
+    a_.test(4, rax, rax);
+    fs_.host_live = false;
+    return kNE;
+  }
+
+  // Record the lazy flags of a writer whose host operation just ran: res in rdx, a in rax,
+  // b in rcx (or the constant b_imm when has_imm).
+  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm) {
+    if (i.exact != nullptr) {  // flagopt.cc: dead flags, nothing to record
+      fs_.known = false;
+      fs_.host_live = false;
+      return;
+    }
+    a_.store(8, field(L_.lf_res), rdx);
+    if (kind == kLogic && i.op != 0x84 && i.op != 0x85 && i.op != 0xA8 && i.op != 0xA9) {
+      a_.store(8, field(L_.lf_a), rax);
+    } else if (kind == kLogic) {  // TEST records the result as both operands
+      a_.store(8, field(L_.lf_a), rdx);
+    } else {
+      a_.store(8, field(L_.lf_a), rax);
+    }
+    const bool is_test = kind == kLogic && (i.op == 0x84 || i.op == 0x85 || i.op == 0xA8 || i.op == 0xA9);
+    if (is_test) {
+      a_.store(8, field(L_.lf_b), rdx);
+    } else if (!has_imm) {
+      a_.store(8, field(L_.lf_b), rcx);
+    } else if (b_imm <= 0x7FFFFFFF) {
+      a_.store_imm(8, field(L_.lf_b), int32_t(b_imm));
+    } else {
+      a_.mov_imm(rcx, b_imm);
+      a_.store(8, field(L_.lf_b), rcx);
+    }
+    a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(LfKind(kind), size_idx(size))));
+    fs_.known = true;
+    fs_.host_live = true;
+    fs_.kind = kind;
+    fs_.size = size;
+  }
+
+  // ---- the inline patterns ----
+  bool inline_insn(unsigned k, bool* ended);
+  bool alu(unsigned k, int op, int form);
+  bool incdec(unsigned k, bool dec);
+  bool mov(unsigned k);
+  bool movx(unsigned k, int src_size, bool sign);
+  bool lea(unsigned k);
+  bool push_pop(unsigned k, bool pop);
+  bool branch(unsigned k, bool* ended);
+  bool cmov(unsigned k);
+  bool setcc(unsigned k);
+
+  Core* c_;
+  const Block* b_;
+  const Insn* in_;
+  Asm a_;
+  Insn* pairs_;
+  unsigned npairs_ = 0;
+  CoreLayout L_;
+  FlagState fs_;
+  Stub stubs_[kMaxStubs];
+  int nstubs_ = 0;
+  bool overflow_ = false;
+
+ public:
+  bool overflow() const { return overflow_; }
+};
+
+bool Compiler::inline_insn(unsigned k, bool* ended) {
+  const Insn& i = in_[k];
+  if (i.fn == op_ud || i.fn == op_gp_too_long) return false;
+  if (i.flags & (insnf::kLock | insnf::kRep | insnf::kRepne)) return false;
+  const unsigned map = i.op >> 8, o = i.op & 0xFF;
+  if (map == 0) {
+    if (o < 0x40 && (o & 7) < 6) return alu(k, int(o >> 3), int(o & 7));
+    if (o == 0x80 || o == 0x81 || o == 0x83) return alu(k, i.reg & 7, 6);
+    if (o == 0x84 || o == 0x85) return alu(k, kAluCmp + 1, 0);  // TEST r/m, r
+    if (o == 0xA8 || o == 0xA9) return alu(k, kAluCmp + 1, 4);  // TEST AL/eAX, imm
+    if ((o >= 0x88 && o <= 0x8B) || o == 0xC6 || o == 0xC7 || (o >= 0xB0 && o <= 0xBF)) return mov(k);
+    if (o == 0x8D) return lea(k);
+    if (o == 0x63 && i.osz == 8) return movx(k, 4, true);
+    if (o >= 0x50 && o <= 0x5F && i.osz == 8) return push_pop(k, o >= 0x58);
+    if ((o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE9 || o == 0xE8 || o == 0xC3) return branch(k, ended);
+    if ((o == 0xFE || o == 0xFF) && (i.reg & 7) < 2 && !is_mem(&i)) return incdec(k, (i.reg & 7) == 1);
+    return false;
+  }
+  if (map == 1) {
+    if (o >= 0x18 && o <= 0x1F) return true;  // hint NOPs: nothing to do
+    if (o == 0xB6 || o == 0xB7 || o == 0xBE || o == 0xBF) return movx(k, (o & 1) ? 2 : 1, o >= 0xBE);
+    if (o >= 0x80 && o <= 0x8F) return branch(k, ended);
+    if (o >= 0x40 && o <= 0x4F) return cmov(k);
+    if (o >= 0x90 && o <= 0x9F) return setcc(k);
+  }
+  return false;
+}
+
+// ALU op (x64::Alu numbering; kAluCmp + 1 = TEST) in one of the forms of opcodes 00-3F:
+// 0/1 r/m, reg; 2/3 reg, r/m; 4/5 accumulator, imm; 6: r/m, imm (group 1).
+bool Compiler::alu(unsigned k, int op, int form) {
+  const Insn& i = in_[k];
+  if (op == kAluAdc || op == kAluSbb) return false;
+  const bool test = op == kAluCmp + 1;
+  const int size = i.osz;
+  const bool writes = op != kAluCmp && !test;
+  const bool imm = form >= 4;
+  const bool mem_rm = is_mem(&i) && form != 4 && form != 5;
+  const bool mem_dst = mem_rm && (form <= 1 || form == 6);
+  const int kind = (op == kAluAdd) ? kAdd : (op == kAluSub || op == kAluCmp) ? kSub : kLogic;
+  const uint64_t b_imm = imm ? (i.imm & size_mask(size)) : 0;
+  Stub* s = nullptr;
+  // a → rax, b → rcx (or immediate); rsi = host pointer of a memory destination.
+  if (mem_rm) {
+    s = mem_operand(k, size, mem_dst && writes);
+    if (s == nullptr) return false;
+    if (mem_dst) {
+      a_.mov(rsi, rax);
+      a_.load(size, rax, mem(rsi));
+      if (!imm) a_.load(size, rcx, greg(i.ro));
+    } else {  // reg, mem
+      a_.load(size, rcx, mem(rax));
+      a_.load(size, rax, greg(i.ro));
+    }
+  } else if (form == 2 || form == 3) {
+    a_.load(size, rax, greg(i.ro));
+    a_.load(size, rcx, greg(i.mo));
+  } else {
+    a_.load(size, rax, greg(i.mo));
+    if (!imm) a_.load(size, rcx, greg(i.ro));
+  }
+  a_.mov(rdx, rax);
+  // CMP and TEST run as SUB and AND (same flags) so that rdx holds the recorded result.
+  const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
+  if (imm) a_.alu_imm(host, size, rdx, int32_t(i.imm));
+  else a_.alu(host, size, rdx, rcx);
+  const bool dead = i.exact != nullptr;
+  if (!dead) record_flags(i, kind, size, imm, b_imm);
+  else fs_ = FlagState{};
+  if (writes) {
+    if (mem_dst) a_.store(size, mem(rsi), rdx);
+    else store_reg(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
+  }
+  if (s != nullptr) {
+    s->remat = fs_.known;
+    s->fs = fs_;
+    a_.bind(s->resume);
+  }
+  return true;
+}
+
+bool Compiler::incdec(unsigned k, bool dec) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  const FlagVariants* v = i.exact != nullptr ? flag_variants(i.exact) : nullptr;
+  const bool no_flags = v != nullptr && i.fn == v->no_flags;
+  const bool cf_zero = v != nullptr && i.fn == v->no_cf;
+  // r8 = the CF this INC/DEC carries over.
+  if (!no_flags && !cf_zero) {
+    if (fs_.known && (fs_.kind == kInc || fs_.kind == kDec)) {
+      a_.load(8, r8, field(L_.lf_b));
+    } else if (fs_.known) {
+      if (!fs_.host_live) remat(fs_);
+      a_.setcc(kB, r8);
+      a_.movzx(1, r8, r8);
+    } else {
+      a_.mov(rdi, rbx);
+      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cf)));
+      a_.call(rax);
+      a_.mov(r8, rax);
+    }
+  }
+  a_.load(size, rax, greg(i.mo));
+  a_.mov(rdx, rax);
+  if (dec) a_.dec(size, rdx);
+  else a_.inc(size, rdx);
+  store_reg(size, i.mo, rdx);
+  if (no_flags) {
+    fs_ = FlagState{};
+    return true;
+  }
+  a_.store(8, field(L_.lf_res), rdx);
+  a_.store(8, field(L_.lf_a), rax);
+  if (cf_zero) a_.store_imm(8, field(L_.lf_b), 0);
+  else a_.store(8, field(L_.lf_b), r8);
+  a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(dec ? kDec : kInc, size_idx(size))));
+  fs_.known = true;
+  fs_.host_live = true;
+  fs_.kind = dec ? kDec : kInc;
+  fs_.size = size;
+  return true;
+}
+
+bool Compiler::mov(unsigned k) {
+  const Insn& i = in_[k];
+  const unsigned o = i.op & 0xFF;
+  const int size = i.osz;
+  if (o >= 0xB0 && o <= 0xBF) {  // MOV reg, imm (imm64 with REX.W)
+    if (size == 8 || size == 4) {
+      a_.mov_imm(rax, size == 4 ? uint32_t(i.imm) : i.imm);
+      a_.store(8, greg(i.mo), rax);
+    } else {
+      a_.store_imm(size, greg(i.mo), int32_t(i.imm));
+    }
+    return true;
+  }
+  if (o == 0xC6 || o == 0xC7) {
+    if ((i.reg & 7) != 0) return false;
+    if (!is_mem(&i)) {
+      if (size == 4) {
+        a_.mov_imm(rax, uint32_t(i.imm));
+        a_.store(8, greg(i.mo), rax);
+      } else {
+        a_.store_imm(size, greg(i.mo), int32_t(i.imm));
+      }
+      return true;
+    }
+    Stub* s = mem_operand(k, size, true);
+    if (s == nullptr) return false;
+    a_.store_imm(size, mem(rax), int32_t(i.imm));
+    a_.bind(s->resume);
+    return true;
+  }
+  const bool to_rm = o == 0x88 || o == 0x89;
+  if (!is_mem(&i)) {
+    a_.load(size, rax, greg(to_rm ? i.ro : i.mo));
+    store_reg(size, to_rm ? i.mo : i.ro, rax);
+    return true;
+  }
+  if (!ea_ok(i)) return false;
+  if (to_rm) {
+    a_.load(size, r8, greg(i.ro));
+    Stub* s = mem_operand(k, size, true);
+    if (s == nullptr) return false;
+    a_.store(size, mem(rax), r8);
+    a_.bind(s->resume);
+  } else {
+    Stub* s = mem_operand(k, size, false);
+    if (s == nullptr) return false;
+    a_.load(size, rax, mem(rax));
+    store_reg(size, i.ro, rax);
+    a_.bind(s->resume);
+  }
+  return true;
+}
+
+// MOVZX/MOVSX (0F B6/B7/BE/BF) and MOVSXD (63, REX.W).
+bool Compiler::movx(unsigned k, int src_size, bool sign) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  Stub* s = nullptr;
+  Mem src = greg(i.mo);
+  if (is_mem(&i)) {
+    s = mem_operand(k, src_size, false);
+    if (s == nullptr) return false;
+    src = mem(rax);
+  }
+  if (sign) a_.load_sx(src_size, rax, src);
+  else a_.load(src_size, rax, src);
+  if (size == 4 && sign) a_.mov32(rax, rax);
+  store_reg(size, i.ro, rax);
+  if (s != nullptr) a_.bind(s->resume);
+  return true;
+}
+
+bool Compiler::lea(unsigned k) {
+  const Insn& i = in_[k];
+  if (!is_mem(&i) || !ea(i, false)) return false;
+  if (i.osz == 4) a_.mov32(rax, rax);
+  store_reg(i.osz, i.ro, rax);
+  return true;
+}
+
+bool Compiler::push_pop(unsigned k, bool pop) {
+  const Insn& i = in_[k];
+  Stub* s = new_stub(StubKind::kCall, k);
+  if (s == nullptr) return false;
+  fs_.host_live = false;
+  if (!pop) {
+    a_.load(8, r8, greg(i.mo));
+    a_.load(8, rax, greg(RSP * 8));
+    a_.lea(rax, mem(rax, -8));
+    a_.mov(r9, rax);
+    tlb(8, true, s->entry);
+    a_.store(8, mem(rax), r8);
+    a_.store(8, greg(RSP * 8), r9);
+  } else {
+    a_.load(8, rax, greg(RSP * 8));
+    a_.lea(r9, mem(rax, 8));
+    tlb(8, false, s->entry);
+    a_.load(8, r8, mem(rax));
+    a_.store(8, greg(RSP * 8), r9);
+    a_.store(8, greg(i.mo), r8);
+  }
+  a_.bind(s->resume);
+  return true;
+}
+
+// Jcc, JMP rel, CALL rel, RET (all end the block).
+bool Compiler::branch(unsigned k, bool* ended) {
+  const Insn& i = in_[k];
+  const unsigned map = i.op >> 8, o = i.op & 0xFF;
+  const int64_t after = int64_t(i.off) + i.len;
+  const int64_t target = after + int64_t(i.imm);
+  if (i.osz != 8) return false;
+  if (map == 0 && o == 0xC3) {
+    Stub* s = new_stub(StubKind::kCall, k);
+    if (s == nullptr) return false;
+    fs_.host_live = false;
+    a_.load(8, rax, greg(RSP * 8));
+    a_.lea(r9, mem(rax, 8));
+    tlb(8, false, s->entry);
+    a_.load(8, r8, mem(rax));
+    if (!check_canonical(k, r8)) return false;
+    a_.store(8, greg(RSP * 8), r9);
+    a_.store(8, greg(kRegRip * 8), r8);
+    exit();
+    a_.bind(s->resume);  // the handler ends the block itself: kept only for safety
+    exit();
+    *ended = true;
+    return true;
+  }
+  if (!fits32(target)) return false;
+  auto take = [&]() -> bool {
+    a_.load(8, r11, greg(kRegRip * 8));
+    a_.lea(r11, mem(r11, int32_t(target)));
+    if (!check_canonical(k, r11)) return false;
+    a_.store(8, greg(kRegRip * 8), r11);
+    exit();
+    return true;
+  };
+  if (map == 0 && o == 0xE8) {  // CALL rel32
+    Stub* s = new_stub(StubKind::kCall, k);
+    if (s == nullptr) return false;
+    fs_.host_live = false;
+    a_.load(8, r11, greg(kRegRip * 8));
+    a_.lea(r8, mem(r11, int32_t(after)));
+    a_.lea(r11, mem(r11, int32_t(target)));
+    if (!check_canonical(k, r11)) return false;
+    a_.load(8, rax, greg(RSP * 8));
+    a_.lea(rax, mem(rax, -8));
+    a_.mov(r9, rax);
+    tlb(8, true, s->entry);
+    a_.store(8, mem(rax), r8);
+    a_.store(8, greg(RSP * 8), r9);
+    a_.store(8, greg(kRegRip * 8), r11);
+    exit();
+    a_.bind(s->resume);
+    exit();
+    *ended = true;
+    return true;
+  }
+  if (map == 0 && (o == 0xEB || o == 0xE9)) {
+    *ended = true;
+    return take();
+  }
+  // Jcc
+  const Cond cc = prepare_cond(i.op & 0xF);
+  Asm::Label taken;
+  a_.jcc(cc, taken);
+  a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
+  exit();
+  a_.bind(taken);
+  *ended = true;
+  return take();
+}
+
+bool Compiler::cmov(unsigned k) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  const unsigned cc = i.op & 0xF;
+  if (size == 1) return false;
+  if (is_mem(&i)) {
+    if (!fs_.known || !host_cc_ok(fs_, cc)) return false;
+    Stub* s = mem_operand(k, size, false);  // the source is read whatever the condition
+    if (s == nullptr) return false;
+    a_.load(size, r8, mem(rax));
+    remat(fs_);
+    fs_.host_live = true;
+    a_.load(size, rax, greg(i.ro));
+    a_.cmov(Cond(cc), size, rax, r8);
+    store_reg(size, i.ro, rax);
+    s->remat = true;
+    s->fs = fs_;
+    a_.bind(s->resume);
+    return true;
+  }
+  const Cond host = prepare_cond(cc);
+  a_.load(size, rax, greg(i.ro));
+  a_.load(size, r8, greg(i.mo));
+  a_.cmov(host, size, rax, r8);
+  store_reg(size, i.ro, rax);
+  return true;
+}
+
+bool Compiler::setcc(unsigned k) {
+  const Insn& i = in_[k];
+  if (is_mem(&i)) return false;
+  const Cond host = prepare_cond(i.op & 0xF);
+  a_.setcc(host, rax);
+  a_.store(1, greg(i.mo), rax);
+  return true;
+}
+
+}  // namespace
+
+JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
+  *full = false;
+  if (!arena.usable() || c->code_size != 64 || (b->mode & 0xFF) != 64 || b->ninsn == 0) return nullptr;
+  // Layout in the arena: the Insn pairs of handler calls (at most two per instruction, one
+  // inline and one in a miss stub), then the code.
+  const size_t pair_bytes = sizeof(Insn) * 2 * (2 * size_t(b->ninsn) + 2);
+  const size_t need_min = pair_bytes + 4096;
+  if (arena.room() < need_min + 64 * 1024) {
+    *full = true;
+    return nullptr;
+  }
+  auto* pairs = reinterpret_cast<Insn*>(arena.cursor());
+  uint8_t* code = arena.cursor() + pair_bytes;
+  const size_t cap = arena.room() - pair_bytes;
+  Compiler comp(c, b, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
+  if (!comp.compile() || comp.overflow()) return nullptr;
+  arena.commit(pair_bytes + comp.code_size());
+  return reinterpret_cast<JitFn>(code);
+}
+
+}  // namespace tsvirt::soft
