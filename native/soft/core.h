@@ -220,6 +220,9 @@ struct Core final : public Cpu {
   bool block_break = false;  // current block was cut short (count by walking)
   // A store hit the code of the running compiled block (jit.h): it stops after the store.
   bool jit_smc = false;
+  // A compiled block left through a direct exit whose successor it does not know yet: the
+  // run loop stores the next block there (jit.h, chaining).
+  Block** chain_slot = nullptr;
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
   // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
   // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.

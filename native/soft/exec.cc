@@ -317,29 +317,37 @@ static void maybe_compile(Core* c, Block* b, uint32_t threshold) {
   if (full) c->sync_events |= ev::kFlushBlocks;
 }
 
-static inline void exec_block_full(Core* c, Block* b, uint32_t jit_threshold) {
+// Run block b to its end. Returns the block that ran last: compiled code may have chained
+// into successors (jit.h), which count their own instructions.
+static inline Block* exec_block_full(Core* c, Block* b, uint32_t jit_threshold) {
   c->cur_block = b;
   c->cur_entry_rip = c->r[kRegRip];
   if (b->jit == nullptr) maybe_compile(c, b, jit_threshold);
   if (b->jit != nullptr) {
     c->cur = b->insns;
     b->jit(c);
+    if (SOFT_UNLIKELY(c->block_break)) {
+      c->block_break = false;
+      c->retired += size_t(c->cur - c->cur_block->insns);
+    }
   } else {
     const Insn* i = b->insns;
     do {
       c->cur = i;
       i = i->fn(c, i);
     } while (i != nullptr);
+    if (SOFT_UNLIKELY(c->block_break)) {
+      // Cut short (REP slice, SMC): c->cur is the instruction that did not complete.
+      c->block_break = false;
+      c->retired += size_t(c->cur - b->insns);
+    } else {
+      c->retired += b->ninsn;
+    }
   }
-  if (SOFT_UNLIKELY(c->block_break)) {
-    // Cut short (REP slice, SMC): c->cur is the instruction that did not complete.
-    c->block_break = false;
-    c->retired += size_t(c->cur - b->insns);
-  } else {
-    c->retired += b->ninsn;
-  }
+  Block* last = const_cast<Block*>(c->cur_block);
   c->cur_block = nullptr;
   c->cur = nullptr;
+  return last;
 }
 
 // Marker after a stepped instruction: returning non-null means "it completed, go on".
@@ -387,12 +395,18 @@ static void exec_block_partial(Core* c, const Block* b, unsigned n) {
 static StopReason run_loop(Core* c) {
   static const uint32_t jit_threshold = tsvirt::soft::jit_threshold();
   Block* prev = nullptr;
+  // A compiled block's empty chain slot to fill with the next block (jit.h), the block it
+  // belongs to and that block's entry RIP.
+  Block** chain_slot = nullptr;
+  const Block* chain_owner = nullptr;
+  uint64_t chain_rip = 0;
   const std::atomic<uint64_t>* const code_epoch = c->code_epoch;  // fixed for the Core's life
   for (;;) {
     bool step_one = false;
     if (SOFT_UNLIKELY((c->sync_events | c->async_events.load(std::memory_order_relaxed)) != 0 ||
                       c->retired >= c->budget_end)) {
       prev = nullptr;
+      chain_slot = nullptr;
       StopReason why = StopReason::kBudget;
       const Service s = service_events(c, &why);
       if (s == Service::kStop) return why;
@@ -414,7 +428,10 @@ static StopReason run_loop(Core* c) {
     if (b == nullptr) {
       bool cleared = false;
       b = find_block(c, &cleared);
-      if (cleared) prev = nullptr;
+      if (cleared) {
+        prev = nullptr;
+        chain_slot = nullptr;
+      }
       // Link prev → b when b starts in prev's physical page.
       if (prev != nullptr && b->mode == prev->mode && b != &c->blocks->scratch &&
           ((prev->pa + uint64_t(delta)) & ~uint64_t{0}) == b->pa &&
@@ -423,6 +440,15 @@ static StopReason run_loop(Core* c) {
         prev->link[slot] = b;
         prev->link_delta[slot] = delta;
       }
+    }
+    // Chain only inside the linear page the owner started in (then the target's physical
+    // page is the owner's, whatever the page tables say later), as link[] does.
+    if (chain_slot != nullptr) {
+      if (b != &c->blocks->scratch && b->mode == chain_owner->mode && ((rip ^ chain_rip) >> 12) == 0 &&
+          (b->pa >> 12) == (chain_owner->pa >> 12)) {
+        *chain_slot = b;
+      }
+      chain_slot = nullptr;
     }
     const uint64_t epoch = code_epoch->load(std::memory_order_relaxed);
     if (SOFT_UNLIKELY(b->checked_epoch != epoch)) {
@@ -444,9 +470,14 @@ static StopReason run_loop(Core* c) {
       if (step_one) c->sync_events |= ev::kStepDone;
       continue;
     }
-    exec_block_full(c, b, jit_threshold);
-    prev = b;
-    if (b->ninsn == 0) prev = nullptr;
+    c->chain_slot = nullptr;
+    prev = exec_block_full(c, b, jit_threshold);
+    if (c->chain_slot != nullptr) {
+      chain_slot = c->chain_slot;
+      chain_owner = prev;
+      chain_rip = c->cur_entry_rip;
+    }
+    if (prev->ninsn == 0) prev = nullptr;
   }
 }
 

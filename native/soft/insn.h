@@ -71,6 +71,9 @@ struct alignas(64) Block {
   uint32_t gen[2] = {0, 0};
   uint32_t hits = 0;                   // executions while not compiled (jit.h threshold)
   void (*jit)(Core* c) = nullptr;      // compiled code (jit.h), or nullptr
+  // Successors the compiled code jumps to directly (jit.h): [0] the taken branch or the
+  // only successor, [1] the fall-through of a Jcc. Same linear page only, like link[].
+  Block* chain[2] = {nullptr, nullptr};
 };
 
 constexpr int kMaxBlockInsns = 48;

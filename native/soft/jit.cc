@@ -85,13 +85,18 @@ uint64_t jit_cf(Core* c) { return get_cf(c) ? 1 : 0; }
 // Offsets into Core, measured once (Core is not standard-layout, so no offsetof).
 struct CoreLayout {
   int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, seg_base, cur, block_break, jit_smc;
+  int32_t retired, budget_end, sync_events, async_events, mode_key, code_epoch, cur_block,
+      cur_entry_rip, chain_slot;
 };
 
 CoreLayout layout_of(const Core* c) {
   const auto* base = reinterpret_cast<const uint8_t*>(c);
   auto at = [&](const void* p) { return int32_t(static_cast<const uint8_t*>(p) - base); };
   return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
-          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc)};
+          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
+          at(&c->retired), at(&c->budget_end), at(&c->sync_events), at(&c->async_events),
+          at(&c->mode_key), at(&c->code_epoch), at(&c->cur_block), at(&c->cur_entry_rip),
+          at(&c->chain_slot)};
 }
 
 bool fits32(int64_t v) { return v == int64_t(int32_t(v)); }
@@ -99,6 +104,8 @@ uint64_t size_mask(int size) { return size == 8 ? ~uint64_t{0} : (uint64_t{1} <<
 uint32_t size_idx(int size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
 
 // Per instruction at most: a miss stub, a #GP stub, and one SMC stub per handler call.
+// push rbx; mov rbx, rdi: chained blocks jump past it (they share the first block's frame).
+constexpr size_t kPrologueBytes = 4;
 constexpr int kMaxStubs = 4 * kMaxBlockInsns + 8;
 
 class Compiler {
@@ -110,6 +117,7 @@ class Compiler {
   bool compile() {
     a_.push(rbx);
     a_.mov(rbx, rdi);
+    if (a_.size() != kPrologueBytes) return false;
     const unsigned n = b_->ninsn;
     bool ended = false;
     for (unsigned k = 0; k < n; k++) {
@@ -123,7 +131,7 @@ class Compiler {
     if (!ended) {
       // Terminator: the block ran off its end (page end, length limit).
       a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
-      exit();
+      exit_chain(0);
     }
     for (int s = 0; s < nstubs_; s++) emit_stub(stubs_[s]);
     for (int s = 0; s < nstubs_; s++) {
@@ -155,9 +163,54 @@ class Compiler {
   // ---- small emitters ----
   Mem greg(unsigned byte_off) const { return mem(rbx, L_.r + int32_t(byte_off)); }
   Mem field(int32_t off) const { return mem(rbx, off); }
-  void exit() {
+  // Return to the run loop as is (block_break exits: the run loop counts what retired).
+  void exit_raw() {
     a_.pop(rbx);
     a_.ret();
+  }
+  // The block completed: count it and return to the run loop.
+  void exit() {
+    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
+    exit_raw();
+  }
+  // The block completed with RIP at a direct successor: count it, then jump straight into
+  // the successor's code when it is compiled, current and nothing waits (events, budget);
+  // else return to the run loop, asking it to fill the chain slot if it is empty.
+  void exit_chain(int slot) {
+    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
+    Asm::Label out, fill;
+    a_.load(4, rax, field(L_.sync_events));
+    a_.alu(kAluOr, 4, rax, field(L_.async_events));
+    a_.jcc(kNE, out);
+    a_.load(8, rax, field(L_.retired));
+    a_.alu_imm(kAluAdd, 8, rax, kMaxBlockInsns);
+    a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
+    a_.jcc(kA, out);
+    a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&b_->chain[slot])));
+    a_.load(8, rax, mem(rcx));
+    a_.test(8, rax, rax);
+    a_.jcc(kE, fill);
+    a_.load(8, rdx, mem(rax, int32_t(offsetof(Block, jit))));
+    a_.test(8, rdx, rdx);
+    a_.jcc(kE, out);
+    a_.load(4, rcx, field(L_.mode_key));
+    a_.alu(kAluCmp, 4, rcx, mem(rax, int32_t(offsetof(Block, mode))));
+    a_.jcc(kNE, out);
+    a_.load(8, rcx, field(L_.code_epoch));
+    a_.load(8, rcx, mem(rcx));
+    a_.alu(kAluCmp, 8, rcx, mem(rax, int32_t(offsetof(Block, checked_epoch))));
+    a_.jcc(kNE, out);
+    a_.store(8, field(L_.cur_block), rax);
+    a_.load(8, rcx, greg(kRegRip * 8));
+    a_.store(8, field(L_.cur_entry_rip), rcx);
+    a_.load(8, rcx, mem(rax, int32_t(offsetof(Block, insns))));
+    a_.store(8, field(L_.cur), rcx);
+    a_.lea(rdx, mem(rdx, kPrologueBytes));
+    a_.jmp(rdx);
+    a_.bind(fill);
+    a_.store(8, field(L_.chain_slot), rcx);
+    a_.bind(out);
+    exit_raw();
   }
   // Store a result of `size` into a guest register (32-bit results zero-extend).
   void store_reg(int size, unsigned off, int src) { a_.store(size == 4 ? 8 : size, greg(off), src); }
@@ -187,10 +240,14 @@ class Compiler {
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(pair[0].fn)));
     a_.call(rax);
     // nullptr: the handler set RIP (control transfer, REP slice, exit): leave.
-    Asm::Label go_on;
+    Asm::Label go_on, cut;
     a_.test(8, rax, rax);
     a_.jcc(kNE, go_on);
+    a_.cmp_byte_imm(field(L_.block_break), 0);
+    a_.jcc(kNE, cut);
     exit();
+    a_.bind(cut);
+    exit_raw();
     a_.bind(go_on);
     // A store into this block's own code: stop after this instruction.
     Stub* smc = new_stub(StubKind::kSmc, k);
@@ -220,7 +277,7 @@ class Compiler {
         a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k + 1])));
         a_.store(8, field(L_.cur), rax);
         a_.store_imm(1, field(L_.block_break), 1);
-        exit();
+        exit_raw();
         break;
     }
   }
@@ -657,7 +714,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
     a_.lea(r11, mem(r11, int32_t(target)));
     if (!check_canonical(k, r11)) return false;
     a_.store(8, greg(kRegRip * 8), r11);
-    exit();
+    exit_chain(0);
     return true;
   };
   if (map == 0 && o == 0xE8) {  // CALL rel32
@@ -675,8 +732,8 @@ bool Compiler::branch(unsigned k, bool* ended) {
     a_.store(8, mem(rax), r8);
     a_.store(8, greg(RSP * 8), r9);
     a_.store(8, greg(kRegRip * 8), r11);
-    exit();
-    a_.bind(s->resume);
+    exit_chain(0);
+    a_.bind(s->resume);  // the handler ends the block itself: kept only for safety
     exit();
     *ended = true;
     return true;
@@ -690,7 +747,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
   Asm::Label taken;
   a_.jcc(cc, taken);
   a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
-  exit();
+  exit_chain(1);
   a_.bind(taken);
   *ended = true;
   return take();

@@ -180,6 +180,7 @@ class Asm {
     rel32(l);
   }
   void call(int r) { op_rr(4, false, {0xFF}, 2, r); }
+  void jmp(int r) { op_rr(4, false, {0xFF}, 4, r); }
   void push(int r) {
     if (r >= 8) byte(0x41);
     byte(uint8_t(0x50 + (r & 7)));
