@@ -366,6 +366,10 @@ class Compiler {
         a_.load(8, rax, field(L_.lf_a));
         a_.inc(f.size, rax);
         break;
+      case kResCO:  // ZF SF PF only (host_cc_ok)
+        a_.load(8, rax, field(L_.lf_res));
+        a_.test(f.size, rax, rax);
+        break;
       default:  // kDec
         a_.load(8, rax, field(L_.lf_a));
         a_.dec(f.size, rax);
@@ -375,6 +379,7 @@ class Compiler {
 
   static bool host_cc_ok(const FlagState& f, unsigned cc) {
     if (f.kind == kInc || f.kind == kDec) return (cc >> 1) != 1 && (cc >> 1) != 3;  // no CF
+    if (f.kind == kResCO) return (cc >> 1) == 2 || (cc >> 1) == 4 || (cc >> 1) == 5;  // Z S P
     return true;
   }
 
@@ -439,6 +444,9 @@ class Compiler {
   bool branch(unsigned k, bool* ended);
   bool cmov(unsigned k);
   bool setcc(unsigned k);
+  bool shift(unsigned k);
+  bool imul(unsigned k);
+  void record_resco(int size, int res, int bits);
 
   Core* c_;
   const Block* b_;
@@ -472,6 +480,8 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
     if (o >= 0x50 && o <= 0x5F && i.osz == 8) return push_pop(k, o >= 0x58);
     if ((o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE9 || o == 0xE8 || o == 0xC3) return branch(k, ended);
     if ((o == 0xFE || o == 0xFF) && (i.reg & 7) < 2 && !is_mem(&i)) return incdec(k, (i.reg & 7) == 1);
+    if (o == 0xC1 || o == 0xD1 || o == 0xD3) return shift(k);
+    if (o == 0x69 || o == 0x6B) return imul(k);
     return false;
   }
   if (map == 1) {
@@ -480,8 +490,104 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
     if (o >= 0x80 && o <= 0x8F) return branch(k, ended);
     if (o >= 0x40 && o <= 0x4F) return cmov(k);
     if (o >= 0x90 && o <= 0x9F) return setcc(k);
+    if (o == 0xAF) return imul(k);
   }
   return false;
+}
+
+// Lazy flags of an operation whose ZF SF PF come from the result (register `res`) and CF
+// OF AF are given (register `bits`, in RFLAGS positions): set_lf_resco.
+void Compiler::record_resco(int size, int res, int bits) {
+  a_.store(8, field(L_.lf_res), res);
+  a_.store(8, field(L_.lf_b), bits);
+  a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(kResCO, size_idx(size))));
+  fs_.known = true;
+  fs_.host_live = false;
+  fs_.kind = kResCO;
+  fs_.size = size;
+}
+
+// SHL/SAL, SHR, SAR of a 32/64-bit register by an immediate, 1 or CL (C1, D1, D3 /4-/7).
+bool Compiler::shift(unsigned k) {
+  const Insn& i = in_[k];
+  const unsigned o = i.op & 0xFF, ext = i.reg & 7;
+  const int size = i.osz;
+  if (is_mem(&i) || ext < 4 || (size != 4 && size != 8)) return false;
+  const unsigned bits = unsigned(size) * 8;
+  const bool by_cl = o == 0xD3;
+  const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (bits - 1);
+  const int host_ext = ext == 6 ? 4 : int(ext);  // SAL is SHL
+  a_.load(size, rax, greg(i.mo));
+  if (!by_cl && cnt == 0) {  // flags unchanged; a 32-bit destination is still written
+    store_reg(size, i.mo, rax);
+    return true;
+  }
+  Asm::Label zero, done;
+  if (by_cl) {
+    a_.load(1, rcx, greg(RCX * 8));
+    a_.alu_imm(kAluAnd, 4, rcx, int32_t(bits - 1));
+    a_.jcc(kE, zero);
+  }
+  a_.mov(rdx, rax);
+  if (by_cl) a_.shift_cl(host_ext, size, rdx);
+  else a_.shift_imm(host_ext, size, rdx, uint8_t(cnt));
+  a_.setcc(kB, r8);  // CF: the last bit shifted out
+  a_.movzx(1, r8, r8);
+  if (host_ext == 4) {  // OF = top bit of the result ^ CF
+    a_.mov(r9, rdx);
+    a_.shr(8, r9, uint8_t(bits - 1));
+    a_.alu_imm(kAluAnd, 4, r9, 1);
+    a_.alu(kAluXor, 4, r9, r8);
+  } else if (host_ext == 5) {  // OF = top bit of the operand
+    a_.mov(r9, rax);
+    a_.shr(8, r9, uint8_t(bits - 1));
+    a_.alu_imm(kAluAnd, 4, r9, 1);
+  } else {
+    a_.mov_imm(r9, 0);
+  }
+  a_.shl(4, r9, 11);
+  a_.alu(kAluOr, 4, r9, r8);
+  store_reg(size, i.mo, rdx);
+  record_resco(size, rdx, r9);
+  if (by_cl) {
+    a_.jmp(done);
+    a_.bind(zero);
+    store_reg(size, i.mo, rax);
+    a_.bind(done);
+    fs_ = FlagState{};  // which path ran is known only at run time
+  }
+  return true;
+}
+
+// IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69, 6B): CF = OF = signed overflow.
+bool Compiler::imul(unsigned k) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  const bool with_imm = (i.op >> 8) == 0;
+  if (size == 1) return false;
+  Stub* s = nullptr;
+  if (is_mem(&i)) {
+    s = mem_operand(k, size, false);
+    if (s == nullptr) return false;
+    a_.load(size, rcx, mem(rax));
+  } else {
+    a_.load(size, rcx, greg(i.mo));
+  }
+  if (with_imm) {
+    a_.imul_imm(size, rax, rcx, int32_t(i.imm));
+  } else {
+    a_.load(size, rax, greg(i.ro));
+    a_.imul(size, rax, rcx);
+  }
+  if (size == 2) a_.movzx(2, rax, rax);
+  a_.setcc(kB, r8);
+  a_.movzx(1, r8, r8);
+  a_.neg(4, r8);
+  a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
+  store_reg(size, i.ro, rax);
+  record_resco(size, rax, r8);
+  if (s != nullptr) a_.bind(s->resume);
+  return true;
 }
 
 // ALU op (x64::Alu numbering; kAluCmp + 1 = TEST) in one of the forms of opcodes 00-3F:

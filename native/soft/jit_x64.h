@@ -150,6 +150,22 @@ class Asm {
     op_rr(size, size == 1, {uint8_t(size == 1 ? 0xC0 : 0xC1)}, ext, r);
     byte(n);
   }
+  // Shifts by CL.
+  void shift_cl(int ext, int size, int r) {
+    op_rr(size, size == 1, {uint8_t(size == 1 ? 0xD2 : 0xD3)}, ext, r);
+  }
+  // IMUL dst, src (0F AF) and IMUL dst, src, imm32 (69).
+  void imul(int size, int dst, int src) { op_rr(size, false, {0x0F, 0xAF}, dst, src); }
+  void imul_imm(int size, int dst, int src, int32_t imm) {
+    if (imm == int8_t(imm)) {
+      op_rr(size, false, {0x6B}, dst, src);
+      byte(uint8_t(imm));
+    } else {
+      op_rr(size, false, {0x69}, dst, src);
+      imm_of(size, imm);
+    }
+  }
+  void neg(int size, int r) { op_rr(size, size == 1, {uint8_t(size == 1 ? 0xF6 : 0xF7)}, 3, r); }
   void shl(int size, int r, uint8_t n) { shift_imm(4, size, r, n); }
   void shr(int size, int r, uint8_t n) { shift_imm(5, size, r, n); }
   void sar(int size, int r, uint8_t n) { shift_imm(7, size, r, n); }
