@@ -20,8 +20,10 @@
 #include "soft/jit.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -898,6 +900,26 @@ bool Compiler::setcc(unsigned k) {
 
 }  // namespace
 
+namespace {
+
+// With TSVIRT_SOFT_JIT_PERFMAP=1, name every compiled block in /tmp/perf-<pid>.map (the
+// file `perf report` reads for code without symbols) after the guest RIP it starts at.
+void perf_map(const uint8_t* code, size_t size, uint64_t guest_rip) {
+  static FILE* const f = [] () -> FILE* {
+    const char* on = std::getenv("TSVIRT_SOFT_JIT_PERFMAP");
+    if (on == nullptr || std::strcmp(on, "1") != 0) return nullptr;
+    char path[64];
+    std::snprintf(path, sizeof(path), "/tmp/perf-%d.map", int(getpid()));
+    return std::fopen(path, "a");
+  }();
+  if (f == nullptr) return;
+  std::fprintf(f, "%llx %zx guest_%llx\n", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code)),
+               size, static_cast<unsigned long long>(guest_rip));
+  std::fflush(f);
+}
+
+}  // namespace
+
 JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
   *full = false;
   if (!arena.usable() || c->code_size != 64 || (b->mode & 0xFF) != 64 || b->ninsn == 0) return nullptr;
@@ -915,6 +937,7 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
   Compiler comp(c, b, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
   if (!comp.compile() || comp.overflow()) return nullptr;
   arena.commit(pair_bytes + comp.code_size());
+  perf_map(code, comp.code_size(), c->r[kRegRip]);
   return reinterpret_cast<JitFn>(code);
 }
 

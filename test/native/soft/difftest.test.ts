@@ -3,6 +3,7 @@
 // The C++ tester (difftest.cc) generates random instances of every user-level instruction
 // the family implements and compares registers, defined flags and memory with unicorn.
 // Seeds are fixed so a failure reproduces with the printed command line.
+// (The compiled-block runs need TSVIRT_SOFT_JIT=1 in the environment, as printed.)
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTool } from './build-tools.js';
@@ -27,5 +28,18 @@ describe('soft CPU vs unicorn', () => {
         expect(r.stdout).toMatch(/^OK /);
       }, 180_000);
     }
+  }
+});
+
+// The same cases run as compiled blocks (native/soft/jit.h): each case's block is compiled
+// on its first execution, so inline forms, handler calls and TLB-miss paths all meet unicorn.
+describe('soft CPU compiled blocks vs unicorn', () => {
+  for (const family of FAMILIES) {
+    it(`${family} in 64-bit mode, compiled`, () => {
+      const args = ['--mode', '64', '--family', family, '--cases', String(CASES), '--seed', '20261128', '--jit'];
+      const r = spawnSync(difftest, args, { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TSVIRT_SOFT_JIT: '1' } });
+      expect(r.status, `TSVIRT_SOFT_JIT=1 ${difftest} ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^OK /);
+    }, 180_000);
   }
 });
