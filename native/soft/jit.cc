@@ -106,9 +106,44 @@ uint64_t size_mask(int size) { return size == 8 ? ~uint64_t{0} : (uint64_t{1} <<
 uint32_t size_idx(int size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
 
 // Per instruction at most: a miss stub, a #GP stub, and one SMC stub per handler call.
-// push rbx; mov rbx, rdi: chained blocks jump past it (they share the first block's frame).
-constexpr size_t kPrologueBytes = 4;
 constexpr int kMaxStubs = 4 * kMaxBlockInsns + 8;
+
+// Host registers that hold guest registers inside a block (callee-saved: they survive the
+// calls of helpers and handlers).
+constexpr int kCacheRegs[] = {r12, r13, r14, r15, rbp};
+constexpr int kNumCache = 5;
+
+// Which guest registers (0-15) are in which host registers at a point of the code, and
+// which of those were written since they were loaded. The guest register file in Core
+// stays the authority at every handler call, fault and block exit.
+struct RegCache {
+  int8_t slot_of[16];             // guest → cache slot, or -1
+  int8_t guest_of[kNumCache];     // cache slot → guest, or -1
+  bool dirty[kNumCache];
+  uint32_t used[kNumCache];       // last use (eviction picks the oldest)
+  RegCache() {
+    std::memset(slot_of, -1, sizeof(slot_of));
+    std::memset(guest_of, -1, sizeof(guest_of));
+    std::memset(dirty, 0, sizeof(dirty));
+    std::memset(used, 0, sizeof(used));
+  }
+};
+
+// The prologue (push rbx rbp r12-r15; align; mov rbx, rdi) is the same for every block, so
+// chained blocks jump past it: they share the frame of the block the run loop called.
+size_t prologue(Asm& a) {
+  uint8_t* start = a.here();
+  a.push(rbx);
+  a.push(rbp);
+  a.push(r12);
+  a.push(r13);
+  a.push(r14);
+  a.push(r15);
+  a.alu_imm(kAluSub, 8, rsp, 8);
+  a.mov(rbx, rdi);
+  return size_t(a.here() - start);
+}
+constexpr size_t kPrologueBytes = 17;
 
 class Compiler {
  public:
@@ -117,14 +152,14 @@ class Compiler {
 
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
-    a_.push(rbx);
-    a_.mov(rbx, rdi);
-    if (a_.size() != kPrologueBytes) return false;
+    if (prologue(a_) != kPrologueBytes) return false;
     const unsigned n = b_->ninsn;
     bool ended = false;
     for (unsigned k = 0; k < n; k++) {
       ended = false;
       if (!inline_insn(k, &ended)) {
+        writeback(rc_);
+        rc_ = RegCache{};  // the handler may change any guest register
         call_insn(k);
         fs_.known = false;
         fs_.host_live = false;
@@ -160,25 +195,136 @@ class Compiler {
     Asm::Label entry, resume;
     bool remat = false;  // rebuild the host flags from fs (kCall) before resuming
     FlagState fs;
+    // Register cache where the fast path branches here (written back first) and where it
+    // resumes (reloaded after the handler), kCall; kGp uses `at` only.
+    RegCache at, after;
+    bool have_at = false;
   };
 
   // ---- small emitters ----
   Mem greg(unsigned byte_off) const { return mem(rbx, L_.r + int32_t(byte_off)); }
   Mem field(int32_t off) const { return mem(rbx, off); }
   // Return to the run loop as is (block_break exits: the run loop counts what retired).
+  // The guest registers must be in Core already.
   void exit_raw() {
+    a_.alu_imm(kAluAdd, 8, rsp, 8);
+    a_.pop(r15);
+    a_.pop(r14);
+    a_.pop(r13);
+    a_.pop(r12);
+    a_.pop(rbp);
     a_.pop(rbx);
     a_.ret();
   }
   // The block completed: count it and return to the run loop.
-  void exit() {
+  void exit_counted() {
     a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
     exit_raw();
+  }
+  void exit() {
+    writeback(rc_);
+    exit_counted();
+  }
+
+  // ---- guest registers through the cache ----
+  static bool cacheable(unsigned off) { return (off >> 3) < 16 && (off & 7) == 0; }
+  // Emit stores of the dirty cached registers of `rc` (the state is not changed: other
+  // paths from the same point still need them).
+  void writeback(const RegCache& rc) {
+    for (int s = 0; s < kNumCache; s++) {
+      if (rc.guest_of[s] >= 0 && rc.dirty[s]) a_.store(8, greg(unsigned(rc.guest_of[s]) * 8), kCacheRegs[s]);
+    }
+  }
+  void reload(const RegCache& rc) {
+    for (int s = 0; s < kNumCache; s++) {
+      if (rc.guest_of[s] >= 0) a_.load(8, kCacheRegs[s], greg(unsigned(rc.guest_of[s]) * 8));
+    }
+  }
+  void evict(unsigned g) {
+    if (g >= 16) return;
+    const int s = rc_.slot_of[g];
+    if (s < 0) return;
+    if (rc_.dirty[s]) a_.store(8, greg(g * 8), kCacheRegs[s]);
+    rc_.slot_of[g] = -1;
+    rc_.guest_of[s] = -1;
+    rc_.dirty[s] = false;
+  }
+  // Host register holding guest register g (loaded from Core when `load`).
+  int acquire(unsigned g, bool load) {
+    int s = rc_.slot_of[g];
+    if (s < 0) {
+      s = 0;
+      for (int t = 0; t < kNumCache; t++) {
+        if (rc_.guest_of[t] < 0) {
+          s = t;
+          break;
+        }
+        if (rc_.used[t] < rc_.used[s]) s = t;
+      }
+      if (rc_.guest_of[s] >= 0) evict(unsigned(rc_.guest_of[s]));
+      rc_.slot_of[g] = int8_t(s);
+      rc_.guest_of[s] = int8_t(g);
+      rc_.dirty[s] = false;
+      if (load) a_.load(8, kCacheRegs[s], greg(g * 8));
+    }
+    rc_.used[s] = ++tick_;
+    return kCacheRegs[s];
+  }
+  // dst = guest register at byte offset `off` (Insn::ro/mo layout), zero-extended.
+  void rd(int size, int dst, unsigned off) {
+    if (!cacheable(off)) {
+      evict(off >> 3);
+      a_.load(size, dst, greg(off));
+      return;
+    }
+    const int h = acquire(off >> 3, true);
+    if (size == 8) a_.mov(dst, h);
+    else if (size == 4) a_.mov32(dst, h);
+    else a_.movzx(size, dst, h);
+  }
+  void rd_sx(int size, int dst, unsigned off) {
+    if (!cacheable(off)) {
+      evict(off >> 3);
+      a_.load_sx(size, dst, greg(off));
+      return;
+    }
+    const int h = acquire(off >> 3, true);
+    if (size == 8) a_.mov(dst, h);
+    else a_.movsx(size, dst, h);
+  }
+  // Guest register at `off` = src (`size` bytes; a 32-bit write zero-extends, 8/16-bit
+  // writes merge). For size 4, src holds the value zero-extended.
+  void wr(int size, unsigned off, int src) {
+    if (!cacheable(off)) {
+      evict(off >> 3);
+      a_.store(size == 4 ? 8 : size, greg(off), src);
+      return;
+    }
+    const int h = acquire(off >> 3, size < 4);
+    if (size == 8) a_.mov(h, src);
+    else if (size == 4) a_.mov32(h, src);
+    else a_.mov_part(size, h, src);
+    rc_.dirty[rc_.slot_of[off >> 3]] = true;
+  }
+  void wr_imm(int size, unsigned off, int32_t imm) {
+    if (size >= 4) {
+      a_.mov_imm(rax, size == 4 ? uint64_t(uint32_t(imm)) : uint64_t(int64_t(imm)));
+      wr(size, off, rax);
+      return;
+    }
+    if (!cacheable(off)) {
+      evict(off >> 3);
+      a_.store_imm(size, greg(off), imm);
+      return;
+    }
+    a_.mov_imm(rax, uint64_t(uint32_t(imm)));
+    wr(size, off, rax);
   }
   // The block completed with RIP at a direct successor: count it, then jump straight into
   // the successor's code when it is compiled, current and nothing waits (events, budget);
   // else return to the run loop, asking it to fill the chain slot if it is empty.
   void exit_chain(int slot) {
+    writeback(rc_);
     a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
     Asm::Label out, fill;
     a_.load(4, rax, field(L_.sync_events));
@@ -215,7 +361,13 @@ class Compiler {
     exit_raw();
   }
   // Store a result of `size` into a guest register (32-bit results zero-extend).
-  void store_reg(int size, unsigned off, int src) { a_.store(size == 4 ? 8 : size, greg(off), src); }
+
+  // The fast path of stub s's instruction ends here: the stub resumes here too, with the
+  // register cache reloaded to this point's state.
+  void resume(Stub* s) {
+    a_.bind(s->resume);
+    s->after = rc_;
+  }
 
   Stub* new_stub(StubKind kind, unsigned k) {
     if (nstubs_ >= kMaxStubs) {
@@ -247,7 +399,7 @@ class Compiler {
     a_.jcc(kNE, go_on);
     a_.cmp_byte_imm(field(L_.block_break), 0);
     a_.jcc(kNE, cut);
-    exit();
+    exit_counted();
     a_.bind(cut);
     exit_raw();
     a_.bind(go_on);
@@ -262,11 +414,14 @@ class Compiler {
     a_.bind(s.entry);
     switch (s.kind) {
       case StubKind::kCall:
+        writeback(s.at);
         call_insn(s.k);
+        reload(s.after);
         if (s.remat) remat(s.fs);
         a_.jmp(s.resume);
         break;
       case StubKind::kGp:
+        writeback(s.at);
         a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k])));
         a_.store(8, field(L_.cur), rax);
         a_.mov(rdi, rbx);
@@ -290,10 +445,10 @@ class Compiler {
     if (!ea_ok(i)) return false;
     const int32_t disp = int32_t(i.disp);
     const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
-    if (has_base) a_.load(8, rax, greg(i.base * 8u));
+    if (has_base) rd(8, rax, i.base * 8u);
     else if (has_index) a_.mov_imm(rax, 0);
     if (has_index) {
-      a_.load(8, rcx, greg(i.index * 8u));
+      rd(8, rcx, i.index * 8u);
       a_.lea(rax, Mem{rax, disp, rcx, i.scale});
     } else if (has_base) {
       if (disp != 0) a_.lea(rax, mem(rax, disp));
@@ -307,7 +462,9 @@ class Compiler {
 
   // With the linear address in rax: on a TLB hit for `size` bytes (write: and no decoded
   // code in the page) rax becomes the host pointer, else jump to `miss`. Uses rcx, rdx.
-  void tlb(int size, bool write, Asm::Label& miss) {
+  void tlb(int size, bool write, Stub* s) {
+    Asm::Label& miss = s->entry;
+    s->at = rc_;  // the state where the fast path may branch to the stub
     a_.mov(rdx, rax);
     a_.shr(8, rdx, 7);
     a_.alu_imm(kAluAnd, 4, rdx, 0x3FE0);
@@ -333,7 +490,7 @@ class Compiler {
     if (s == nullptr) return nullptr;
     ea(in_[k], true);
     fs_.host_live = false;
-    tlb(size, write, s->entry);
+    tlb(size, write, s);
     return s;
   }
 
@@ -341,6 +498,7 @@ class Compiler {
   bool check_canonical(unsigned k, int r) {
     Stub* gp = new_stub(StubKind::kGp, k);
     if (gp == nullptr) return false;
+    gp->at = rc_;
     a_.mov(rcx, r);
     a_.shl(8, rcx, 16);
     a_.sar(8, rcx, 16);
@@ -458,6 +616,8 @@ class Compiler {
   unsigned npairs_ = 0;
   CoreLayout L_;
   FlagState fs_;
+  RegCache rc_;
+  uint32_t tick_ = 0;
   Stub stubs_[kMaxStubs];
   int nstubs_ = 0;
   bool overflow_ = false;
@@ -519,14 +679,14 @@ bool Compiler::shift(unsigned k) {
   const bool by_cl = o == 0xD3;
   const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (bits - 1);
   const int host_ext = ext == 6 ? 4 : int(ext);  // SAL is SHL
-  a_.load(size, rax, greg(i.mo));
+  rd(size, rax, i.mo);
   if (!by_cl && cnt == 0) {  // flags unchanged; a 32-bit destination is still written
-    store_reg(size, i.mo, rax);
+    wr(size, i.mo, rax);
     return true;
   }
   Asm::Label zero, done;
   if (by_cl) {
-    a_.load(1, rcx, greg(RCX * 8));
+    rd(1, rcx, RCX * 8);
     a_.alu_imm(kAluAnd, 4, rcx, int32_t(bits - 1));
     a_.jcc(kE, zero);
   }
@@ -549,12 +709,12 @@ bool Compiler::shift(unsigned k) {
   }
   a_.shl(4, r9, 11);
   a_.alu(kAluOr, 4, r9, r8);
-  store_reg(size, i.mo, rdx);
+  wr(size, i.mo, rdx);
   record_resco(size, rdx, r9);
   if (by_cl) {
     a_.jmp(done);
     a_.bind(zero);
-    store_reg(size, i.mo, rax);
+    wr(size, i.mo, rax);
     a_.bind(done);
     fs_ = FlagState{};  // which path ran is known only at run time
   }
@@ -573,12 +733,12 @@ bool Compiler::imul(unsigned k) {
     if (s == nullptr) return false;
     a_.load(size, rcx, mem(rax));
   } else {
-    a_.load(size, rcx, greg(i.mo));
+    rd(size, rcx, i.mo);
   }
   if (with_imm) {
     a_.imul_imm(size, rax, rcx, int32_t(i.imm));
   } else {
-    a_.load(size, rax, greg(i.ro));
+    rd(size, rax, i.ro);
     a_.imul(size, rax, rcx);
   }
   if (size == 2) a_.movzx(2, rax, rax);
@@ -586,9 +746,9 @@ bool Compiler::imul(unsigned k) {
   a_.movzx(1, r8, r8);
   a_.neg(4, r8);
   a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
-  store_reg(size, i.ro, rax);
+  wr(size, i.ro, rax);
   record_resco(size, rax, r8);
-  if (s != nullptr) a_.bind(s->resume);
+  if (s != nullptr) resume(s);
   return true;
 }
 
@@ -613,17 +773,17 @@ bool Compiler::alu(unsigned k, int op, int form) {
     if (mem_dst) {
       a_.mov(rsi, rax);
       a_.load(size, rax, mem(rsi));
-      if (!imm) a_.load(size, rcx, greg(i.ro));
+      if (!imm) rd(size, rcx, i.ro);
     } else {  // reg, mem
       a_.load(size, rcx, mem(rax));
-      a_.load(size, rax, greg(i.ro));
+      rd(size, rax, i.ro);
     }
   } else if (form == 2 || form == 3) {
-    a_.load(size, rax, greg(i.ro));
-    a_.load(size, rcx, greg(i.mo));
+    rd(size, rax, i.ro);
+    rd(size, rcx, i.mo);
   } else {
-    a_.load(size, rax, greg(i.mo));
-    if (!imm) a_.load(size, rcx, greg(i.ro));
+    rd(size, rax, i.mo);
+    if (!imm) rd(size, rcx, i.ro);
   }
   a_.mov(rdx, rax);
   // CMP and TEST run as SUB and AND (same flags) so that rdx holds the recorded result.
@@ -635,12 +795,12 @@ bool Compiler::alu(unsigned k, int op, int form) {
   else fs_ = FlagState{};
   if (writes) {
     if (mem_dst) a_.store(size, mem(rsi), rdx);
-    else store_reg(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
+    else wr(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
   }
   if (s != nullptr) {
     s->remat = fs_.known;
     s->fs = fs_;
-    a_.bind(s->resume);
+    resume(s);
   }
   return true;
 }
@@ -666,11 +826,11 @@ bool Compiler::incdec(unsigned k, bool dec) {
       a_.mov(r8, rax);
     }
   }
-  a_.load(size, rax, greg(i.mo));
+  rd(size, rax, i.mo);
   a_.mov(rdx, rax);
   if (dec) a_.dec(size, rdx);
   else a_.inc(size, rdx);
-  store_reg(size, i.mo, rdx);
+  wr(size, i.mo, rdx);
   if (no_flags) {
     fs_ = FlagState{};
     return true;
@@ -694,9 +854,9 @@ bool Compiler::mov(unsigned k) {
   if (o >= 0xB0 && o <= 0xBF) {  // MOV reg, imm (imm64 with REX.W)
     if (size == 8 || size == 4) {
       a_.mov_imm(rax, size == 4 ? uint32_t(i.imm) : i.imm);
-      a_.store(8, greg(i.mo), rax);
+      wr(8, i.mo, rax);
     } else {
-      a_.store_imm(size, greg(i.mo), int32_t(i.imm));
+      wr_imm(size, i.mo, int32_t(i.imm));
     }
     return true;
   }
@@ -705,37 +865,37 @@ bool Compiler::mov(unsigned k) {
     if (!is_mem(&i)) {
       if (size == 4) {
         a_.mov_imm(rax, uint32_t(i.imm));
-        a_.store(8, greg(i.mo), rax);
+        wr(8, i.mo, rax);
       } else {
-        a_.store_imm(size, greg(i.mo), int32_t(i.imm));
+        wr_imm(size, i.mo, int32_t(i.imm));
       }
       return true;
     }
     Stub* s = mem_operand(k, size, true);
     if (s == nullptr) return false;
     a_.store_imm(size, mem(rax), int32_t(i.imm));
-    a_.bind(s->resume);
+    resume(s);
     return true;
   }
   const bool to_rm = o == 0x88 || o == 0x89;
   if (!is_mem(&i)) {
-    a_.load(size, rax, greg(to_rm ? i.ro : i.mo));
-    store_reg(size, to_rm ? i.mo : i.ro, rax);
+    rd(size, rax, to_rm ? i.ro : i.mo);
+    wr(size, to_rm ? i.mo : i.ro, rax);
     return true;
   }
   if (!ea_ok(i)) return false;
   if (to_rm) {
-    a_.load(size, r8, greg(i.ro));
+    rd(size, r8, i.ro);
     Stub* s = mem_operand(k, size, true);
     if (s == nullptr) return false;
     a_.store(size, mem(rax), r8);
-    a_.bind(s->resume);
+    resume(s);
   } else {
     Stub* s = mem_operand(k, size, false);
     if (s == nullptr) return false;
     a_.load(size, rax, mem(rax));
-    store_reg(size, i.ro, rax);
-    a_.bind(s->resume);
+    wr(size, i.ro, rax);
+    resume(s);
   }
   return true;
 }
@@ -745,17 +905,19 @@ bool Compiler::movx(unsigned k, int src_size, bool sign) {
   const Insn& i = in_[k];
   const int size = i.osz;
   Stub* s = nullptr;
-  Mem src = greg(i.mo);
   if (is_mem(&i)) {
     s = mem_operand(k, src_size, false);
     if (s == nullptr) return false;
-    src = mem(rax);
+    if (sign) a_.load_sx(src_size, rax, mem(rax));
+    else a_.load(src_size, rax, mem(rax));
+  } else if (sign) {
+    rd_sx(src_size, rax, i.mo);
+  } else {
+    rd(src_size, rax, i.mo);
   }
-  if (sign) a_.load_sx(src_size, rax, src);
-  else a_.load(src_size, rax, src);
   if (size == 4 && sign) a_.mov32(rax, rax);
-  store_reg(size, i.ro, rax);
-  if (s != nullptr) a_.bind(s->resume);
+  wr(size, i.ro, rax);
+  if (s != nullptr) resume(s);
   return true;
 }
 
@@ -763,7 +925,7 @@ bool Compiler::lea(unsigned k) {
   const Insn& i = in_[k];
   if (!is_mem(&i) || !ea(i, false)) return false;
   if (i.osz == 4) a_.mov32(rax, rax);
-  store_reg(i.osz, i.ro, rax);
+  wr(i.osz, i.ro, rax);
   return true;
 }
 
@@ -773,22 +935,22 @@ bool Compiler::push_pop(unsigned k, bool pop) {
   if (s == nullptr) return false;
   fs_.host_live = false;
   if (!pop) {
-    a_.load(8, r8, greg(i.mo));
-    a_.load(8, rax, greg(RSP * 8));
+    rd(8, r8, i.mo);
+    rd(8, rax, RSP * 8);
     a_.lea(rax, mem(rax, -8));
     a_.mov(r9, rax);
-    tlb(8, true, s->entry);
+    tlb(8, true, s);
     a_.store(8, mem(rax), r8);
-    a_.store(8, greg(RSP * 8), r9);
+    wr(8, RSP * 8, r9);
   } else {
-    a_.load(8, rax, greg(RSP * 8));
+    rd(8, rax, RSP * 8);
     a_.lea(r9, mem(rax, 8));
-    tlb(8, false, s->entry);
+    tlb(8, false, s);
     a_.load(8, r8, mem(rax));
-    a_.store(8, greg(RSP * 8), r9);
-    a_.store(8, greg(i.mo), r8);
+    wr(8, RSP * 8, r9);
+    wr(8, i.mo, r8);
   }
-  a_.bind(s->resume);
+  resume(s);
   return true;
 }
 
@@ -803,15 +965,15 @@ bool Compiler::branch(unsigned k, bool* ended) {
     Stub* s = new_stub(StubKind::kCall, k);
     if (s == nullptr) return false;
     fs_.host_live = false;
-    a_.load(8, rax, greg(RSP * 8));
+    rd(8, rax, RSP * 8);
     a_.lea(r9, mem(rax, 8));
-    tlb(8, false, s->entry);
+    tlb(8, false, s);
     a_.load(8, r8, mem(rax));
     if (!check_canonical(k, r8)) return false;
-    a_.store(8, greg(RSP * 8), r9);
+    wr(8, RSP * 8, r9);
     a_.store(8, greg(kRegRip * 8), r8);
     exit();
-    a_.bind(s->resume);  // the handler ends the block itself: kept only for safety
+    resume(s);  // the handler ends the block itself: kept only for safety
     exit();
     *ended = true;
     return true;
@@ -833,15 +995,15 @@ bool Compiler::branch(unsigned k, bool* ended) {
     a_.lea(r8, mem(r11, int32_t(after)));
     a_.lea(r11, mem(r11, int32_t(target)));
     if (!check_canonical(k, r11)) return false;
-    a_.load(8, rax, greg(RSP * 8));
+    rd(8, rax, RSP * 8);
     a_.lea(rax, mem(rax, -8));
     a_.mov(r9, rax);
-    tlb(8, true, s->entry);
+    tlb(8, true, s);
     a_.store(8, mem(rax), r8);
-    a_.store(8, greg(RSP * 8), r9);
+    wr(8, RSP * 8, r9);
     a_.store(8, greg(kRegRip * 8), r11);
     exit_chain(0);
-    a_.bind(s->resume);  // the handler ends the block itself: kept only for safety
+    resume(s);  // the handler ends the block itself: kept only for safety
     exit();
     *ended = true;
     return true;
@@ -873,19 +1035,19 @@ bool Compiler::cmov(unsigned k) {
     a_.load(size, r8, mem(rax));
     remat(fs_);
     fs_.host_live = true;
-    a_.load(size, rax, greg(i.ro));
+    rd(size, rax, i.ro);
     a_.cmov(Cond(cc), size, rax, r8);
-    store_reg(size, i.ro, rax);
+    wr(size, i.ro, rax);
     s->remat = true;
     s->fs = fs_;
-    a_.bind(s->resume);
+    resume(s);
     return true;
   }
   const Cond host = prepare_cond(cc);
-  a_.load(size, rax, greg(i.ro));
-  a_.load(size, r8, greg(i.mo));
+  rd(size, rax, i.ro);
+  rd(size, r8, i.mo);
   a_.cmov(host, size, rax, r8);
-  store_reg(size, i.ro, rax);
+  wr(size, i.ro, rax);
   return true;
 }
 
@@ -894,7 +1056,7 @@ bool Compiler::setcc(unsigned k) {
   if (is_mem(&i)) return false;
   const Cond host = prepare_cond(i.op & 0xF);
   a_.setcc(host, rax);
-  a_.store(1, greg(i.mo), rax);
+  wr(1, i.mo, rax);
   return true;
 }
 

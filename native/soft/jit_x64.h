@@ -70,6 +70,10 @@ class Asm {
     imm_of(size, imm);
   }
   void mov(int dst, int src) { op_rr(8, false, {0x8B}, dst, src); }  // 64-bit
+  // MOV of the low 8 or 16 bits (the rest of dst is kept).
+  void mov_part(int size, int dst, int src) {
+    op_rr(size, size == 1, {uint8_t(size == 1 ? 0x88 : 0x89)}, src, dst);
+  }
   void mov32(int dst, int src) { op_rr(4, false, {0x8B}, dst, src); }
   // dst = imm, the shortest exact form.
   void mov_imm(int dst, uint64_t imm) {

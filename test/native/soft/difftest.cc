@@ -6,6 +6,13 @@
 // TSVIRT_SOFT_JIT=1 in the environment the soft CPU compiles it (native/soft/jit.h) before
 // running it; the HLT's one byte of RIP is taken back before comparing.
 //
+// --seq N makes every case a run of N instructions of the family (no branches, no string
+// templates) executed as one block by the soft CPU alone, and prints one digest line per
+// case (registers, RIP, all flags, memory, vector) instead of comparing with unicorn (the
+// undefined flags of one instruction may feed the next). Two runs, one with
+// TSVIRT_SOFT_JIT=1 and one with TSVIRT_SOFT_JIT=off, must print the same lines: the
+// compiled code agrees with the interpreter over whole blocks.
+//
 // Each case is one randomly generated instruction of the family (random prefixes, operand
 // sizes, register/memory forms, immediates) run from the same random register state and
 // memory on both CPUs; general registers, RIP, the defined arithmetic flags and DF, and the
@@ -613,6 +620,8 @@ class Unicorn {
 
 class Soft {
  public:
+  unsigned budget = 0;  // instructions per run; 0: one (two to the HLT)
+
   explicit Soft(int bits) : bits_(bits) {
     ram_.assign(kRamSize, 0);
     mem_ = tsvirt::soft::PhysMemory::create();
@@ -664,7 +673,7 @@ class Soft {
       s.idtr = {0, 0};
     }
     cpu_->set_state(s);
-    const tsvirt::soft::StopReason why = cpu_->run(to_hlt || whole_block ? 2 : 1);
+    const tsvirt::soft::StopReason why = cpu_->run(budget != 0 ? budget : to_hlt || whole_block ? 2 : 1);
     cpu_->get_state(&s);
     if (whole_block && !to_hlt && why == tsvirt::soft::StopReason::kHlt) s.rip -= 1;
     for (int r = 0; r < 16; r++) o.regs[r] = bits_ == 64 ? s.gpr[r] : (r < 8 ? s.gpr[r] : 0);
@@ -792,6 +801,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   bool whole_block = false;
   int64_t only = -1;
+  unsigned seq = 0;
   for (int k = 1; k < argc; k++) {
     const std::string a = argv[k];
     if (a == "--mode" && k + 1 < argc) bits = std::atoi(argv[++k]);
@@ -801,6 +811,7 @@ int main(int argc, char** argv) {
     else if (a == "--verbose") verbose = true;
     else if (a == "--jit") whole_block = true;
     else if (a == "--only" && k + 1 < argc) only = std::strtoll(argv[++k], nullptr, 0);
+    else if (a == "--seq" && k + 1 < argc) seq = unsigned(std::strtoul(argv[++k], nullptr, 0));
     else {
       std::fprintf(stderr, "usage: difftest --mode 64|32|16 --family NAME [--cases N] [--seed S]\n");
       return 2;
@@ -832,6 +843,31 @@ int main(int argc, char** argv) {
     Gen g{rng, m, t, k, {}, {}};
     if (!g.build()) continue;
     if (only >= 0 && int64_t(n) != only) continue;
+    if (seq > 0) {
+      if (t.flags & (kRel8 | kString)) continue;
+      for (unsigned j = 1; j < seq; j++) {
+        const Tmpl& t2 = *pool[rng.below(pool.size())];
+        if (t2.flags & (kRel8 | kString)) continue;
+        Case k2 = k;
+        Gen g2{rng, m, t2, k2, {}, {}};
+        if (g2.build()) k.code.insert(k.code.end(), k2.code.begin(), k2.code.end());
+      }
+      soft.budget = seq + 1;
+      const Outcome b = soft.run(k, code_addr, data_addr, stack_addr, false, false);
+      uint64_t h = 1469598103934665603ull;
+      auto mix = [&h](uint64_t v) {
+        for (int q = 0; q < 8; q++) h = (h ^ ((v >> (8 * q)) & 0xFF)) * 1099511628211ull;
+      };
+      for (int r = 0; r < 16; r++) mix(b.regs[r]);
+      mix(b.rip);
+      mix(b.rflags);
+      mix(uint64_t(int64_t(b.vector)));
+      for (uint8_t v : b.data) mix(v);
+      for (uint8_t v : b.stack) mix(v);
+      std::printf("case %llu %016llx %s\n", (unsigned long long)n, (unsigned long long)h, b.error.c_str());
+      compared++;
+      continue;
+    }
     const bool to_hlt = (t.flags & kRel8) != 0;
     const Outcome a = uc->run(k, code_addr, data_addr, stack_addr, to_hlt);
     const Outcome b = soft.run(k, code_addr, data_addr, stack_addr, to_hlt, whole_block);
