@@ -153,6 +153,7 @@ class Compiler {
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
     if (prologue(a_) != kPrologueBytes) return false;
+    liveness();
     const unsigned n = b_->ninsn;
     bool ended = false;
     for (unsigned k = 0; k < n; k++) {
@@ -606,6 +607,11 @@ class Compiler {
   bool setcc(unsigned k);
   bool shift(unsigned k);
   bool imul(unsigned k);
+  // Flags liveness inside the block (see liveness()).
+  enum class FlagUse { kWritesAll, kNeutral, kOther };
+  static FlagUse flag_use(const Insn& i);
+  void liveness();
+  bool dead_after_[kMaxBlockInsns] = {};
   void record_resco(int size, int res, int bits);
 
   Core* c_;
@@ -625,6 +631,58 @@ class Compiler {
  public:
   bool overflow() const { return overflow_; }
 };
+
+// How an instruction touches the arithmetic flags, for liveness: writes all six and cannot
+// fault (register forms), neither reads nor writes them and cannot fault, or anything
+// else (reads some, writes some, may fault, exits: the flags before it are observable).
+Compiler::FlagUse Compiler::flag_use(const Insn& i) {
+  if (i.fn == op_ud || i.fn == op_gp_too_long || (i.flags & (insnf::kLock | insnf::kRep | insnf::kRepne))) {
+    return FlagUse::kOther;
+  }
+  const unsigned map = i.op >> 8, o = i.op & 0xFF;
+  const bool mem = is_mem(&i);
+  if (map == 0) {
+    if (o == 0x8D || (o >= 0xB0 && o <= 0xBF)) return FlagUse::kNeutral;
+    if (mem) return FlagUse::kOther;
+    if (o >= 0x88 && o <= 0x8B) return FlagUse::kNeutral;
+    if ((o == 0xC6 || o == 0xC7) && (i.reg & 7) == 0) return FlagUse::kNeutral;
+    if (o == 0x63 && i.osz == 8) return FlagUse::kNeutral;
+    const int alu_op = o < 0x40 ? int(o >> 3) : int(i.reg & 7);
+    if ((o < 0x40 && (o & 7) < 6) || o == 0x80 || o == 0x81 || o == 0x83) {
+      return alu_op == kAluAdc || alu_op == kAluSbb ? FlagUse::kOther : FlagUse::kWritesAll;
+    }
+    if (o == 0x84 || o == 0x85 || o == 0xA8 || o == 0xA9) return FlagUse::kWritesAll;
+    if ((o == 0xC1 || o == 0xD1) && (i.reg & 7) >= 4 && (i.osz == 4 || i.osz == 8)) {
+      const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (i.osz == 8 ? 63u : 31u);
+      return cnt != 0 ? FlagUse::kWritesAll : FlagUse::kNeutral;
+    }
+    if ((o == 0x69 || o == 0x6B) && i.osz >= 2) return FlagUse::kWritesAll;
+    return FlagUse::kOther;
+  }
+  if (map == 1) {
+    if (o >= 0x18 && o <= 0x1F) return FlagUse::kNeutral;
+    if (mem) return FlagUse::kOther;
+    if (o == 0xB6 || o == 0xB7 || o == 0xBE || o == 0xBF) return FlagUse::kNeutral;
+    if (o == 0xAF && i.osz >= 2) return FlagUse::kWritesAll;
+  }
+  return FlagUse::kOther;
+}
+
+// dead_after_[k]: the flags instruction k leaves are overwritten by a later instruction of
+// the block before anything can observe them (no read, fault, handler call or exit in
+// between). Such an instruction need not record flags at all (flagopt.cc does the same
+// for the interpreter's ALU handlers; this also covers shifts, rotates and IMUL).
+void Compiler::liveness() {
+  bool dead = false;  // at the block's end the flags are live
+  for (unsigned k = b_->ninsn; k-- > 0;) {
+    dead_after_[k] = dead;
+    switch (flag_use(in_[k])) {
+      case FlagUse::kWritesAll: dead = true; break;
+      case FlagUse::kNeutral: break;
+      case FlagUse::kOther: dead = false; break;
+    }
+  }
+}
 
 bool Compiler::inline_insn(unsigned k, bool* ended) {
   const Insn& i = in_[k];
@@ -674,7 +732,10 @@ bool Compiler::shift(unsigned k) {
   const Insn& i = in_[k];
   const unsigned o = i.op & 0xFF, ext = i.reg & 7;
   const int size = i.osz;
-  if (is_mem(&i) || ext < 4 || (size != 4 && size != 8)) return false;
+  const bool dead = dead_after_[k];
+  // ROL/ROR only where their CF/OF are dead: they keep the other flags, which would need
+  // the lazy flags materialized.
+  if (is_mem(&i) || (ext >= 2 && ext < 4) || (ext < 2 && (!dead || o == 0xD3)) || (size != 4 && size != 8)) return false;
   const unsigned bits = unsigned(size) * 8;
   const bool by_cl = o == 0xD3;
   const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (bits - 1);
@@ -693,6 +754,11 @@ bool Compiler::shift(unsigned k) {
   a_.mov(rdx, rax);
   if (by_cl) a_.shift_cl(host_ext, size, rdx);
   else a_.shift_imm(host_ext, size, rdx, uint8_t(cnt));
+  if (dead && !by_cl) {
+    wr(size, i.mo, rdx);
+    fs_ = FlagState{};
+    return true;
+  }
   a_.setcc(kB, r8);  // CF: the last bit shifted out
   a_.movzx(1, r8, r8);
   if (host_ext == 4) {  // OF = top bit of the result ^ CF
@@ -742,6 +808,12 @@ bool Compiler::imul(unsigned k) {
     a_.imul(size, rax, rcx);
   }
   if (size == 2) a_.movzx(2, rax, rax);
+  if (dead_after_[k]) {
+    wr(size, i.ro, rax);
+    fs_ = FlagState{};
+    if (s != nullptr) resume(s);
+    return true;
+  }
   a_.setcc(kB, r8);
   a_.movzx(1, r8, r8);
   a_.neg(4, r8);
@@ -790,7 +862,7 @@ bool Compiler::alu(unsigned k, int op, int form) {
   const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
   if (imm) a_.alu_imm(host, size, rdx, int32_t(i.imm));
   else a_.alu(host, size, rdx, rcx);
-  const bool dead = i.exact != nullptr;
+  const bool dead = i.exact != nullptr || dead_after_[k];
   if (!dead) record_flags(i, kind, size, imm, b_imm);
   else fs_ = FlagState{};
   if (writes) {
@@ -809,7 +881,7 @@ bool Compiler::incdec(unsigned k, bool dec) {
   const Insn& i = in_[k];
   const int size = i.osz;
   const FlagVariants* v = i.exact != nullptr ? flag_variants(i.exact) : nullptr;
-  const bool no_flags = v != nullptr && i.fn == v->no_flags;
+  const bool no_flags = (v != nullptr && i.fn == v->no_flags) || dead_after_[k];
   const bool cf_zero = v != nullptr && i.fn == v->no_cf;
   // r8 = the CF this INC/DEC carries over.
   if (!no_flags && !cf_zero) {
