@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -76,18 +77,48 @@ uint32_t jit_threshold() {
 
 namespace {
 
+// With TSVIRT_SOFT_JIT_STATS=1: how often compiled code called each opcode's handler
+// (map, opcode), printed to stderr at exit, to find what is worth compiling inline.
+uint64_t g_callouts[4][256];
+bool stats_enabled() {
+  static const bool on = [] {
+    const char* s = std::getenv("TSVIRT_SOFT_JIT_STATS");
+    if (s == nullptr || std::strcmp(s, "1") != 0) return false;
+    std::atexit([] {
+      struct Row { uint64_t n; int map, op; };
+      Row rows[4 * 256];
+      int nrows = 0;
+      uint64_t total = 0;
+      for (int m = 0; m < 4; m++) {
+        for (int o = 0; o < 256; o++) {
+          if (g_callouts[m][o] != 0) rows[nrows++] = {g_callouts[m][o], m, o};
+          total += g_callouts[m][o];
+        }
+      }
+      std::sort(rows, rows + nrows, [](const Row& x, const Row& y) { return x.n > y.n; });
+      std::fprintf(stderr, "soft jit: %llu handler calls from compiled code\n", static_cast<unsigned long long>(total));
+      for (int r = 0; r < nrows && r < 40; r++) {
+        std::fprintf(stderr, "  map %d op %02x: %llu\n", rows[r].map, rows[r].op, static_cast<unsigned long long>(rows[r].n));
+      }
+    });
+    return true;
+  }();
+  return on;
+}
+
 // Marker after a called instruction: its handler's "continue with the next instruction"
 // lands here and returns to the compiled code.
 const Insn* jit_return(Core*, const Insn* i) { return i; }
 
 uint64_t jit_cond(Core* c, uint64_t cc) { return eval_cond(c, unsigned(cc)) ? 1 : 0; }
 uint64_t jit_cf(Core* c) { return get_cf(c) ? 1 : 0; }
+void jit_materialize(Core* c) { materialize_flags(c); }
 [[noreturn]] void jit_gp0(Core* c) { c->gp(0); }
 
 // Offsets into Core, measured once (Core is not standard-layout, so no offsetof).
 struct CoreLayout {
   int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, seg_base, cur, block_break, jit_smc;
-  int32_t retired, budget_end, sync_events, async_events, mode_key, code_epoch, cur_block,
+  int32_t rfl, retired, budget_end, sync_events, async_events, mode_key, code_epoch, cur_block,
       cur_entry_rip, chain_slot;
 };
 
@@ -96,7 +127,7 @@ CoreLayout layout_of(const Core* c) {
   auto at = [&](const void* p) { return int32_t(static_cast<const uint8_t*>(p) - base); };
   return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
           at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
-          at(&c->retired), at(&c->budget_end), at(&c->sync_events), at(&c->async_events),
+          at(&c->rfl), at(&c->retired), at(&c->budget_end), at(&c->sync_events), at(&c->async_events),
           at(&c->mode_key), at(&c->code_epoch), at(&c->cur_block), at(&c->cur_entry_rip),
           at(&c->chain_slot)};
 }
@@ -188,6 +219,7 @@ class Compiler {
     bool host_live = false;  // the host flags are that writer's flags right now
     int kind = 0;            // LfKind
     int size = 0;
+    bool plain = true;       // not ADC/SBB: the recorded operands alone give the flags
   };
   enum class StubKind { kCall, kGp, kSmc };
   struct Stub {
@@ -388,6 +420,14 @@ class Compiler {
     pair[1] = Insn{};
     pair[1].fn = jit_return;
     pair[1].off = in_[k + 1].off;
+    if (stats_enabled()) {
+      const Insn& ci = in_[k];
+      const unsigned detail = (ci.op == 0xC1 || ci.op == 0xF7 || ci.op == 0xF6 || ci.op == 0x83 || ci.op == 0x11 || ci.op == 0xFF || ci.op == 0xD1 || ci.op == 0xD3)
+                                  ? 1 + (ci.op & 1) : 0;
+      const unsigned idx = detail ? ((ci.reg & 7) << 5) | (is_mem(&ci) ? 16 : 0) | ci.osz : ci.op & 0xFF;
+      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&g_callouts[detail ? 2 + (ci.op == 0xC1 || ci.op == 0xD1 || ci.op == 0xD3 ? 1 : 0) - (ci.op==0xF7||ci.op==0xF6||ci.op==0x83||ci.op==0x11||ci.op==0xFF ? 0 : 0) : (in_[k].op >> 8) & 1][idx & 0xFF])));
+      a_.alu_imm(kAluAdd, 8, mem(rax), 1);
+    }
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[k])));
     a_.store(8, field(L_.cur), rax);
     a_.mov(rdi, rbx);
@@ -546,7 +586,7 @@ class Compiler {
 
   // Make the host flags answer guest condition cc; returns the host condition to test.
   Cond prepare_cond(unsigned cc) {
-    if (fs_.known && host_cc_ok(fs_, cc)) {
+    if (fs_.known && host_cc_ok(fs_, cc) && (fs_.host_live || fs_.plain)) {
       if (!fs_.host_live) remat(fs_);
       fs_.host_live = true;
       return Cond(cc);
@@ -562,21 +602,14 @@ class Compiler {
 
   // Record the lazy flags of a writer whose host operation just ran: res in rdx, a in rax,
   // b in rcx (or the constant b_imm when has_imm).
-  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm) {
+  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm, bool is_test, bool plain) {
     if (i.exact != nullptr) {  // flagopt.cc: dead flags, nothing to record
       fs_.known = false;
       fs_.host_live = false;
       return;
     }
     a_.store(8, field(L_.lf_res), rdx);
-    if (kind == kLogic && i.op != 0x84 && i.op != 0x85 && i.op != 0xA8 && i.op != 0xA9) {
-      a_.store(8, field(L_.lf_a), rax);
-    } else if (kind == kLogic) {  // TEST records the result as both operands
-      a_.store(8, field(L_.lf_a), rdx);
-    } else {
-      a_.store(8, field(L_.lf_a), rax);
-    }
-    const bool is_test = kind == kLogic && (i.op == 0x84 || i.op == 0x85 || i.op == 0xA8 || i.op == 0xA9);
+    a_.store(8, field(L_.lf_a), is_test ? rdx : rax);  // TEST records the result as both operands
     if (is_test) {
       a_.store(8, field(L_.lf_b), rdx);
     } else if (!has_imm) {
@@ -592,6 +625,26 @@ class Compiler {
     fs_.host_live = true;
     fs_.kind = kind;
     fs_.size = size;
+    fs_.plain = plain;
+  }
+
+  // r8b = the carry flag as 0/1 (for ADC/SBB and INC/DEC). Clobbers rax-rdx, rsi, rdi, r9-r11.
+  void carry_to_r8() {
+    if (fs_.known && fs_.host_live && fs_.kind != kInc && fs_.kind != kDec && fs_.kind != kResCO) {
+      a_.setcc(kB, r8);
+    } else if (fs_.known && fs_.plain && (fs_.kind == kSub || fs_.kind == kAdd || fs_.kind == kLogic)) {
+      remat(fs_);
+      a_.setcc(kB, r8);
+    } else if (fs_.known && (fs_.kind == kInc || fs_.kind == kDec)) {
+      a_.load(8, r8, field(L_.lf_b));  // INC/DEC keep the carry they inherited there
+    } else {
+      a_.mov(rdi, rbx);
+      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cf)));
+      a_.call(rax);
+      a_.mov(r8, rax);
+    }
+    a_.movzx(1, r8, r8);
+    fs_.host_live = false;
   }
 
   // ---- the inline patterns ----
@@ -607,6 +660,7 @@ class Compiler {
   bool setcc(unsigned k);
   bool shift(unsigned k);
   bool imul(unsigned k);
+  bool not_neg(unsigned k, bool neg);
   // Flags liveness inside the block (see liveness()).
   enum class FlagUse { kWritesAll, kNeutral, kOther };
   static FlagUse flag_use(const Insn& i);
@@ -652,10 +706,14 @@ Compiler::FlagUse Compiler::flag_use(const Insn& i) {
       return alu_op == kAluAdc || alu_op == kAluSbb ? FlagUse::kOther : FlagUse::kWritesAll;
     }
     if (o == 0x84 || o == 0x85 || o == 0xA8 || o == 0xA9) return FlagUse::kWritesAll;
-    if ((o == 0xC1 || o == 0xD1) && (i.reg & 7) >= 4 && (i.osz == 4 || i.osz == 8)) {
-      const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (i.osz == 8 ? 63u : 31u);
-      return cnt != 0 ? FlagUse::kWritesAll : FlagUse::kNeutral;
+    if ((o == 0xC0 || o == 0xC1 || o == 0xD0 || o == 0xD1) && (i.reg & 7) >= 4) {
+      const unsigned cnt = (o & 0xFE) == 0xD0 ? 1u : unsigned(i.imm) & (i.osz == 8 ? 63u : 31u);
+      if (cnt == 0) return FlagUse::kNeutral;
+      return cnt < unsigned(i.osz) * 8 ? FlagUse::kWritesAll : FlagUse::kOther;
     }
+    if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) < 2) return FlagUse::kWritesAll;  // TEST imm
+    if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) == 2) return FlagUse::kNeutral;   // NOT
+    if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) == 3) return FlagUse::kWritesAll;  // NEG
     if ((o == 0x69 || o == 0x6B) && i.osz >= 2) return FlagUse::kWritesAll;
     return FlagUse::kOther;
   }
@@ -700,7 +758,9 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
     if (o >= 0x50 && o <= 0x5F && i.osz == 8) return push_pop(k, o >= 0x58);
     if ((o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE9 || o == 0xE8 || o == 0xC3) return branch(k, ended);
     if ((o == 0xFE || o == 0xFF) && (i.reg & 7) < 2 && !is_mem(&i)) return incdec(k, (i.reg & 7) == 1);
-    if (o == 0xC1 || o == 0xD1 || o == 0xD3) return shift(k);
+    if (o == 0xC0 || o == 0xC1 || o == 0xD0 || o == 0xD1 || o == 0xD3) return shift(k);
+    if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) < 2) return alu(k, kAluCmp + 1, 6);  // TEST r/m, imm
+    if ((o == 0xF6 || o == 0xF7) && ((i.reg & 7) == 2 || (i.reg & 7) == 3)) return not_neg(k, (i.reg & 7) == 3);
     if (o == 0x69 || o == 0x6B) return imul(k);
     return false;
   }
@@ -727,18 +787,21 @@ void Compiler::record_resco(int size, int res, int bits) {
   fs_.size = size;
 }
 
-// SHL/SAL, SHR, SAR of a 32/64-bit register by an immediate, 1 or CL (C1, D1, D3 /4-/7).
+// ROL, ROR, SHL/SAL, SHR, SAR of a register by an immediate or 1 (C0/C1, D0/D1), and
+// SHL/SHR/SAR of a 32/64-bit register by CL (D3).
 bool Compiler::shift(unsigned k) {
   const Insn& i = in_[k];
   const unsigned o = i.op & 0xFF, ext = i.reg & 7;
   const int size = i.osz;
   const bool dead = dead_after_[k];
-  // ROL/ROR only where their CF/OF are dead: they keep the other flags, which would need
-  // the lazy flags materialized.
-  if (is_mem(&i) || (ext >= 2 && ext < 4) || (ext < 2 && (!dead || o == 0xD3)) || (size != 4 && size != 8)) return false;
   const unsigned bits = unsigned(size) * 8;
   const bool by_cl = o == 0xD3;
-  const unsigned cnt = o == 0xD1 ? 1u : unsigned(i.imm) & (bits - 1);
+  const unsigned cnt = (o & 0xFE) == 0xD0 ? 1u : unsigned(i.imm) & (size == 8 ? 63u : 31u);
+  // RCL/RCR go to the handler; so do memory operands, 8/16-bit shifts by CL and counts
+  // past the operand width (their flags follow special rules).
+  if (is_mem(&i) || (ext >= 2 && ext < 4) || (ext < 2 && by_cl)) return false;
+  if (by_cl ? (size != 4 && size != 8) : cnt >= bits) return false;
+  const bool rotate = ext < 2;
   const int host_ext = ext == 6 ? 4 : int(ext);  // SAL is SHL
   rd(size, rax, i.mo);
   if (!by_cl && cnt == 0) {  // flags unchanged; a 32-bit destination is still written
@@ -751,11 +814,42 @@ bool Compiler::shift(unsigned k) {
     a_.alu_imm(kAluAnd, 4, rcx, int32_t(bits - 1));
     a_.jcc(kE, zero);
   }
+  if (rotate && !dead) {
+    // ROL/ROR write CF and OF and keep the rest: fold the lazy flags into RFLAGS first.
+    a_.mov(rdi, rbx);
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_materialize)));
+    a_.call(rax);
+    rd(size, rax, i.mo);
+  }
   a_.mov(rdx, rax);
   if (by_cl) a_.shift_cl(host_ext, size, rdx);
   else a_.shift_imm(host_ext, size, rdx, uint8_t(cnt));
   if (dead && !by_cl) {
     wr(size, i.mo, rdx);
+    fs_ = FlagState{};
+    return true;
+  }
+  if (rotate) {
+    a_.setcc(kB, r8);  // ROL: CF = bit 0 of the result; ROR: CF = its top bit
+    a_.movzx(1, r8, r8);
+    a_.mov(r9, rdx);
+    if (ext == 0) {  // OF = top bit ^ CF
+      a_.shr(8, r9, uint8_t(bits - 1));
+      a_.alu(kAluXor, 4, r9, r8);
+    } else {  // OF = top bit ^ the bit below it
+      a_.shr(8, r9, uint8_t(bits - 2));
+      a_.mov(r10, r9);
+      a_.shr(8, r10, 1);
+      a_.alu(kAluXor, 4, r9, r10);
+    }
+    a_.alu_imm(kAluAnd, 4, r9, 1);
+    a_.shl(4, r9, 11);
+    a_.alu(kAluOr, 4, r9, r8);
+    wr(size, i.mo, rdx);
+    a_.load(8, rcx, field(L_.rfl));
+    a_.alu_imm(kAluAnd, 8, rcx, int32_t(~uint32_t(fl::CF | fl::OF)));
+    a_.alu(kAluOr, 8, rcx, r9);
+    a_.store(8, field(L_.rfl), rcx);
     fs_ = FlagState{};
     return true;
   }
@@ -783,6 +877,45 @@ bool Compiler::shift(unsigned k) {
     wr(size, i.mo, rax);
     a_.bind(done);
     fs_ = FlagState{};  // which path ran is known only at run time
+  }
+  return true;
+}
+
+// NOT (no flags) and NEG (flags of 0 - operand) on a register or memory (F6/F7 /2 /3).
+bool Compiler::not_neg(unsigned k, bool neg) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  Stub* s = nullptr;
+  if (is_mem(&i)) {
+    s = mem_operand(k, size, true);
+    if (s == nullptr) return false;
+    a_.mov(rsi, rax);
+    a_.load(size, rax, mem(rsi));
+  } else {
+    rd(size, rax, i.mo);
+  }
+  a_.mov(rdx, rax);
+  if (neg) a_.neg(size, rdx);
+  else a_.not_(size, rdx);
+  if (neg && !dead_after_[k]) {
+    a_.store(8, field(L_.lf_res), rdx);
+    a_.store_imm(8, field(L_.lf_a), 0);
+    a_.store(8, field(L_.lf_b), rax);
+    a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(kSub, size_idx(size))));
+    fs_ = FlagState{};
+    fs_.known = fs_.host_live = true;
+    fs_.kind = kSub;
+    fs_.size = size;
+  } else if (neg) {
+    fs_ = FlagState{};
+  }
+  if (s != nullptr) a_.store(size, mem(rsi), rdx);
+  else wr(size, i.mo, rdx);
+  if (s != nullptr) {
+    s->remat = neg && fs_.known;
+    s->fs = fs_;
+    if (!s->remat) fs_.host_live = false;
+    resume(s);
   }
   return true;
 }
@@ -828,14 +961,15 @@ bool Compiler::imul(unsigned k) {
 // 0/1 r/m, reg; 2/3 reg, r/m; 4/5 accumulator, imm; 6: r/m, imm (group 1).
 bool Compiler::alu(unsigned k, int op, int form) {
   const Insn& i = in_[k];
-  if (op == kAluAdc || op == kAluSbb) return false;
+  const bool carry_in = op == kAluAdc || op == kAluSbb;
+  if (carry_in) carry_to_r8();  // first: it may call a helper
   const bool test = op == kAluCmp + 1;
   const int size = i.osz;
   const bool writes = op != kAluCmp && !test;
   const bool imm = form >= 4;
   const bool mem_rm = is_mem(&i) && form != 4 && form != 5;
   const bool mem_dst = mem_rm && (form <= 1 || form == 6);
-  const int kind = (op == kAluAdd) ? kAdd : (op == kAluSub || op == kAluCmp) ? kSub : kLogic;
+  const int kind = (op == kAluAdd || op == kAluAdc) ? kAdd : (op == kAluSub || op == kAluCmp || op == kAluSbb) ? kSub : kLogic;
   const uint64_t b_imm = imm ? (i.imm & size_mask(size)) : 0;
   Stub* s = nullptr;
   // a → rax, b → rcx (or immediate); rsi = host pointer of a memory destination.
@@ -858,20 +992,24 @@ bool Compiler::alu(unsigned k, int op, int form) {
     if (!imm) rd(size, rcx, i.ro);
   }
   a_.mov(rdx, rax);
+  if (carry_in) a_.alu_imm(kAluAdd, 1, r8, -1);  // CF := r8b != 0
   // CMP and TEST run as SUB and AND (same flags) so that rdx holds the recorded result.
   const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
   if (imm) a_.alu_imm(host, size, rdx, int32_t(i.imm));
   else a_.alu(host, size, rdx, rcx);
   const bool dead = i.exact != nullptr || dead_after_[k];
-  if (!dead) record_flags(i, kind, size, imm, b_imm);
+  if (!dead) record_flags(i, kind, size, imm, b_imm, test, !carry_in);
   else fs_ = FlagState{};
   if (writes) {
     if (mem_dst) a_.store(size, mem(rsi), rdx);
     else wr(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
   }
   if (s != nullptr) {
-    s->remat = fs_.known;
+    // After the handler ran in the stub, host flags can be rebuilt from the lazy fields
+    // only for operations without a carry-in.
+    s->remat = fs_.known && fs_.plain;
     s->fs = fs_;
+    if (!s->remat) fs_.host_live = false;
     resume(s);
   }
   return true;
@@ -884,20 +1022,7 @@ bool Compiler::incdec(unsigned k, bool dec) {
   const bool no_flags = (v != nullptr && i.fn == v->no_flags) || dead_after_[k];
   const bool cf_zero = v != nullptr && i.fn == v->no_cf;
   // r8 = the CF this INC/DEC carries over.
-  if (!no_flags && !cf_zero) {
-    if (fs_.known && (fs_.kind == kInc || fs_.kind == kDec)) {
-      a_.load(8, r8, field(L_.lf_b));
-    } else if (fs_.known) {
-      if (!fs_.host_live) remat(fs_);
-      a_.setcc(kB, r8);
-      a_.movzx(1, r8, r8);
-    } else {
-      a_.mov(rdi, rbx);
-      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cf)));
-      a_.call(rax);
-      a_.mov(r8, rax);
-    }
-  }
+  if (!no_flags && !cf_zero) carry_to_r8();
   rd(size, rax, i.mo);
   a_.mov(rdx, rax);
   if (dec) a_.dec(size, rdx);
@@ -1101,7 +1226,7 @@ bool Compiler::cmov(unsigned k) {
   const unsigned cc = i.op & 0xF;
   if (size == 1) return false;
   if (is_mem(&i)) {
-    if (!fs_.known || !host_cc_ok(fs_, cc)) return false;
+    if (!fs_.known || !fs_.plain || !host_cc_ok(fs_, cc)) return false;
     Stub* s = mem_operand(k, size, false);  // the source is read whatever the condition
     if (s == nullptr) return false;
     a_.load(size, r8, mem(rax));

@@ -169,6 +169,7 @@ class Asm {
       imm_of(size, imm);
     }
   }
+  void not_(int size, int r) { op_rr(size, size == 1, {uint8_t(size == 1 ? 0xF6 : 0xF7)}, 2, r); }
   void neg(int size, int r) { op_rr(size, size == 1, {uint8_t(size == 1 ? 0xF6 : 0xF7)}, 3, r); }
   void shl(int size, int r, uint8_t n) { shift_imm(4, size, r, n); }
   void shr(int size, int r, uint8_t n) { shift_imm(5, size, r, n); }
