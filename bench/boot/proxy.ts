@@ -5,13 +5,14 @@
  * tsbhyve directly, 1 vCPU, and stops it as soon as a console line appears — by default
  * "Linux version", i.e. the bzImage's own xz decompressor and nothing else (the phase that
  * dominates the soft CPU's boot time). `--until 'Run /init'` takes the kernel's own start
- * too. Prints the wall time of every phase mark it saw and the CPU time (user +
- * system, the process tree) at the stop mark: on a shared, loaded machine CPU time is the steadier figure.
+ * too. Prints the wall time and CPU time (user + system, the process tree) of every phase
+ * mark it saw, and the CPU time at the stop mark: on a shared, loaded machine CPU time is the steadier figure.
  * With `--perf FILE`, the tsbhyve process runs under `perf record` (user-space samples;
  * read with `perf report -i FILE --no-children`). It measures the soft CPU only: QEMU is
  * not run here — bench/boot gives the ratio against QEMU TCG.
  *
- * Run: npm run build && npx vite-node bench/boot/proxy.ts [-- --runs 3 --until 'Linux version' --perf /tmp/p.data]
+ * Run: npm run build && npx vite-node bench/boot/proxy.ts [-- --runs 3 --until 'Linux version' --perf /tmp/p.data
+ *      --set tsvirt.posted_writes=false]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ const UNTIL = opt('until', 'Linux version');
 const RUNS = Number(opt('runs', '1'));
 const PERF = opt('perf', '');
 const TIMEOUT_MS = Number(opt('timeout', '600')) * 1000;
+// `--set KEY=VALUE[,KEY=VALUE]`: tsbhyve `-o` config settings (A/B runs, e.g. tsvirt.posted_writes=false).
+const SETTINGS = opt('set', '').split(',').filter(Boolean);
 const MARKS = ['KASLR disabled', 'Linux version', 'Run /init', 'TSVIRT-RESULT'];
 
 /** CPU seconds (user + system) used so far by pid and its descendants, from /proc. */
@@ -44,6 +47,8 @@ function cpuSeconds(pid: number): number {
 interface Outcome {
   ms: number | undefined;
   marks: Map<string, number>;
+  /** CPU seconds of the tsbhyve process tree when each mark arrived. */
+  cpuAt: Map<string, number>;
   cpu: number | undefined;
   tail: string;
 }
@@ -54,12 +59,14 @@ async function once(): Promise<Outcome> {
   const run = await prepareRun(got, { vcpus: 1, timeoutMs: TIMEOUT_MS });
   try {
     const args = [TSBHYVE_JS, ...tsbhyveArgs(run.spec, `proxy${process.pid}`)];
+    args.splice(args.length - 1, 0, ...SETTINGS.flatMap((kv) => ['-o', kv]));
     const cmd = PERF ? 'perf' : process.execPath;
     const argv = PERF ? ['record', '-F', '499', '-o', PERF, '--', process.execPath, ...args] : args;
     const t0 = performance.now();
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     const marks = new Map<string, number>();
+    const cpuAt = new Map<string, number>();
     let ms: number | undefined;
     let cpu: number | undefined;
     const done = new Promise<void>((ok) => {
@@ -70,7 +77,12 @@ async function once(): Promise<Outcome> {
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         text = (text + d).slice(-4096);
         const now = performance.now() - t0;
-        for (const m of MARKS) if (!marks.has(m) && text.includes(m)) marks.set(m, now);
+        for (const m of MARKS) {
+          if (!marks.has(m) && text.includes(m)) {
+            marks.set(m, now);
+            cpuAt.set(m, cpuSeconds(child.pid!));
+          }
+        }
         if (ms === undefined && text.includes(UNTIL)) {
           ms = now;
           cpu = cpuSeconds(child.pid!);
@@ -88,7 +100,7 @@ async function once(): Promise<Outcome> {
     child.stderr!.setEncoding('utf8').on('data', () => {});
     await done;
     await new Promise<void>((ok) => (child.exitCode !== null || child.signalCode !== null ? ok() : child.on('close', () => ok())));
-    return { ms, marks, cpu, tail: text.slice(-300) };
+    return { ms, marks, cpuAt, cpu, tail: text.slice(-300) };
   } finally {
     await run.dispose();
   }
@@ -99,7 +111,7 @@ const times: number[] = [];
 const cpus: number[] = [];
 for (let r = 0; r < RUNS; r++) {
   const o = await once();
-  const marks = MARKS.filter((m) => o.marks.has(m)).map((m) => `${m}@${sec(o.marks.get(m))}`).join('  ');
+  const marks = MARKS.filter((m) => o.marks.has(m)).map((m) => `${m}@${sec(o.marks.get(m))}/cpu ${o.cpuAt.get(m)?.toFixed(2)}`).join('  ');
   if (o.ms === undefined) {
     console.log(`run ${r + 1}: '${UNTIL}' not seen (${marks}); console tail: ${JSON.stringify(o.tail)}`);
     process.exitCode = 1;

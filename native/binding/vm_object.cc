@@ -36,6 +36,7 @@ Napi::Function VmObject::Define(Napi::Env env) {
           InstanceMethod("notifyBuffer", &VmObject::NotifyBuffer),
           InstanceMethod("addPostedWrite", &VmObject::AddPostedWrite),
           InstanceMethod("removePostedWrite", &VmObject::RemovePostedWrite),
+          InstanceMethod("setPortReadValue", &VmObject::SetPortReadValue),
           InstanceMethod("allocSegment", &VmObject::AllocSegment),
           InstanceMethod("mapSegment", &VmObject::MapSegment),
           InstanceMethod("unmapSegment", &VmObject::UnmapSegment),
@@ -242,6 +243,15 @@ Napi::Value VmObject::RemovePostedWrite(const Napi::CallbackInfo& info) {
   uint32_t id = static_cast<uint32_t>(int_arg(info, 0, "removePostedWrite(id)", "id", 1, 0xFFFFFFFFll));
   check(env, vm(env).posted_writes().remove(id));
   bridge_->note_range_removed();
+  return env.Undefined();
+}
+
+Napi::Value VmObject::SetPortReadValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* m = "setPortReadValue(port, value (0-255, -1: none))";
+  uint16_t port = static_cast<uint16_t>(int_arg(info, 0, m, "port", 0, 0xFFFF));
+  int32_t value = static_cast<int32_t>(int_arg(info, 1, m, "value", -1, 255));
+  check(env, vm(env).port_read_values().set(port, value));
   return env.Undefined();
 }
 

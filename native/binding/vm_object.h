@@ -43,6 +43,7 @@ class VmObject : public Napi::ObjectWrap<VmObject> {
   Napi::Value NotifyBuffer(const Napi::CallbackInfo& info);
   Napi::Value AddPostedWrite(const Napi::CallbackInfo& info);
   Napi::Value RemovePostedWrite(const Napi::CallbackInfo& info);
+  Napi::Value SetPortReadValue(const Napi::CallbackInfo& info);
   Napi::Value AllocSegment(const Napi::CallbackInfo& info);
   Napi::Value MapSegment(const Napi::CallbackInfo& info);
   Napi::Value UnmapSegment(const Napi::CallbackInfo& info);

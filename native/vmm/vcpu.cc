@@ -308,6 +308,13 @@ uint32_t Vcpu::pio_in(uint16_t port, int size, bool string, bool rep) {
     case PortOwner::kPmtmr: v = vm_.pmtmr().port_in(port, size); break;
     case PortOwner::kNone:
     default:
+      if (size == 1 && !string) {
+        int32_t pv = vm_.port_read_values().lookup(port);
+        if (pv >= 0) {
+          pio_vmm_.fetch_add(1, std::memory_order_relaxed);
+          return static_cast<uint32_t>(pv);
+        }
+      }
       exit_.code = ExitCode::kInout;
       exit_.rip = backend_->exit_rip();
       exit_.u.inout = InoutExit{port, static_cast<uint8_t>(size), true, string, rep, 0xFFFFFFFFu};

@@ -36,6 +36,7 @@
 #include "vmm/exit.h"
 #include "vmm/irq.h"
 #include "vmm/memory.h"
+#include "vmm/port_values.h"
 #include "vmm/posted_writes.h"
 #include "vmm/timer.h"
 #include "vmm/vcpu.h"
@@ -119,6 +120,8 @@ class Vm final : public InterruptRouter {
 
   // Posted write ranges (ioeventfd-style notify registers; posted_writes.h).
   PostedWriteTable& posted_writes() { return posted_; }
+  // Port read values (port_values.h): byte ports answered in the vmm from a published value.
+  PortReadValues& port_read_values() { return port_values_; }
 
   // RTC (vm_rtc_*), HPET capabilities.
   Vrtc& rtc() { return *rtc_; }
@@ -169,6 +172,7 @@ class Vm final : public InterruptRouter {
   std::atomic<Vcpu*> vcpu_ptr_[kMaxVcpus] = {};
   PortOwner port_owner_[65536] = {};
   PostedWriteTable posted_;
+  PortReadValues port_values_;
 
   std::mutex mu_;  // lifecycle: start/stop/join, vCPU creation, memory map changes
   std::vector<std::thread> threads_;

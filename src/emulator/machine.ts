@@ -48,6 +48,8 @@ export interface MachineVmm {
   deviceMemory?: DeviceMemory;
   /** Posted write ranges for device notify registers (pci/posted-writes.ts). */
   postedWrites?: PostedWrites;
+  /** Port read values: byte reads of `port` answered by the vmm without an exit (lpc/uart). */
+  portReadValue?(port: number, value: number | undefined): void;
 }
 
 export interface MachineOptions {
@@ -101,7 +103,11 @@ export class Machine {
       postedWrites: vmm.postedWrites,
     });
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
-    const platformCtx = { tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, memSize: p.memSize, ioapicPins: vmm.ioapicPins, bootrom };
+    const platformCtx = {
+      tree, ports, mmio, irq: vmm.irq, pirq: pci.pirq, control, log, ncpus: p.ncpus, memSize: p.memSize, ioapicPins: vmm.ioapicPins, bootrom,
+      postedWrites: vmm.postedWrites,
+      portReadValue: vmm.portReadValue,
+    };
     const platform = buildPlatformDevices(platformCtx);
     const serial: SerialOpenContext = { stdioTaken: false, consoles: new Map() };
     const ctx: PciModelContext = { tree, host: pci, memory, log, vmName: p.name, serial, closers, bootDevices: [], ports, deviceMemory: vmm.deviceMemory };

@@ -7,7 +7,9 @@
  *   (0x60/0x64), and the firmware interface on 0x510 — QEMU fw_cfg with
  *   `lpc.fwcfg=qemu`, fwctl with `lpc.fwcfg=bhyve` when a boot ROM is used;
  * - with the `lpc` PCI bridge: COM1-COM4 (always present, backend from `lpc.comN.path`,
- *   edge IRQ pulses on 4/3) and pc-testdev when `lpc.pc-testdev` is true.
+ *   edge IRQ pulses on 4/3) and pc-testdev when `lpc.pc-testdev` is true. Where the vmm
+ *   offers them, a COM port's THR byte writes are posted writes and its LSR is a port read
+ *   value while the UART is quiet (uart/device.ts), so console output does not stop the vCPU.
  * The reset register 0xCF9 lives in the PCI 0xCF8 block (pci/host.ts).
  */
 import type { MmioBus } from '../bus/mmio-bus.js';
@@ -18,6 +20,7 @@ import type { ConfigTree } from '../config/tree.js';
 import { isaLine, type IrqController } from '../irq/lines.js';
 import type { Logger } from '../log.js';
 import type { PirqRouter } from '../pci/pirq.js';
+import type { PostedWrites } from '../pci/posted-writes.js';
 import type { RunControl } from '../run-control.js';
 import { Atkbdc, KBD_DATA_PORT, KBD_STS_CTL_PORT } from './atkbdc.js';
 import { QemuFwCfg, FWCFG_SELECTOR_PORT } from './fwcfg.js';
@@ -25,6 +28,7 @@ import { Fwctl, FWCTL_OUT } from './fwctl.js';
 import { DEBUGEXIT_BASE, DEBUGEXIT_LEN, FLUSH_PAGE_PORT, IOMEM_BASE, IOMEM_LEN, IOPORT_BASE, IOPORT_BYTE_BASE, IOPORT_LEN, IRQ_BASE, PcTestDev } from './pc-testdev.js';
 import { AcpiPm, IO_GPE0_BLK, IO_GPE0_LEN, PM1A_CNT_ADDR, PM1A_EVT_ADDR, SCI_INT, SMI_CMD } from './pm.js';
 import { PostPorts, POST_CODE_PORT, POST_DATA_PORT } from './post.js';
+import * as R from './uart/regs.js';
 import { COM_PORTS, UART_IO_BAR_SIZE } from './uart/regs.js';
 import { Uart16550 } from './uart/device.js';
 import { LpcUartPort } from './uart/lpc-port.js';
@@ -42,6 +46,10 @@ export interface PlatformContext {
   memSize: number;
   ioapicPins: number;
   bootrom: boolean;
+  /** The vmm's posted write ranges (COM THR writes), when offered. */
+  postedWrites?: PostedWrites;
+  /** Publishes (or withdraws: undefined) the value the vmm answers byte reads of a port with. */
+  portReadValue?(port: number, value: number | undefined): void;
 }
 
 export interface PlatformDevices {
@@ -104,7 +112,15 @@ export async function buildLpcDevices(
         });
       }
     }
-    ctx.ports.register(com.base, UART_IO_BAR_SIZE, new LpcUartPort(com.name, uart));
+    const port = new LpcUartPort(com.name, uart);
+    ctx.ports.register(com.base, UART_IO_BAR_SIZE, port);
+    if (ctx.postedWrites && ctx.portReadValue) {
+      // THR (base + 0) byte writes go posted; they are the same port write, only later (the
+      // vCPU's next synchronous exit, e.g. an IIR read, still sees them first).
+      ctx.postedWrites.add({ space: 'io', address: com.base + R.REG_DATA, length: 1, width: 1 }, (_off, value) => port.write(R.REG_DATA, 1, value));
+      const setLsr = ctx.portReadValue.bind(ctx);
+      uart.setLsrListener((lsr) => setLsr(com.base + R.REG_LSR, lsr));
+    }
     uarts.push(uart);
   }
   if (ctx.tree.getBool('lpc.pc-testdev', false)) {

@@ -6,7 +6,8 @@
  * 4 GiB (bhyve-userland.md §4.3 vm_alloc_memseg/vm_mmap_memseg, §5.1), the framebuffer
  * segment devices map at their BAR (memory/device-memory.ts), and device writes
  * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes, and
- * the vmm's posted write ranges (vm.addPostedWrite) for device doorbells.
+ * the vmm's posted write ranges (vm.addPostedWrite) for device doorbells and its port read
+ * values (vm.setPortReadValue) for the UARTs' LSR; `tsvirt.posted_writes=false` turns both off.
  *
  * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
  * an interrupt.
@@ -40,7 +41,10 @@ export function vmmIrqController(vm: Vm): IrqController & { isaSetLevelTriggered
 export function machineVmm(vm: Vm, postedWrites = true): MachineVmm {
   return {
     ...(postedWrites
-      ? { postedWrites: { add: (w, h) => vm.addPostedWrite(w, h), remove: (id) => vm.removePostedWrite(id) } }
+      ? {
+          postedWrites: { add: (w, h) => vm.addPostedWrite(w, h), remove: (id) => vm.removePostedWrite(id) },
+          portReadValue: (port: number, value: number | undefined) => vm.setPortReadValue(port, value),
+        }
       : {}),
     memory: vm.memory.buffer,
     irq: vmmIrqController(vm),

@@ -90,6 +90,8 @@ export interface NativeVm {
   /** Registers a posted write range (space 0 port, 1 MMIO; datamatch -1: none); returns its id. */
   addPostedWrite(space: number, base: number, length: number, width: number, datamatch: number): number;
   removePostedWrite(id: number): void;
+  /** Publishes the value byte reads of a port get without an exit (0-255), or withdraws it (-1). */
+  setPortReadValue(port: number, value: number): void;
   allocSegment(id: number, name: string, size: number): ArrayBuffer;
   mapSegment(gpa: number, segid: number, offset: number, length: number, writable: boolean): void;
   unmapSegment(gpa: number, length: number): void;
@@ -150,7 +152,7 @@ export interface NativeVmm {
 }
 
 /** The binding ABI this TypeScript tree was written against. */
-export const BINDING_ABI = 4;
+export const BINDING_ABI = 5;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -394,6 +394,16 @@ export class Vm {
     (this.notifying ? this.retiredDuringDrain : this.retired).set(id, h);
   }
 
+  /**
+   * Port read values (native/vmm/port_values.h): byte INs from `port` are answered by the
+   * vmm with `value` (0-255) without an exit while it is set; undefined withdraws it. For
+   * registers whose read has no side effect in the device's present state; the device
+   * updates or withdraws the value whenever that changes. At most 8 ports per VM.
+   */
+  setPortReadValue(port: number, value: number | undefined): void {
+    this.native.setPortReadValue(port, value === undefined ? -1 : value);
+  }
+
   /** Stops every vCPU (asynchronous: run() settles when they have stopped). */
   stop(): void {
     this.native.stop();

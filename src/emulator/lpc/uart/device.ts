@@ -10,6 +10,14 @@
  * the "assert" callback while a cause is pending, else "deassert" (LPC COM ports map
  * assert to an ISA IRQ pulse, deassert to nothing).
  *
+ * Fast path (issue 10: a console line used to cost two exits to JavaScript per byte): while
+ * the UART is "quiet" — IER 0 (so no access can raise an interrupt), loopback off and no
+ * overrun latched — reading LSR has no side effect and its value depends only on the RX
+ * FIFO, and a THR write cannot change it. {@link setLsrListener} then receives the LSR
+ * value whenever it changes (undefined when the UART stops being quiet), so the vmm can
+ * answer LSR reads itself and THR writes can be posted (lpc-port.ts) without either
+ * stopping the vCPU. Every register access and input event republishes.
+ *
  * No host I/O here: output goes to the backend through a small batch flushed at the end
  * of the current event-loop turn (or when 4 KiB accumulate), input arrives through the
  * backend's sink with back-pressure (bytes are refused while the FIFO is full and
@@ -45,12 +53,38 @@ export class Uart16550 {
   private txLen = 0;
   private txScheduled = false;
   private backend: SerialBackend | undefined;
+  private lsrListener: ((lsr: number | undefined) => void) | undefined;
+  private published: number | undefined;
 
   constructor(private readonly intr: UartInterrupt) {
     const divisor = Math.floor(R.DEFAULT_RCLK / R.DEFAULT_BAUD / 16);
     this.dll = divisor & 0xff;
     this.dlh = divisor >> 8;
     this.msr = Uart16550.modemStatus(this.mcr);
+  }
+
+  /**
+   * Receives the LSR value a read would return while reading it has no side effect, and
+   * undefined otherwise (see the header); called at once and on every change.
+   */
+  setLsrListener(listener: ((lsr: number | undefined) => void) | undefined): void {
+    this.lsrListener = listener;
+    this.published = this.quietLsr();
+    listener?.(this.published);
+  }
+
+  /** LSR as a read would return it, when that read would change nothing; else undefined. */
+  private quietLsr(): number | undefined {
+    if (this.ier !== 0 || this.mcr & R.MCR_LOOPBACK || this.lsr & R.LSR_OE) return undefined;
+    return (this.lsr & ~R.LSR_RXRDY) | R.LSR_TEMT | R.LSR_THRE | (this.num > 0 ? R.LSR_RXRDY : 0);
+  }
+
+  private publish(): void {
+    if (!this.lsrListener) return;
+    const v = this.quietLsr();
+    if (v === this.published) return;
+    this.published = v;
+    this.lsrListener(v);
   }
 
   /** Connects a host backend (or none: output discarded, no input). */
@@ -104,6 +138,7 @@ export class Uart16550 {
     } else {
       while (taken < chunk.length && this.rxPut(chunk[taken]!)) taken++;
       this.toggleIntr();
+      this.publish();
     }
     return taken;
   }
@@ -184,6 +219,7 @@ export class Uart16550 {
       }
     }
     this.toggleIntr();
+    this.publish();
   }
 
   read(offset: number): number {
@@ -229,6 +265,7 @@ export class Uart16550 {
       }
     }
     this.toggleIntr();
+    this.publish();
     return reg;
   }
 }
