@@ -661,6 +661,7 @@ class Compiler {
   bool shift(unsigned k);
   bool imul(unsigned k);
   bool not_neg(unsigned k, bool neg);
+  bool mul_wide(unsigned k, bool sign);
   // Flags liveness inside the block (see liveness()).
   enum class FlagUse { kWritesAll, kNeutral, kOther };
   static FlagUse flag_use(const Insn& i);
@@ -714,6 +715,7 @@ Compiler::FlagUse Compiler::flag_use(const Insn& i) {
     if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) < 2) return FlagUse::kWritesAll;  // TEST imm
     if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) == 2) return FlagUse::kNeutral;   // NOT
     if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) == 3) return FlagUse::kWritesAll;  // NEG
+    if (o == 0xF7 && ((i.reg & 7) == 4 || (i.reg & 7) == 5) && i.osz >= 4) return FlagUse::kWritesAll;
     if ((o == 0x69 || o == 0x6B) && i.osz >= 2) return FlagUse::kWritesAll;
     return FlagUse::kOther;
   }
@@ -761,6 +763,7 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
     if (o == 0xC0 || o == 0xC1 || o == 0xD0 || o == 0xD1 || o == 0xD3) return shift(k);
     if ((o == 0xF6 || o == 0xF7) && (i.reg & 7) < 2) return alu(k, kAluCmp + 1, 6);  // TEST r/m, imm
     if ((o == 0xF6 || o == 0xF7) && ((i.reg & 7) == 2 || (i.reg & 7) == 3)) return not_neg(k, (i.reg & 7) == 3);
+    if (o == 0xF7 && ((i.reg & 7) == 4 || (i.reg & 7) == 5)) return mul_wide(k, (i.reg & 7) == 5);
     if (o == 0x69 || o == 0x6B) return imul(k);
     return false;
   }
@@ -917,6 +920,37 @@ bool Compiler::not_neg(unsigned k, bool neg) {
     if (!s->remat) fs_.host_live = false;
     resume(s);
   }
+  return true;
+}
+
+// MUL / IMUL r/m (F7 /4 /5), 32 and 64 bits: rDX:rAX = rAX * r/m; CF = OF = the high
+// half is significant (set_lf_resco with the low half as the result, as the handlers do).
+bool Compiler::mul_wide(unsigned k, bool sign) {
+  const Insn& i = in_[k];
+  const int size = i.osz;
+  if (size != 4 && size != 8) return false;
+  Stub* s = nullptr;
+  if (is_mem(&i)) {
+    s = mem_operand(k, size, false);
+    if (s == nullptr) return false;
+    a_.load(size, rcx, mem(rax));
+  } else {
+    rd(size, rcx, i.mo);
+  }
+  rd(size, rax, RAX * 8);
+  a_.mul_wide(sign, size, rcx);
+  if (dead_after_[k]) {
+    fs_ = FlagState{};
+  } else {
+    a_.setcc(kB, r8);
+    a_.movzx(1, r8, r8);
+    a_.neg(4, r8);
+    a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
+    record_resco(size, rax, r8);
+  }
+  wr(size, RAX * 8, rax);
+  wr(size, RDX * 8, rdx);
+  if (s != nullptr) resume(s);
   return true;
 }
 

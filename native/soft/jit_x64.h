@@ -169,6 +169,8 @@ class Asm {
       imm_of(size, imm);
     }
   }
+  // MUL / IMUL r/m (F7 /4 /5): rdx:rax = rax * r.
+  void mul_wide(bool sign, int size, int r) { op_rr(size, false, {0xF7}, sign ? 5 : 4, r); }
   void not_(int size, int r) { op_rr(size, size == 1, {uint8_t(size == 1 ? 0xF6 : 0xF7)}, 2, r); }
   void neg(int size, int r) { op_rr(size, size == 1, {uint8_t(size == 1 ? 0xF6 : 0xF7)}, 3, r); }
   void shl(int size, int r, uint8_t n) { shift_imm(4, size, r, n); }
