@@ -2,7 +2,8 @@
 //
 // Generated code keeps the guest state where the interpreter keeps it (Core::r, the lazy
 // flag fields, Core::rip at the block's first instruction); rbx holds the Core pointer and
-// rax/rcx/rdx/rsi/r8-r11 are scratch. Per instruction it emits one of:
+// rax/rcx/rdx/r8/r9/r11 are scratch; the other registers cache guest registers (RegCache).
+// Per instruction it emits one of:
 //  - an inline form (see the patterns in Compiler::inline_insn);
 //  - a call of the instruction's handler on a private copy of its Insn followed by a
 //    marker Insn whose handler returns at once (so the handler's tail call to "the next
@@ -139,10 +140,13 @@ uint32_t size_idx(int size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ?
 // Per instruction at most: a miss stub, a #GP stub, and one SMC stub per handler call.
 constexpr int kMaxStubs = 4 * kMaxBlockInsns + 8;
 
-// Host registers that hold guest registers inside a block (callee-saved: they survive the
-// calls of helpers and handlers).
-constexpr int kCacheRegs[] = {r12, r13, r14, r15, rbp};
-constexpr int kNumCache = 5;
+// Host registers that hold guest registers inside a block. The first five are callee-saved
+// and survive helper calls; the last three are not: they are written back and dropped
+// before the compiled code calls a helper (spill_volatile). Handler calls write back and
+// drop everything anyway.
+constexpr int kCacheRegs[] = {r12, r13, r14, r15, rbp, rsi, rdi, r10};
+constexpr int kNumCache = 8;
+constexpr int kFirstVolatile = 5;
 
 // Which guest registers (0-15) are in which host registers at a point of the code, and
 // which of those were written since they were loaded. The guest register file in Core
@@ -271,6 +275,12 @@ class Compiler {
   void reload(const RegCache& rc) {
     for (int s = 0; s < kNumCache; s++) {
       if (rc.guest_of[s] >= 0) a_.load(8, kCacheRegs[s], greg(unsigned(rc.guest_of[s]) * 8));
+    }
+  }
+  // Before calling a helper: no guest register may stay in a caller-saved host register.
+  void spill_volatile() {
+    for (int s = kFirstVolatile; s < kNumCache; s++) {
+      if (rc_.guest_of[s] >= 0) evict(unsigned(rc_.guest_of[s]));
     }
   }
   void evict(unsigned g) {
@@ -591,6 +601,7 @@ class Compiler {
       fs_.host_live = true;
       return Cond(cc);
     }
+    spill_volatile();
     a_.mov(rdi, rbx);
     a_.mov_imm(rsi, cc);
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cond)));
@@ -628,7 +639,8 @@ class Compiler {
     fs_.plain = plain;
   }
 
-  // r8b = the carry flag as 0/1 (for ADC/SBB and INC/DEC). Clobbers rax-rdx, rsi, rdi, r9-r11.
+  // r8b = the carry flag as 0/1 (for ADC/SBB and INC/DEC). Clobbers rax-rdx and r9-r11 (after spilling the
+  // caller-saved cache registers when it calls a helper).
   void carry_to_r8() {
     if (fs_.known && fs_.host_live && fs_.kind != kInc && fs_.kind != kDec && fs_.kind != kResCO) {
       a_.setcc(kB, r8);
@@ -638,6 +650,7 @@ class Compiler {
     } else if (fs_.known && (fs_.kind == kInc || fs_.kind == kDec)) {
       a_.load(8, r8, field(L_.lf_b));  // INC/DEC keep the carry they inherited there
     } else {
+      spill_volatile();
       a_.mov(rdi, rbx);
       a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_cf)));
       a_.call(rax);
@@ -819,6 +832,7 @@ bool Compiler::shift(unsigned k) {
   }
   if (rotate && !dead) {
     // ROL/ROR write CF and OF and keep the rest: fold the lazy flags into RFLAGS first.
+    spill_volatile();
     a_.mov(rdi, rbx);
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_materialize)));
     a_.call(rax);
@@ -841,9 +855,9 @@ bool Compiler::shift(unsigned k) {
       a_.alu(kAluXor, 4, r9, r8);
     } else {  // OF = top bit ^ the bit below it
       a_.shr(8, r9, uint8_t(bits - 2));
-      a_.mov(r10, r9);
-      a_.shr(8, r10, 1);
-      a_.alu(kAluXor, 4, r9, r10);
+      a_.mov(r11, r9);
+      a_.shr(8, r11, 1);
+      a_.alu(kAluXor, 4, r9, r11);
     }
     a_.alu_imm(kAluAnd, 4, r9, 1);
     a_.shl(4, r9, 11);
@@ -892,8 +906,8 @@ bool Compiler::not_neg(unsigned k, bool neg) {
   if (is_mem(&i)) {
     s = mem_operand(k, size, true);
     if (s == nullptr) return false;
-    a_.mov(rsi, rax);
-    a_.load(size, rax, mem(rsi));
+    a_.mov(r9, rax);
+    a_.load(size, rax, mem(r9));
   } else {
     rd(size, rax, i.mo);
   }
@@ -912,7 +926,7 @@ bool Compiler::not_neg(unsigned k, bool neg) {
   } else if (neg) {
     fs_ = FlagState{};
   }
-  if (s != nullptr) a_.store(size, mem(rsi), rdx);
+  if (s != nullptr) a_.store(size, mem(r9), rdx);
   else wr(size, i.mo, rdx);
   if (s != nullptr) {
     s->remat = neg && fs_.known;
@@ -1006,13 +1020,13 @@ bool Compiler::alu(unsigned k, int op, int form) {
   const int kind = (op == kAluAdd || op == kAluAdc) ? kAdd : (op == kAluSub || op == kAluCmp || op == kAluSbb) ? kSub : kLogic;
   const uint64_t b_imm = imm ? (i.imm & size_mask(size)) : 0;
   Stub* s = nullptr;
-  // a → rax, b → rcx (or immediate); rsi = host pointer of a memory destination.
+  // a → rax, b → rcx (or immediate); r9 = host pointer of a memory destination.
   if (mem_rm) {
     s = mem_operand(k, size, mem_dst && writes);
     if (s == nullptr) return false;
     if (mem_dst) {
-      a_.mov(rsi, rax);
-      a_.load(size, rax, mem(rsi));
+      a_.mov(r9, rax);
+      a_.load(size, rax, mem(r9));
       if (!imm) rd(size, rcx, i.ro);
     } else {  // reg, mem
       a_.load(size, rcx, mem(rax));
@@ -1035,7 +1049,7 @@ bool Compiler::alu(unsigned k, int op, int form) {
   if (!dead) record_flags(i, kind, size, imm, b_imm, test, !carry_in);
   else fs_ = FlagState{};
   if (writes) {
-    if (mem_dst) a_.store(size, mem(rsi), rdx);
+    if (mem_dst) a_.store(size, mem(r9), rdx);
     else wr(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
   }
   if (s != nullptr) {
