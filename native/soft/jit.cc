@@ -196,6 +196,7 @@ class Compiler {
       if (!inline_insn(k, &ended)) {
         writeback(rc_);
         rc_ = RegCache{};  // the handler may change any guest register
+        lf_op_known_ = false;
         call_insn(k);
         fs_.known = false;
         fs_.host_live = false;
@@ -410,6 +411,7 @@ class Compiler {
   void resume(Stub* s) {
     a_.bind(s->resume);
     s->after = rc_;
+    lf_op_known_ = false;  // the handler in the stub may have recorded another operation
   }
 
   Stub* new_stub(StubKind kind, unsigned k) {
@@ -613,16 +615,18 @@ class Compiler {
 
   // Record the lazy flags of a writer whose host operation just ran: res in rdx, a in rax,
   // b in rcx (or the constant b_imm when has_imm).
-  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm, bool is_test, bool plain) {
+  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm, bool plain) {
     if (i.exact != nullptr) {  // flagopt.cc: dead flags, nothing to record
       fs_.known = false;
       fs_.host_live = false;
       return;
     }
     a_.store(8, field(L_.lf_res), rdx);
-    a_.store(8, field(L_.lf_a), is_test ? rdx : rax);  // TEST records the result as both operands
-    if (is_test) {
-      a_.store(8, field(L_.lf_b), rdx);
+    // A logic operation's flags come from the result alone (flags.h: CF = OF = AF = 0), so
+    // its operands are not recorded (the handlers' TEST stores the result there).
+    if (kind != kLogic) a_.store(8, field(L_.lf_a), rax);
+    if (kind == kLogic) {
+      // nothing more
     } else if (!has_imm) {
       a_.store(8, field(L_.lf_b), rcx);
     } else if (b_imm <= 0x7FFFFFFF) {
@@ -631,12 +635,21 @@ class Compiler {
       a_.mov_imm(rcx, b_imm);
       a_.store(8, field(L_.lf_b), rcx);
     }
-    a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(LfKind(kind), size_idx(size))));
+    store_lf_op(lf_op(LfKind(kind), size_idx(size)));
     fs_.known = true;
     fs_.host_live = true;
     fs_.kind = kind;
     fs_.size = size;
     fs_.plain = plain;
+  }
+
+  // Core::lf_op = v, unless the block already stored that value there since the last
+  // handler call (consecutive writers of one kind and size, the common case).
+  void store_lf_op(uint32_t v) {
+    if (lf_op_known_ && lf_op_val_ == v) return;
+    a_.store_imm(4, field(L_.lf_op), int32_t(v));
+    lf_op_known_ = true;
+    lf_op_val_ = v;
   }
 
   // r8b = the carry flag as 0/1 (for ADC/SBB and INC/DEC). Clobbers rax-rdx and r9-r11 (after spilling the
@@ -690,6 +703,8 @@ class Compiler {
   unsigned npairs_ = 0;
   CoreLayout L_;
   FlagState fs_;
+  bool lf_op_known_ = false;  // Core::lf_op holds lf_op_val_ (stored by this block)
+  uint32_t lf_op_val_ = 0;
   RegCache rc_;
   uint32_t tick_ = 0;
   Stub stubs_[kMaxStubs];
@@ -796,7 +811,7 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
 void Compiler::record_resco(int size, int res, int bits) {
   a_.store(8, field(L_.lf_res), res);
   a_.store(8, field(L_.lf_b), bits);
-  a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(kResCO, size_idx(size))));
+  store_lf_op(lf_op(kResCO, size_idx(size)));
   fs_.known = true;
   fs_.host_live = false;
   fs_.kind = kResCO;
@@ -836,6 +851,8 @@ bool Compiler::shift(unsigned k) {
     a_.mov(rdi, rbx);
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_materialize)));
     a_.call(rax);
+    lf_op_known_ = true;  // materialize_flags leaves kLfNone
+    lf_op_val_ = kLfNone;
     rd(size, rax, i.mo);
   }
   a_.mov(rdx, rax);
@@ -918,7 +935,7 @@ bool Compiler::not_neg(unsigned k, bool neg) {
     a_.store(8, field(L_.lf_res), rdx);
     a_.store_imm(8, field(L_.lf_a), 0);
     a_.store(8, field(L_.lf_b), rax);
-    a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(kSub, size_idx(size))));
+    store_lf_op(lf_op(kSub, size_idx(size)));
     fs_ = FlagState{};
     fs_.known = fs_.host_live = true;
     fs_.kind = kSub;
@@ -1046,7 +1063,7 @@ bool Compiler::alu(unsigned k, int op, int form) {
   if (imm) a_.alu_imm(host, size, rdx, int32_t(i.imm));
   else a_.alu(host, size, rdx, rcx);
   const bool dead = i.exact != nullptr || dead_after_[k];
-  if (!dead) record_flags(i, kind, size, imm, b_imm, test, !carry_in);
+  if (!dead) record_flags(i, kind, size, imm, b_imm, !carry_in);
   else fs_ = FlagState{};
   if (writes) {
     if (mem_dst) a_.store(size, mem(r9), rdx);
@@ -1084,7 +1101,7 @@ bool Compiler::incdec(unsigned k, bool dec) {
   a_.store(8, field(L_.lf_a), rax);
   if (cf_zero) a_.store_imm(8, field(L_.lf_b), 0);
   else a_.store(8, field(L_.lf_b), r8);
-  a_.store_imm(4, field(L_.lf_op), int32_t(lf_op(dec ? kDec : kInc, size_idx(size))));
+  store_lf_op(lf_op(dec ? kDec : kInc, size_idx(size)));
   fs_.known = true;
   fs_.host_live = true;
   fs_.kind = dec ? kDec : kInc;
