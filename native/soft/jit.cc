@@ -1346,6 +1346,13 @@ void perf_map(const uint8_t* code, size_t size, uint64_t guest_rip) {
 
 JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
   *full = false;
+#if !defined(__x86_64__)
+  // The compiler writes x86-64 machine code: on any other host every block is interpreted.
+  (void)c;
+  (void)b;
+  (void)arena;
+  return nullptr;
+#endif
   if (!arena.usable() || c->code_size != 64 || (b->mode & 0xFF) != 64 || b->ninsn == 0) return nullptr;
   // Layout in the arena: the Insn pairs of handler calls (at most two per instruction, one
   // inline and one in a miss stub), then the code.

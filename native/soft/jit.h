@@ -12,8 +12,9 @@
 // code never needs semantics of its own beyond the inline forms.
 //
 // Code lives in a per-vCPU executable arena dropped together with the decoded-block cache.
-// Not here: 16/32-bit code (those blocks stay interpreted), chaining between compiled
-// blocks (every block returns to the run loop, which checks events and the budget).
+// Compiled blocks chain directly into compiled successors inside the same linear page;
+// other exits (other pages, RET, handler-ended blocks) return to the run loop.
+// Not here: 16/32-bit code and non-x86-64 hosts (those blocks stay interpreted).
 #pragma once
 
 #include <cstddef>
