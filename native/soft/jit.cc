@@ -414,6 +414,24 @@ class Compiler {
     lf_op_known_ = false;  // the handler in the stub may have recorded another operation
   }
 
+  // resume() for an instruction that may change the flags: after its handler ran in the
+  // stub, the host flags are rebuilt from the lazy fields when those give them exactly
+  // (no carry-in), so the join keeps what the fast path knows about them.
+  void resume_flags(Stub* s) {
+    s->remat = fs_.known && fs_.plain;
+    s->fs = fs_;
+    if (!s->remat) fs_.host_live = false;
+    resume(s);
+  }
+
+  // r8 = CF|OF (RFLAGS positions) when the host's last multiply set CF, else 0.
+  void overflow_to_r8() {
+    a_.setcc(kB, r8);
+    a_.movzx(1, r8, r8);
+    a_.neg(4, r8);
+    a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
+  }
+
   Stub* new_stub(StubKind kind, unsigned k) {
     if (nstubs_ >= kMaxStubs) {
       overflow_ = true;  // the compile fails as a whole: code may already be emitted
@@ -945,12 +963,7 @@ bool Compiler::not_neg(unsigned k, bool neg) {
   }
   if (s != nullptr) a_.store(size, mem(r9), rdx);
   else wr(size, i.mo, rdx);
-  if (s != nullptr) {
-    s->remat = neg && fs_.known;
-    s->fs = fs_;
-    if (!s->remat) fs_.host_live = false;
-    resume(s);
-  }
+  if (s != nullptr) resume_flags(s);
   return true;
 }
 
@@ -973,10 +986,7 @@ bool Compiler::mul_wide(unsigned k, bool sign) {
   if (dead_after_[k]) {
     fs_ = FlagState{};
   } else {
-    a_.setcc(kB, r8);
-    a_.movzx(1, r8, r8);
-    a_.neg(4, r8);
-    a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
+    overflow_to_r8();
     record_resco(size, rax, r8);
   }
   wr(size, RAX * 8, rax);
@@ -1012,10 +1022,7 @@ bool Compiler::imul(unsigned k) {
     if (s != nullptr) resume(s);
     return true;
   }
-  a_.setcc(kB, r8);
-  a_.movzx(1, r8, r8);
-  a_.neg(4, r8);
-  a_.alu_imm(kAluAnd, 4, r8, int32_t(fl::CF | fl::OF));
+  overflow_to_r8();
   wr(size, i.ro, rax);
   record_resco(size, rax, r8);
   if (s != nullptr) resume(s);
@@ -1069,14 +1076,7 @@ bool Compiler::alu(unsigned k, int op, int form) {
     if (mem_dst) a_.store(size, mem(r9), rdx);
     else wr(size, (form == 2 || form == 3) ? i.ro : i.mo, rdx);
   }
-  if (s != nullptr) {
-    // After the handler ran in the stub, host flags can be rebuilt from the lazy fields
-    // only for operations without a carry-in.
-    s->remat = fs_.known && fs_.plain;
-    s->fs = fs_;
-    if (!s->remat) fs_.host_live = false;
-    resume(s);
-  }
+  if (s != nullptr) resume_flags(s);
   return true;
 }
 
