@@ -314,27 +314,20 @@ class Compiler {
     rc_.used[s] = ++tick_;
     return kCacheRegs[s];
   }
-  // dst = guest register at byte offset `off` (Insn::ro/mo layout), zero-extended.
-  void rd(int size, int dst, unsigned off) {
+  // dst = guest register at byte offset `off` (Insn::ro/mo layout), zero- or (`sign`)
+  // sign-extended to 64 bits.
+  void rd(int size, int dst, unsigned off, bool sign = false) {
     if (!cacheable(off)) {
       evict(off >> 3);
-      a_.load(size, dst, greg(off));
+      if (sign) a_.load_sx(size, dst, greg(off));
+      else a_.load(size, dst, greg(off));
       return;
     }
     const int h = acquire(off >> 3, true);
     if (size == 8) a_.mov(dst, h);
+    else if (sign) a_.movsx(size, dst, h);
     else if (size == 4) a_.mov32(dst, h);
     else a_.movzx(size, dst, h);
-  }
-  void rd_sx(int size, int dst, unsigned off) {
-    if (!cacheable(off)) {
-      evict(off >> 3);
-      a_.load_sx(size, dst, greg(off));
-      return;
-    }
-    const int h = acquire(off >> 3, true);
-    if (size == 8) a_.mov(dst, h);
-    else a_.movsx(size, dst, h);
   }
   // Guest register at `off` = src (`size` bytes; a 32-bit write zero-extends, 8/16-bit
   // writes merge). For size 4, src holds the value zero-extended.
@@ -443,6 +436,13 @@ class Compiler {
     return s;
   }
 
+  // Core::cur = &insns[k]: the instruction a fault, a REP slice or a handler's look at the
+  // block refers to (exec.cc counts retired instructions from it).
+  void set_cur(unsigned k) {
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[k])));
+    a_.store(8, field(L_.cur), rax);
+  }
+
   // Call insns[k]'s handler; returns to the run loop when it ended the block.
   void call_insn(unsigned k) {
     Insn* pair = pairs_ + 2 * npairs_++;
@@ -458,8 +458,7 @@ class Compiler {
       a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&g_callouts[detail ? 2 + (ci.op == 0xC1 || ci.op == 0xD1 || ci.op == 0xD3 ? 1 : 0) - (ci.op==0xF7||ci.op==0xF6||ci.op==0x83||ci.op==0x11||ci.op==0xFF ? 0 : 0) : (in_[k].op >> 8) & 1][idx & 0xFF])));
       a_.alu_imm(kAluAdd, 8, mem(rax), 1);
     }
-    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[k])));
-    a_.store(8, field(L_.cur), rax);
+    set_cur(k);
     a_.mov(rdi, rbx);
     a_.mov_imm(rsi, uint64_t(reinterpret_cast<uintptr_t>(pair)));
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(pair[0].fn)));
@@ -493,8 +492,7 @@ class Compiler {
         break;
       case StubKind::kGp:
         writeback(s.at);
-        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k])));
-        a_.store(8, field(L_.cur), rax);
+        set_cur(s.k);
         a_.mov(rdi, rbx);
         a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_gp0)));
         a_.call(rax);
@@ -502,8 +500,7 @@ class Compiler {
       case StubKind::kSmc:
         a_.store_imm(1, field(L_.jit_smc), 0);
         a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[s.k + 1].off));
-        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&in_[s.k + 1])));
-        a_.store(8, field(L_.cur), rax);
+        set_cur(s.k + 1);
         a_.store_imm(1, field(L_.block_break), 1);
         exit_raw();
         break;
@@ -1173,7 +1170,7 @@ bool Compiler::movx(unsigned k, int src_size, bool sign) {
     if (sign) a_.load_sx(src_size, rax, mem(rax));
     else a_.load(src_size, rax, mem(rax));
   } else if (sign) {
-    rd_sx(src_size, rax, i.mo);
+    rd(src_size, rax, i.mo, true);
   } else {
     rd(src_size, rax, i.mo);
   }
