@@ -206,6 +206,7 @@ struct Core final : public Cpu {
   uint32_t sync_events = 0;
   uint64_t rfl = fl::kFixed1;  // RFLAGS; arithmetic bits valid only when lf_op == kLfNone
   TlbEntry* tlb = nullptr;     // tlbs[0] (supervisor) or tlbs[1] (user), by CPL
+  TlbCold* tlbx_cur = nullptr;  // the cold halves of that set (tlbx[0] or tlbx[1])
   uint64_t seg_base[kSegCount] = {};  // effective bases (0 for ES/CS/SS/DS in 64-bit mode)
   uint64_t rd_lo[kSegCount] = {}, rd_hi[kSegCount] = {};
   uint64_t wr_lo[kSegCount] = {}, wr_hi[kSegCount] = {};
@@ -220,9 +221,10 @@ struct Core final : public Cpu {
   bool block_break = false;  // current block was cut short (count by walking)
   // A store hit the code of the running compiled block (jit.h): it stops after the store.
   bool jit_smc = false;
-  // A compiled block left through a direct exit whose successor it does not know yet: the
-  // run loop stores the next block there (jit.h, chaining).
-  Block** chain_slot = nullptr;
+  // A compiled block left through an exit whose chain slot is empty or names another
+  // block: the address of that slot (a Block*), bit 0 set when the compiled code checks
+  // the slot against the execution TLB. The run loop stores the next block there (jit.h).
+  uintptr_t chain_slot = 0;
   bool step_tf = false;      // the stepped instruction started with TF=1 (#DB after it)
   // Hardware breakpoints (debug.cc): DR0-3 enabled in DR7 as instruction (RW=00) or data
   // (RW=01 write, RW=11 read/write) breakpoints; data hits of the running instruction.
@@ -287,9 +289,7 @@ struct Core final : public Cpu {
   TlbCold tlbx[2][kTlbSize];  // cold halves of tlbs, same indices
   WalkCacheEntry wcache[kWalkCacheSize];
   // Cold half of the current privilege class's entry for linear la.
-  TlbCold& tlb_cold(uint64_t la) {
-    return (&tlbx[0][0])[size_t(tlb - &tlbs[0][0]) + ((la >> 12) & (kTlbSize - 1))];
-  }
+  TlbCold& tlb_cold(uint64_t la) { return tlbx_cur[(la >> 12) & (kTlbSize - 1)]; }
   bool tlb_has_global = false;
   CpuidEntry* cpuid_table = nullptr;
   size_t cpuid_count = 0;

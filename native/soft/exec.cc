@@ -161,6 +161,8 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   blk->link[0] = blk->link[1] = nullptr;
   blk->hits = 0;
   blk->jit = nullptr;
+  // A rebuilt block may end differently: its chain slots name the old successors.
+  blk->chain[0] = blk->chain[1] = nullptr;
   blk->insns = out;
   const uint8_t* hp = region->host + (pa - region->gpa);
   unsigned n = 0;
@@ -397,7 +399,10 @@ static StopReason run_loop(Core* c) {
   Block* prev = nullptr;
   // A compiled block's empty chain slot to fill with the next block (jit.h), the block it
   // belongs to and that block's entry RIP.
-  Block** chain_slot = nullptr;
+  // A slot tagged with bit 0 is checked by the compiled code against the execution TLB,
+  // so any block of the owner's mode may fill it; an untagged one only a block in the
+  // linear page the owner started in.
+  uintptr_t chain_slot = 0;
   const Block* chain_owner = nullptr;
   uint64_t chain_rip = 0;
   const std::atomic<uint64_t>* const code_epoch = c->code_epoch;  // fixed for the Core's life
@@ -406,7 +411,7 @@ static StopReason run_loop(Core* c) {
     if (SOFT_UNLIKELY((c->sync_events | c->async_events.load(std::memory_order_relaxed)) != 0 ||
                       c->retired >= c->budget_end)) {
       prev = nullptr;
-      chain_slot = nullptr;
+      chain_slot = 0;
       StopReason why = StopReason::kBudget;
       const Service s = service_events(c, &why);
       if (s == Service::kStop) return why;
@@ -430,7 +435,7 @@ static StopReason run_loop(Core* c) {
       b = find_block(c, &cleared);
       if (cleared) {
         prev = nullptr;
-        chain_slot = nullptr;
+        chain_slot = 0;
       }
       // Link prev → b when b starts in prev's physical page.
       if (prev != nullptr && b->mode == prev->mode && b != &c->blocks->scratch &&
@@ -441,14 +446,13 @@ static StopReason run_loop(Core* c) {
         prev->link_delta[slot] = delta;
       }
     }
-    // Chain only inside the linear page the owner started in (then the target's physical
-    // page is the owner's, whatever the page tables say later), as link[] does.
-    if (chain_slot != nullptr) {
-      if (b != &c->blocks->scratch && b->mode == chain_owner->mode && ((rip ^ chain_rip) >> 12) == 0 &&
-          (b->pa >> 12) == (chain_owner->pa >> 12)) {
-        *chain_slot = b;
+    if (chain_slot != 0) {
+      const bool checked = (chain_slot & 1) != 0;
+      if (b != &c->blocks->scratch && b->mode == chain_owner->mode &&
+          (checked || (((rip ^ chain_rip) >> 12) == 0 && (b->pa >> 12) == (chain_owner->pa >> 12)))) {
+        *reinterpret_cast<Block**>(chain_slot & ~uintptr_t{1}) = b;
       }
-      chain_slot = nullptr;
+      chain_slot = 0;
     }
     const uint64_t epoch = code_epoch->load(std::memory_order_relaxed);
     if (SOFT_UNLIKELY(b->checked_epoch != epoch)) {
@@ -470,9 +474,9 @@ static StopReason run_loop(Core* c) {
       if (step_one) c->sync_events |= ev::kStepDone;
       continue;
     }
-    c->chain_slot = nullptr;
+    c->chain_slot = 0;
     prev = exec_block_full(c, b, jit_threshold);
-    if (c->chain_slot != nullptr) {
+    if (c->chain_slot != 0) {
       chain_slot = c->chain_slot;
       chain_owner = prev;
       chain_rip = c->cur_entry_rip;

@@ -72,7 +72,8 @@ struct alignas(64) Block {
   uint32_t hits = 0;                   // executions while not compiled (jit.h threshold)
   void (*jit)(Core* c) = nullptr;      // compiled code (jit.h), or nullptr
   // Successors the compiled code jumps to directly (jit.h): [0] the taken branch or the
-  // only successor, [1] the fall-through of a Jcc. Same linear page only, like link[].
+  // only successor, [1] the fall-through of a Jcc. Checked against the execution TLB on
+  // every use unless the branch stays in the block's own page.
   Block* chain[2] = {nullptr, nullptr};
 };
 

@@ -31,6 +31,7 @@
 
 #include "soft/flagopt.h"
 #include "soft/jit_x64.h"
+#include "soft/phys_memory.h"
 #include "soft/ops.h"
 
 namespace tsvirt::soft {
@@ -118,7 +119,7 @@ void jit_materialize(Core* c) { materialize_flags(c); }
 
 // Offsets into Core, measured once (Core is not standard-layout, so no offsetof).
 struct CoreLayout {
-  int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, seg_base, cur, block_break, jit_smc;
+  int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, tlbx_cur, seg_base, cur, block_break, jit_smc;
   int32_t rfl, retired, budget_end, sync_events, async_events, mode_key, code_epoch, cur_block,
       cur_entry_rip, chain_slot;
 };
@@ -127,7 +128,7 @@ CoreLayout layout_of(const Core* c) {
   const auto* base = reinterpret_cast<const uint8_t*>(c);
   auto at = [&](const void* p) { return int32_t(static_cast<const uint8_t*>(p) - base); };
   return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
-          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
+          at(&c->tlbx_cur),          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
           at(&c->rfl), at(&c->retired), at(&c->budget_end), at(&c->sync_events), at(&c->async_events),
           at(&c->mode_key), at(&c->code_epoch), at(&c->cur_block), at(&c->cur_entry_rip),
           at(&c->chain_slot)};
@@ -188,6 +189,7 @@ class Compiler {
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
     if (prologue(a_) != kPrologueBytes) return false;
+    a_.bind(body_);
     liveness();
     const unsigned n = b_->ninsn;
     bool ended = false;
@@ -197,7 +199,7 @@ class Compiler {
         writeback(rc_);
         rc_ = RegCache{};  // the handler may change any guest register
         lf_op_known_ = false;
-        call_insn(k);
+        call_insn(k, ends_by_branch(in_[k]));
         fs_.known = false;
         fs_.host_live = false;
       }
@@ -205,7 +207,7 @@ class Compiler {
     if (!ended) {
       // Terminator: the block ran off its end (page end, length limit).
       a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
-      exit_chain(0);
+      exit_chain(0, !same_page(in_[n].off));
     }
     for (int s = 0; s < nstubs_; s++) emit_stub(stubs_[s]);
     for (int s = 0; s < nstubs_; s++) {
@@ -357,11 +359,22 @@ class Compiler {
     a_.mov_imm(rax, uint64_t(uint32_t(imm)));
     wr(size, off, rax);
   }
-  // The block completed with RIP at a direct successor: count it, then jump straight into
-  // the successor's code when it is compiled, current and nothing waits (events, budget);
-  // else return to the run loop, asking it to fill the chain slot if it is empty.
-  void exit_chain(int slot) {
+  // The block completed with RIP at its successor: count it, then jump straight into the
+  // successor's code when it is compiled, current and nothing waits (events, budget); else
+  // return to the run loop, asking it to fill the chain slot when it is empty or, for a
+  // checked slot, names another block.
+  //
+  // An unchecked slot is for a direct branch whose target lies in the page the block
+  // starts in: the target's physical address then follows from the block's own, whatever
+  // the page tables say. Every other successor (another page, RET, indirect branches) is
+  // `checked`: RIP is translated through the execution TLB, exactly as the run loop's
+  // lookup would, and must give the chained block's physical address.
+  void exit_chain(int slot, bool checked) {
     writeback(rc_);
+    chain_tail(slot, checked);
+  }
+  // exit_chain with the guest registers already in Core.
+  void chain_tail(int slot, bool checked) {
     a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
     Asm::Label out, fill;
     a_.load(4, rax, field(L_.sync_events));
@@ -371,31 +384,81 @@ class Compiler {
     a_.alu_imm(kAluAdd, 8, rax, kMaxBlockInsns);
     a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
     a_.jcc(kA, out);
-    a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&b_->chain[slot])));
+    const uintptr_t slot_addr = reinterpret_cast<uintptr_t>(&b_->chain[slot]) | (checked ? 1 : 0);
+    a_.mov_imm(rcx, uint64_t(slot_addr & ~uintptr_t{1}));
     a_.load(8, rax, mem(rcx));
     a_.test(8, rax, rax);
     a_.jcc(kE, fill);
+    if (checked) {
+      // The execution TLB entry of RIP's page (Core::tlb_cold) must map it to the chained
+      // block's physical address.
+      static_assert(sizeof(TlbCold) == 24, "TLB cold entries are indexed as 3 * 8 bytes");
+      a_.load(8, r8, greg(kRegRip * 8));
+      a_.mov(r9, r8);
+      a_.shr(8, r9, 12);
+      a_.alu_imm(kAluAnd, 4, r9, kTlbSize - 1);
+      a_.lea(r9, Mem{r9, 0, r9, 1});
+      a_.load(8, r11, field(L_.tlbx_cur));
+      a_.lea(r11, Mem{r11, 0, r9, 3});
+      a_.mov(rdx, r8);
+      a_.alu_imm(kAluAnd, 8, rdx, int32_t(kPageMask));
+      a_.alu(kAluCmp, 8, rdx, mem(r11, int32_t(offsetof(TlbCold, tag_x))));
+      a_.jcc(kNE, out);
+      a_.alu_imm(kAluAnd, 4, r8, 0xFFF);
+      a_.alu(kAluOr, 8, r8, mem(r11, int32_t(offsetof(TlbCold, pa))));
+      a_.alu(kAluCmp, 8, r8, mem(rax, int32_t(offsetof(Block, pa))));
+      a_.jcc(kNE, fill);
+    }
     a_.load(8, rdx, mem(rax, int32_t(offsetof(Block, jit))));
     a_.test(8, rdx, rdx);
     a_.jcc(kE, out);
-    a_.load(4, rcx, field(L_.mode_key));
-    a_.alu(kAluCmp, 4, rcx, mem(rax, int32_t(offsetof(Block, mode))));
+    a_.load(4, r8, field(L_.mode_key));
+    a_.alu(kAluCmp, 4, r8, mem(rax, int32_t(offsetof(Block, mode))));
     a_.jcc(kNE, out);
-    a_.load(8, rcx, field(L_.code_epoch));
-    a_.load(8, rcx, mem(rcx));
-    a_.alu(kAluCmp, 8, rcx, mem(rax, int32_t(offsetof(Block, checked_epoch))));
+    a_.load(8, r8, field(L_.code_epoch));
+    a_.load(8, r8, mem(r8));
+    a_.alu(kAluCmp, 8, r8, mem(rax, int32_t(offsetof(Block, checked_epoch))));
     a_.jcc(kNE, out);
     a_.store(8, field(L_.cur_block), rax);
-    a_.load(8, rcx, greg(kRegRip * 8));
-    a_.store(8, field(L_.cur_entry_rip), rcx);
-    a_.load(8, rcx, mem(rax, int32_t(offsetof(Block, insns))));
-    a_.store(8, field(L_.cur), rcx);
+    a_.load(8, r8, greg(kRegRip * 8));
+    a_.store(8, field(L_.cur_entry_rip), r8);
+    a_.load(8, r8, mem(rax, int32_t(offsetof(Block, insns))));
+    a_.store(8, field(L_.cur), r8);
     a_.lea(rdx, mem(rdx, kPrologueBytes));
     a_.jmp(rdx);
     a_.bind(fill);
+    a_.mov_imm(rcx, uint64_t(slot_addr));
     a_.store(8, field(L_.chain_slot), rcx);
     a_.bind(out);
     exit_raw();
+  }
+  // A branch back to the block's own first instruction: RIP is unchanged, so is the block,
+  // its mode and its page. Count the pass and loop while nothing waits (events, budget) and
+  // no code page changed (the epoch, as a chained entry checks); else return to the run loop.
+  void exit_self_loop() {
+    writeback(rc_);
+    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
+    Asm::Label out;
+    a_.load(4, rax, field(L_.sync_events));
+    a_.alu(kAluOr, 4, rax, field(L_.async_events));
+    a_.jcc(kNE, out);
+    a_.load(8, rax, field(L_.retired));
+    a_.alu_imm(kAluAdd, 8, rax, kMaxBlockInsns);
+    a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
+    a_.jcc(kA, out);
+    a_.load(8, rax, field(L_.code_epoch));
+    a_.load(8, rax, mem(rax));
+    a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&b_->checked_epoch)));
+    a_.alu(kAluCmp, 8, rax, mem(rcx));
+    a_.jcc(kE, body_);
+    a_.bind(out);
+    exit_raw();
+  }
+  // Whether a direct branch to `target` (an offset from the block's first byte) stays in
+  // the page the block starts in: then its chain slot needs no check (exit_chain).
+  bool same_page(int64_t target) const {
+    const int64_t at = int64_t(b_->pa & 0xFFF) + target;
+    return at >= 0 && at < 0x1000;
   }
   // Store a result of `size` into a guest register (32-bit results zero-extend).
 
@@ -444,7 +507,16 @@ class Compiler {
   }
 
   // Call insns[k]'s handler; returns to the run loop when it ended the block.
-  void call_insn(unsigned k) {
+  // Instructions whose handlers end the block only by setting RIP to a new target in the
+  // same mode (indirect CALL/JMP near, RET imm16): their exit may chain, checked.
+  static bool ends_by_branch(const Insn& i) {
+    if ((i.op >> 8) != 0) return false;
+    const unsigned o = i.op & 0xFF;
+    return o == 0xC2 || (o == 0xFF && ((i.reg & 7) == 2 || (i.reg & 7) == 4));
+  }
+  // Call instruction k's handler. `chain`: when it ends the block, the exit may chain
+  // (ends_by_branch; only from the block's main path, where the registers are in Core).
+  void call_insn(unsigned k, bool chain = false) {
     Insn* pair = pairs_ + 2 * npairs_++;
     pair[0] = in_[k];
     pair[1] = Insn{};
@@ -469,7 +541,11 @@ class Compiler {
     a_.jcc(kNE, go_on);
     a_.cmp_byte_imm(field(L_.block_break), 0);
     a_.jcc(kNE, cut);
-    exit_counted();
+    if (chain) {
+      chain_tail(0, true);
+    } else {
+      exit_counted();
+    }
     a_.bind(cut);
     exit_raw();
     a_.bind(go_on);
@@ -511,21 +587,69 @@ class Compiler {
   static bool ea_ok(const Insn& i) { return fits32(i.disp) && (i.asz == 4 || i.asz == 8); }
   bool ea(const Insn& i, bool seg) {
     if (!ea_ok(i)) return false;
-    const int32_t disp = int32_t(i.disp);
-    const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
-    if (has_base) rd(8, rax, i.base * 8u);
-    else if (has_index) a_.mov_imm(rax, 0);
-    if (has_index) {
-      rd(8, rcx, i.index * 8u);
-      a_.lea(rax, Mem{rax, disp, rcx, i.scale});
-    } else if (has_base) {
-      if (disp != 0) a_.lea(rax, mem(rax, disp));
-    } else {
-      a_.mov_imm(rax, uint64_t(int64_t(disp)));
-    }
-    if (i.asz == 4) a_.mov32(rax, rax);
+    ea_to(i, rax);
     if (seg && (i.seg == FS || i.seg == GS)) a_.alu(kAluAdd, 8, rax, field(L_.seg_base + 8 * i.seg));
     return true;
+  }
+  // dst = the effective address (no segment base), read straight from the host registers
+  // that hold the address registers. dst may be one of them only when there is a base.
+  void ea_to(const Insn& i, int dst) {
+    const int32_t disp = int32_t(i.disp);
+    const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
+    int hb = -1, hx = -1;
+    if (has_base) {
+      if (cacheable(i.base * 8u)) {
+        hb = acquire(i.base, true);
+      } else {
+        rd(8, rax, i.base * 8u);
+        hb = rax;
+      }
+    }
+    if (has_index) {
+      if (cacheable(i.index * 8u)) {
+        hx = acquire(i.index, true);
+      } else {
+        rd(8, rcx, i.index * 8u);
+        hx = rcx;
+      }
+    }
+    if (has_index) {
+      if (hb < 0) {
+        a_.mov_imm(rax, 0);
+        hb = rax;
+      }
+      a_.lea(dst, Mem{hb, disp, hx, i.scale});
+    } else if (has_base) {
+      if (disp != 0) a_.lea(dst, mem(hb, disp));
+      else if (dst != hb) a_.mov(dst, hb);
+    } else {
+      a_.mov_imm(dst, uint64_t(int64_t(disp)));
+    }
+    if (i.asz == 4) a_.mov32(dst, dst);
+  }
+
+  // Host register to receive a full result (size 8, or 4 zero-extended) for the guest
+  // register at `off`: its cache register, marked written, when it has one; else rax, and
+  // the caller stores it with wr(). Take it after the sources are read (they may be the
+  // same guest register) and after any branch to a stub (the stub's snapshot must not see
+  // the register as written).
+  int out_reg(int size, unsigned off) {
+    if ((size != 8 && size != 4) || !cacheable(off)) return rax;
+    const int h = acquire(off >> 3, false);
+    rc_.dirty[rc_.slot_of[off >> 3]] = true;
+    return h;
+  }
+  void out_done(int size, unsigned off, int h) {
+    if (h == rax) wr(size, off, rax);
+  }
+  // Host register holding the guest register at `off` for reading all its bytes (an
+  // operand of a store or a move): its cache register, else `scratch` loaded from Core.
+  int in_reg(int size, unsigned off, int scratch) {
+    if (!cacheable(off)) {
+      rd(size, scratch, off);
+      return scratch;
+    }
+    return acquire(off >> 3, true);
   }
 
   // With the linear address in rax: on a TLB hit for `size` bytes (write: and no decoded
@@ -712,6 +836,7 @@ class Compiler {
 
   Core* c_;
   const Block* b_;
+  Asm::Label body_;  // after the prologue: where a block that branches to itself loops
   const Insn* in_;
   Asm a_;
   Insn* pairs_;
@@ -1041,6 +1166,37 @@ bool Compiler::alu(unsigned k, int op, int form) {
   const int kind = (op == kAluAdd || op == kAluAdc) ? kAdd : (op == kAluSub || op == kAluCmp || op == kAluSbb) ? kSub : kLogic;
   const uint64_t b_imm = imm ? (i.imm & size_mask(size)) : 0;
   Stub* s = nullptr;
+  const bool dead = i.exact != nullptr || dead_after_[k];
+  if (dead && !carry_in && !mem_dst && (size == 8 || size == 4)) {
+    // Nothing records the flags: run the operation on the guest register's own host
+    // register (a 32-bit operation zero-extends it, as the guest's does).
+    const bool to_reg = form == 2 || form == 3;
+    const unsigned dst = to_reg ? i.ro : i.mo;
+    if (cacheable(dst)) {
+      int src = -1;
+      if (mem_rm) {
+        s = mem_operand(k, size, false);
+        if (s == nullptr) return false;
+        a_.load(size, rcx, mem(rax));
+        src = rcx;
+      } else if (!imm) {
+        src = in_reg(size, to_reg ? i.mo : i.ro, rcx);
+      }
+      const int hd = acquire(dst >> 3, true);
+      const Alu host = test ? kAluAnd : Alu(op);
+      if (test || op == kAluCmp) {
+        // Flags only, and nobody reads them: nothing to do.
+      } else if (imm) {
+        a_.alu_imm(host, size, hd, int32_t(i.imm));
+      } else {
+        a_.alu(host, size, hd, src);
+      }
+      if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
+      fs_ = FlagState{};
+      if (s != nullptr) resume_flags(s);
+      return true;
+    }
+  }
   // a → rax, b → rcx (or immediate); r9 = host pointer of a memory destination.
   if (mem_rm) {
     s = mem_operand(k, size, mem_dst && writes);
@@ -1066,7 +1222,6 @@ bool Compiler::alu(unsigned k, int op, int form) {
   const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
   if (imm) a_.alu_imm(host, size, rdx, int32_t(i.imm));
   else a_.alu(host, size, rdx, rcx);
-  const bool dead = i.exact != nullptr || dead_after_[k];
   if (!dead) record_flags(i, kind, size, imm, b_imm, !carry_in);
   else fs_ = FlagState{};
   if (writes) {
@@ -1085,6 +1240,14 @@ bool Compiler::incdec(unsigned k, bool dec) {
   const bool cf_zero = v != nullptr && i.fn == v->no_cf;
   // r8 = the CF this INC/DEC carries over.
   if (!no_flags && !cf_zero) carry_to_r8();
+  if (no_flags && (size == 8 || size == 4) && cacheable(i.mo)) {
+    const int h = acquire(i.mo >> 3, true);
+    if (dec) a_.dec(size, h);
+    else a_.inc(size, h);
+    rc_.dirty[rc_.slot_of[i.mo >> 3]] = true;
+    fs_ = FlagState{};
+    return true;
+  }
   rd(size, rax, i.mo);
   a_.mov(rdx, rax);
   if (dec) a_.dec(size, rdx);
@@ -1112,8 +1275,9 @@ bool Compiler::mov(unsigned k) {
   const int size = i.osz;
   if (o >= 0xB0 && o <= 0xBF) {  // MOV reg, imm (imm64 with REX.W)
     if (size == 8 || size == 4) {
-      a_.mov_imm(rax, size == 4 ? uint32_t(i.imm) : i.imm);
-      wr(8, i.mo, rax);
+      const int h = out_reg(8, i.mo);
+      a_.mov_imm(h, size == 4 ? uint32_t(i.imm) : i.imm);
+      out_done(8, i.mo, h);
     } else {
       wr_imm(size, i.mo, int32_t(i.imm));
     }
@@ -1138,22 +1302,32 @@ bool Compiler::mov(unsigned k) {
   }
   const bool to_rm = o == 0x88 || o == 0x89;
   if (!is_mem(&i)) {
-    rd(size, rax, to_rm ? i.ro : i.mo);
-    wr(size, to_rm ? i.mo : i.ro, rax);
+    const unsigned src = to_rm ? i.ro : i.mo, dst = to_rm ? i.mo : i.ro;
+    if (size >= 4 && cacheable(src)) {
+      const int hs = acquire(src >> 3, true);
+      const int hd = out_reg(size, dst);
+      if (size == 8) a_.mov(hd, hs);
+      else a_.mov32(hd, hs);
+      out_done(size, dst, hd);
+      return true;
+    }
+    rd(size, rax, src);
+    wr(size, dst, rax);
     return true;
   }
   if (!ea_ok(i)) return false;
   if (to_rm) {
-    rd(size, r8, i.ro);
+    const int hs = in_reg(size, i.ro, r8);
     Stub* s = mem_operand(k, size, true);
     if (s == nullptr) return false;
-    a_.store(size, mem(rax), r8);
+    a_.store(size, mem(rax), hs);
     resume(s);
   } else {
     Stub* s = mem_operand(k, size, false);
     if (s == nullptr) return false;
-    a_.load(size, rax, mem(rax));
-    wr(size, i.ro, rax);
+    const int hd = out_reg(size, i.ro);
+    a_.load(size, hd, mem(rax));
+    out_done(size, i.ro, hd);
     resume(s);
   }
   return true;
@@ -1164,27 +1338,41 @@ bool Compiler::movx(unsigned k, int src_size, bool sign) {
   const Insn& i = in_[k];
   const int size = i.osz;
   Stub* s = nullptr;
+  int h = rax;
   if (is_mem(&i)) {
     s = mem_operand(k, src_size, false);
     if (s == nullptr) return false;
-    if (sign) a_.load_sx(src_size, rax, mem(rax));
-    else a_.load(src_size, rax, mem(rax));
+    h = out_reg(size, i.ro);
+    if (sign) a_.load_sx(src_size, h, mem(rax));
+    else a_.load(src_size, h, mem(rax));
   } else if (sign) {
     rd(src_size, rax, i.mo, true);
   } else {
     rd(src_size, rax, i.mo);
   }
-  if (size == 4 && sign) a_.mov32(rax, rax);
-  wr(size, i.ro, rax);
+  if (size == 4 && sign) a_.mov32(h, h);
+  out_done(size, i.ro, h);
   if (s != nullptr) resume(s);
   return true;
 }
 
 bool Compiler::lea(unsigned k) {
   const Insn& i = in_[k];
-  if (!is_mem(&i) || !ea(i, false)) return false;
-  if (i.osz == 4) a_.mov32(rax, rax);
-  wr(i.osz, i.ro, rax);
+  if (!is_mem(&i) || !ea_ok(i)) return false;
+  if (i.base == kRegZero || i.osz == 2) {
+    ea_to(i, rax);
+    if (i.osz == 4) a_.mov32(rax, rax);
+    wr(i.osz, i.ro, rax);
+    return true;
+  }
+  // The address registers are read (acquired) before the destination is taken: it may be
+  // one of them.
+  if (cacheable(i.base * 8u)) acquire(i.base, true);
+  if (i.index != kRegZero && cacheable(i.index * 8u)) acquire(i.index, true);
+  const int h = out_reg(i.osz, i.ro);
+  ea_to(i, h);
+  if (i.osz == 4) a_.mov32(h, h);
+  out_done(i.osz, i.ro, h);
   return true;
 }
 
@@ -1231,19 +1419,25 @@ bool Compiler::branch(unsigned k, bool* ended) {
     if (!check_canonical(k, r8)) return false;
     wr(8, RSP * 8, r9);
     a_.store(8, greg(kRegRip * 8), r8);
-    exit();
+    exit_chain(0, true);
     resume(s);  // the handler ends the block itself: kept only for safety
     exit();
     *ended = true;
     return true;
   }
   if (!fits32(target)) return false;
+  // A target in the block's own page is canonical: the block's first byte is, and the
+  // canonical ranges end at page boundaries.
   auto take = [&]() -> bool {
+    if (target == 0) {
+      exit_self_loop();
+      return true;
+    }
     a_.load(8, r11, greg(kRegRip * 8));
     a_.lea(r11, mem(r11, int32_t(target)));
-    if (!check_canonical(k, r11)) return false;
+    if (!same_page(target) && !check_canonical(k, r11)) return false;
     a_.store(8, greg(kRegRip * 8), r11);
-    exit_chain(0);
+    exit_chain(0, !same_page(target));
     return true;
   };
   if (map == 0 && o == 0xE8) {  // CALL rel32
@@ -1253,7 +1447,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
     a_.load(8, r11, greg(kRegRip * 8));
     a_.lea(r8, mem(r11, int32_t(after)));
     a_.lea(r11, mem(r11, int32_t(target)));
-    if (!check_canonical(k, r11)) return false;
+    if (!same_page(target) && !check_canonical(k, r11)) return false;
     rd(8, rax, RSP * 8);
     a_.lea(rax, mem(rax, -8));
     a_.mov(r9, rax);
@@ -1261,7 +1455,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
     a_.store(8, mem(rax), r8);
     wr(8, RSP * 8, r9);
     a_.store(8, greg(kRegRip * 8), r11);
-    exit_chain(0);
+    exit_chain(0, !same_page(target));
     resume(s);  // the handler ends the block itself: kept only for safety
     exit();
     *ended = true;
@@ -1276,7 +1470,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
   Asm::Label taken;
   a_.jcc(cc, taken);
   a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
-  exit_chain(1);
+  exit_chain(1, !same_page(after));
   a_.bind(taken);
   *ended = true;
   return take();
@@ -1323,20 +1517,44 @@ bool Compiler::setcc(unsigned k) {
 
 namespace {
 
+bool perf_map_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("TSVIRT_SOFT_JIT_PERFMAP");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
 // With TSVIRT_SOFT_JIT_PERFMAP=1, name every compiled block in /tmp/perf-<pid>.map (the
-// file `perf report` reads for code without symbols) after the guest RIP it starts at.
-void perf_map(const uint8_t* code, size_t size, uint64_t guest_rip) {
-  static FILE* const f = [] () -> FILE* {
+// file `perf report` reads for code without symbols) after the guest RIP it starts at, and
+// append its host code and guest bytes to /tmp/perf-<pid>.code for disassembly: records of
+// a text line "host-address host-size guest-rip guest-size\n", then both byte strings.
+void perf_map(const uint8_t* code, size_t size, uint64_t guest_rip, const uint8_t* guest, size_t gsize) {
+  struct Files {
+    FILE* map = nullptr;
+    FILE* code = nullptr;
+  };
+  static const Files f = [] () -> Files {
     const char* on = std::getenv("TSVIRT_SOFT_JIT_PERFMAP");
-    if (on == nullptr || std::strcmp(on, "1") != 0) return nullptr;
+    if (on == nullptr || std::strcmp(on, "1") != 0) return {};
     char path[64];
     std::snprintf(path, sizeof(path), "/tmp/perf-%d.map", int(getpid()));
-    return std::fopen(path, "a");
+    Files out;
+    out.map = std::fopen(path, "a");
+    std::snprintf(path, sizeof(path), "/tmp/perf-%d.code", int(getpid()));
+    out.code = std::fopen(path, "a");
+    return out;
   }();
-  if (f == nullptr) return;
-  std::fprintf(f, "%llx %zx guest_%llx\n", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code)),
+  if (f.map == nullptr) return;
+  std::fprintf(f.map, "%llx %zx guest_%llx\n", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code)),
                size, static_cast<unsigned long long>(guest_rip));
-  std::fflush(f);
+  std::fflush(f.map);
+  if (f.code == nullptr) return;
+  std::fprintf(f.code, "%llx %zx %llx %zx\n", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code)),
+               size, static_cast<unsigned long long>(guest_rip), guest != nullptr ? gsize : 0);
+  std::fwrite(code, 1, size, f.code);
+  if (guest != nullptr) std::fwrite(guest, 1, gsize, f.code);
+  std::fflush(f.code);
 }
 
 }  // namespace
@@ -1365,7 +1583,14 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
   Compiler comp(c, b, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
   if (!comp.compile() || comp.overflow()) return nullptr;
   arena.commit(pair_bytes + comp.code_size());
-  perf_map(code, comp.code_size(), c->r[kRegRip]);
+  if (perf_map_enabled()) {
+    // Guest bytes of the block (its first page only: enough to read the code).
+    const PhysRegion* region = c->mem->find(b->pa);
+    const size_t in_page = 0x1000 - (b->pa & 0xFFF);
+    perf_map(code, comp.code_size(), c->r[kRegRip],
+             region != nullptr ? region->host + (b->pa - region->gpa) : nullptr,
+             b->nbytes < in_page ? b->nbytes : in_page);
+  }
   return reinterpret_cast<JitFn>(code);
 }
 

@@ -12,8 +12,10 @@
 // code never needs semantics of its own beyond the inline forms.
 //
 // Code lives in a per-vCPU executable arena dropped together with the decoded-block cache.
-// Compiled blocks chain directly into compiled successors inside the same linear page;
-// other exits (other pages, RET, handler-ended blocks) return to the run loop.
+// Compiled blocks chain directly into compiled successors: inside the block's own page
+// for direct branches; into other pages and through RET, indirect CALL/JMP and RET imm16
+// after a check that the execution TLB maps RIP to the successor. Other exits (handler-ended
+// blocks, events, budget) return to the run loop.
 // Not here: 16/32-bit code and non-x86-64 hosts (those blocks stay interpreted).
 #pragma once
 

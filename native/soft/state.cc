@@ -172,6 +172,7 @@ void Core::set_rflags(uint64_t v, uint64_t mask) {
 void Core::set_cpl(int new_cpl) {
   cpl = new_cpl;
   tlb = tlbs[new_cpl == 3 ? 1 : 0];
+  tlbx_cur = tlbx[new_cpl == 3 ? 1 : 0];
 }
 
 void Core::update_seg_checks(int s) {
@@ -218,6 +219,7 @@ void Core::update_mode() {
   mode_key = uint32_t(code_size) | (pe ? 0x100u : 0) | (vm ? 0x200u : 0);
   if (!pe) cpl = 0;
   tlb = tlbs[cpl == 3 ? 1 : 0];
+  tlbx_cur = tlbx[cpl == 3 ? 1 : 0];
   for (int s = 0; s < kSegCount; s++) update_seg_checks(s);
 }
 
