@@ -12,10 +12,11 @@
  * not run here — bench/boot gives the ratio against QEMU TCG.
  *
  * Run: npm run build && npx vite-node bench/boot/proxy.ts [-- --runs 3 --until 'Linux version' --perf /tmp/p.data
- *      --set tsvirt.posted_writes=false]
+ *      --set tsvirt.posted_writes=false --stderr /tmp/tsbhyve.err]
+ * `--stderr FILE` keeps tsbhyve's standard error (e.g. the TSVIRT_SOFT_JIT_STATS report).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { linuxAssets, prepareRun } from '../../test/linux/guest/prepare.js';
 import { TSBHYVE_JS, tsbhyveArgs } from '../../test/linux/tsbhyve/tsbhyve-boot.js';
 
@@ -29,6 +30,7 @@ const PERF = opt('perf', '');
 const TIMEOUT_MS = Number(opt('timeout', '600')) * 1000;
 // `--set KEY=VALUE[,KEY=VALUE]`: tsbhyve `-o` config settings (A/B runs, e.g. tsvirt.posted_writes=false).
 const SETTINGS = opt('set', '').split(',').filter(Boolean);
+const STDERR = opt('stderr', '');
 const MARKS = ['KASLR disabled', 'Linux version', 'Run /init', 'TSVIRT-RESULT'];
 
 /** CPU seconds (user + system) used so far by pid and its descendants, from /proc. */
@@ -97,7 +99,9 @@ async function once(): Promise<Outcome> {
         ok();
       });
     });
-    child.stderr!.setEncoding('utf8').on('data', () => {});
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (STDERR) appendFileSync(STDERR, d);
+    });
     await done;
     await new Promise<void>((ok) => (child.exitCode !== null || child.signalCode !== null ? ok() : child.on('close', () => ok())));
     return { ms, marks, cpuAt, cpu, tail: text.slice(-300) };

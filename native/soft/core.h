@@ -110,6 +110,7 @@ struct TlbCold {
   uint64_t pa = 0;       // physical page address
   uint8_t global = 0;
   uint8_t lpshift = 12;  // log2 of the size of the page the entry was cut from
+  uint8_t listed = 0;    // bit 0: index in Core::tlb_filled, bit 1: in tlb_filled_g
 };
 
 // A large-page walk cache (4-level paging): the outcome of a walk that ended in a 2 MiB or
@@ -125,7 +126,7 @@ struct WalkCacheEntry {
 };
 constexpr int kWalkCacheSize = 16;
 
-constexpr int kTlbBits = 9;
+constexpr int kTlbBits = 12;
 constexpr int kTlbSize = 1 << kTlbBits;
 constexpr uint64_t kPageMask = ~uint64_t{0xFFF};
 
@@ -290,6 +291,13 @@ struct Core final : public Cpu {
   WalkCacheEntry wcache[kWalkCacheSize];
   // Cold half of the current privilege class's entry for linear la.
   TlbCold& tlb_cold(uint64_t la) { return tlbx_cur[(la >> 12) & (kTlbSize - 1)]; }
+  // Indices of the entries of each set filled since they were last flushed, non-global and
+  // global fills apart: a flush costs the entries it may clear, not the size of the TLB (a
+  // CR3 write keeps the kernel's global entries without visiting them).
+  uint16_t tlb_filled[2][kTlbSize];
+  uint32_t tlb_nfilled[2] = {0, 0};
+  uint16_t tlb_filled_g[2][kTlbSize];
+  uint32_t tlb_nfilled_g[2] = {0, 0};
   bool tlb_has_global = false;
   CpuidEntry* cpuid_table = nullptr;
   size_t cpuid_count = 0;
@@ -389,6 +397,7 @@ struct Core final : public Cpu {
   bool page_watched(uint64_t vpage) const;
   void watch_access(uint64_t la, unsigned size, bool write);
   void tlb_flush_page(uint64_t la);
+  void tlb_drop_if_maps(int set, uint16_t k, uint64_t la);
   void load_pdptes();
   bool canonical(uint64_t la) const { return uint64_t(int64_t(la << 16) >> 16) == la; }
 

@@ -42,7 +42,7 @@ static_assert(offsetof(TlbEntry, tag_r) == 0 && offsetof(TlbEntry, tag_w) == 8 &
                   offsetof(TlbEntry, addend) == 16 && offsetof(TlbEntry, code) == 24 &&
                   sizeof(TlbEntry) == 32,
               "the inline TLB lookup knows this layout");
-static_assert(kTlbSize == 512, "the inline TLB index mask is 511 << 5");
+static_assert(sizeof(TlbEntry) == 32, "the inline TLB index is (la >> 12) * 32");
 
 // ---- arena ----
 
@@ -120,7 +120,7 @@ void jit_materialize(Core* c) { materialize_flags(c); }
 // Offsets into Core, measured once (Core is not standard-layout, so no offsetof).
 struct CoreLayout {
   int32_t r, lf_res, lf_a, lf_b, lf_op, tlb, tlbx_cur, seg_base, cur, block_break, jit_smc;
-  int32_t rfl, retired, budget_end, sync_events, async_events, mode_key, code_epoch, cur_block,
+  int32_t rfl, retired, budget_end, sync_events, async_events, code_epoch, cur_block,
       cur_entry_rip, chain_slot;
 };
 
@@ -130,7 +130,7 @@ CoreLayout layout_of(const Core* c) {
   return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
           at(&c->tlbx_cur),          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
           at(&c->rfl), at(&c->retired), at(&c->budget_end), at(&c->sync_events), at(&c->async_events),
-          at(&c->mode_key), at(&c->code_epoch), at(&c->cur_block), at(&c->cur_entry_rip),
+          at(&c->code_epoch), at(&c->cur_block), at(&c->cur_entry_rip),
           at(&c->chain_slot)};
 }
 
@@ -409,12 +409,13 @@ class Compiler {
       a_.alu(kAluCmp, 8, r8, mem(rax, int32_t(offsetof(Block, pa))));
       a_.jcc(kNE, fill);
     }
+    // The successor's mode needs no check: the run loop fills a slot only with a block of
+    // the owner's mode, and nothing in a compiled block changes the mode without ending it
+    // through the run loop. Core::cur needs no update either: it is set before anything
+    // that can fault or stop a block.
     a_.load(8, rdx, mem(rax, int32_t(offsetof(Block, jit))));
     a_.test(8, rdx, rdx);
     a_.jcc(kE, out);
-    a_.load(4, r8, field(L_.mode_key));
-    a_.alu(kAluCmp, 4, r8, mem(rax, int32_t(offsetof(Block, mode))));
-    a_.jcc(kNE, out);
     a_.load(8, r8, field(L_.code_epoch));
     a_.load(8, r8, mem(r8));
     a_.alu(kAluCmp, 8, r8, mem(rax, int32_t(offsetof(Block, checked_epoch))));
@@ -422,8 +423,6 @@ class Compiler {
     a_.store(8, field(L_.cur_block), rax);
     a_.load(8, r8, greg(kRegRip * 8));
     a_.store(8, field(L_.cur_entry_rip), r8);
-    a_.load(8, r8, mem(rax, int32_t(offsetof(Block, insns))));
-    a_.store(8, field(L_.cur), r8);
     a_.lea(rdx, mem(rdx, kPrologueBytes));
     a_.jmp(rdx);
     a_.bind(fill);
@@ -659,7 +658,7 @@ class Compiler {
     s->at = rc_;  // the state where the fast path may branch to the stub
     a_.mov(rdx, rax);
     a_.shr(8, rdx, 7);
-    a_.alu_imm(kAluAnd, 4, rdx, 0x3FE0);
+    a_.alu_imm(kAluAnd, 4, rdx, (kTlbSize - 1) << 5);
     a_.alu(kAluAdd, 8, rdx, field(L_.tlb));
     if (size > 1) a_.lea(rcx, mem(rax, size - 1));
     else a_.mov(rcx, rax);

@@ -274,8 +274,16 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
     if (r != nullptr) {
       const uint64_t vpage = la & kPageMask;
       const uint64_t ppage = w.pa & kPageMask;
-      TlbEntry& e = tlbs[user ? 1 : 0][tlb_index(la)];
-      TlbCold& x = tlbx[user ? 1 : 0][tlb_index(la)];
+      const int set = user ? 1 : 0;
+      TlbEntry& e = tlbs[set][tlb_index(la)];
+      TlbCold& x = tlbx[set][tlb_index(la)];
+      if (w.global) {
+        if (!(x.listed & 2)) tlb_filled_g[set][tlb_nfilled_g[set]++] = uint16_t(tlb_index(la));
+        x.listed |= 2;
+      } else {
+        if (!(x.listed & 1)) tlb_filled[set][tlb_nfilled[set]++] = uint16_t(tlb_index(la));
+        x.listed |= 1;
+      }
       e.addend = reinterpret_cast<uintptr_t>(r->host + (ppage - r->gpa)) - vpage;
       e.code = &r->code[(ppage - r->gpa) >> 12];
       x.pa = ppage;
@@ -296,35 +304,56 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
 
 void Core::tlb_flush(bool include_global) {
   for (int set = 0; set < 2; set++) {
-    for (int k = 0; k < kTlbSize; k++) {
+    // An index listed as non-global may hold a global entry by now: it is then listed as
+    // global too, and only a flush of global entries clears it.
+    for (uint32_t n = 0; n < tlb_nfilled[set]; n++) {
+      const uint16_t k = tlb_filled[set][n];
       TlbCold& x = tlbx[set][k];
-      if (!include_global && x.global) continue;
+      x.listed &= uint8_t(~1u);
+      if (x.global && !include_global) continue;
       TlbEntry& e = tlbs[set][k];
       e.tag_r = e.tag_w = 1;
       x.tag_x = 1;
       x.global = 0;
     }
+    tlb_nfilled[set] = 0;
+    if (!include_global) continue;
+    for (uint32_t n = 0; n < tlb_nfilled_g[set]; n++) {
+      const uint16_t k = tlb_filled_g[set][n];
+      TlbEntry& e = tlbs[set][k];
+      TlbCold& x = tlbx[set][k];
+      e.tag_r = e.tag_w = 1;
+      x.tag_x = 1;
+      x.global = 0;
+      x.listed = 0;
+    }
+    tlb_nfilled_g[set] = 0;
   }
   if (include_global) tlb_has_global = false;
   for (WalkCacheEntry& wc : wcache) wc.tag = 0;
 }
 
+// Empty entry k of `set` when it maps linear address la (entries cut from large pages
+// cover their whole page). It stays listed: a later fill of k needs no new list slot.
+void Core::tlb_drop_if_maps(int set, uint16_t k, uint64_t la) {
+  TlbEntry& e = tlbs[set][k];
+  TlbCold& x = tlbx[set][k];
+  // An entry may hold an exec tag only (tag_r cleared for a watched page).
+  const uint64_t tag = (e.tag_r & 1) ? x.tag_x : e.tag_r;
+  if (tag & 1) return;
+  const uint64_t mask = ~((uint64_t{1} << x.lpshift) - 1);
+  if ((tag & mask) == (la & mask)) {
+    e.tag_r = e.tag_w = 1;
+    x.tag_x = 1;
+    x.global = 0;
+  }
+}
+
 void Core::tlb_flush_page(uint64_t la) {
   for (WalkCacheEntry& wc : wcache) wc.tag = 0;
   for (int set = 0; set < 2; set++) {
-    for (int k = 0; k < kTlbSize; k++) {
-      TlbEntry& e = tlbs[set][k];
-      TlbCold& x = tlbx[set][k];
-      // An entry may hold an exec tag only (tag_r cleared for a watched page).
-      const uint64_t tag = (e.tag_r & 1) ? x.tag_x : e.tag_r;
-      if (tag & 1) continue;
-      const uint64_t mask = ~((uint64_t{1} << x.lpshift) - 1);
-      if ((tag & mask) == (la & mask)) {
-        e.tag_r = e.tag_w = 1;
-        x.tag_x = 1;
-        x.global = 0;
-      }
-    }
+    for (uint32_t n = 0; n < tlb_nfilled[set]; n++) tlb_drop_if_maps(set, tlb_filled[set][n], la);
+    for (uint32_t n = 0; n < tlb_nfilled_g[set]; n++) tlb_drop_if_maps(set, tlb_filled_g[set][n], la);
   }
 }
 
