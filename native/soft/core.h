@@ -222,6 +222,7 @@ struct Core final : public Cpu {
   bool block_break = false;  // current block was cut short (count by walking)
   // A store hit the code of the running compiled block (jit.h): it stops after the store.
   bool jit_smc = false;
+  bool jit_active = false;  // compiled code is running (exec.cc)
   // A compiled block left through an exit whose chain slot is empty or names another
   // block: the address of that slot (a Block*), bit 0 set when the compiled code checks
   // the slot against the execution TLB. The run loop stores the next block there (jit.h).

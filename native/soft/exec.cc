@@ -129,8 +129,9 @@ void Core::end_block_after_current(uint64_t pa_page) {
   const uint64_t last = (b->pa + (b->nbytes ? b->nbytes - 1 : 0)) & kPageMask;
   if (pa_page != first && pa_page != last) return;
   // The block is stale now (its page generation moved): patching it is safe. Compiled
-  // code is not patched: it looks at jit_smc after every store that can reach here.
-  if (b->jit != nullptr) {
+  // code is not patched (cur_block may even be a block only compiled into another one's
+  // trace): it looks at jit_smc after every store that can reach here.
+  if (jit_active) {
     jit_smc = true;
     return;
   }
@@ -315,8 +316,18 @@ static Service service_events(Core* c, StopReason* why);
 static void maybe_compile(Core* c, Block* b, uint32_t threshold) {
   if (threshold == 0 || ++b->hits != threshold) return;
   bool full = false;
-  b->jit = jit_compile(c, b, c->blocks->jit, &full);
+  unsigned span = 0;
+  b->jit = jit_compile(c, b, c->blocks->jit, &full, &span);
+  b->jit_span = uint16_t(span);
   if (full) c->sync_events |= ev::kFlushBlocks;
+}
+
+const Block* jit_lookup_block(Core* c, uint64_t pa, uint32_t mode) {
+  const BlockCache& bc = *c->blocks;
+  for (const Block* b = bc.hash[BlockCache::slot(pa, mode)]; b != nullptr; b = b->hash_next) {
+    if (b->pa == pa && b->mode == mode) return b;
+  }
+  return nullptr;
 }
 
 // Run block b to its end. Returns the block that ran last: compiled code may have chained
@@ -325,9 +336,13 @@ static inline Block* exec_block_full(Core* c, Block* b, uint32_t jit_threshold) 
   c->cur_block = b;
   c->cur_entry_rip = c->r[kRegRip];
   if (b->jit == nullptr) maybe_compile(c, b, jit_threshold);
-  if (b->jit != nullptr) {
+  // Compiled code may run a trace of several blocks (jit_span instructions) before it
+  // looks at the budget.
+  if (b->jit != nullptr && c->budget_end - c->retired >= b->jit_span) {
     c->cur = b->insns;
+    c->jit_active = true;
     b->jit(c);
+    c->jit_active = false;
     if (SOFT_UNLIKELY(c->block_break)) {
       c->block_break = false;
       c->retired += size_t(c->cur - c->cur_block->insns);
@@ -636,6 +651,7 @@ StopReason Core::run(uint64_t max_instructions) {
     cur_block = nullptr;
     cur = nullptr;
     block_break = false;
+    jit_active = false;
     step_tf = false;
     rf_step = false;
     bp_hits = 0;

@@ -70,6 +70,7 @@ struct alignas(64) Block {
   const std::atomic<uint32_t>* genp[2] = {nullptr, nullptr};  // page generations watched
   uint32_t gen[2] = {0, 0};
   uint32_t hits = 0;                   // executions while not compiled (jit.h threshold)
+  uint16_t jit_span = 0;               // instructions the compiled code may run (jit.h, traces)
   void (*jit)(Core* c) = nullptr;      // compiled code (jit.h), or nullptr
   // Successors the compiled code jumps to directly (jit.h): [0] the taken branch or the
   // only successor, [1] the fall-through of a Jcc. Checked against the execution TLB on
@@ -78,6 +79,9 @@ struct alignas(64) Block {
 };
 
 constexpr int kMaxBlockInsns = 48;
+// The most instructions compiled code runs before it looks at events and the budget: a
+// trace of blocks joined at their Jcc fall-throughs (jit.h).
+constexpr int kMaxTraceInsns = 2 * kMaxBlockInsns;
 
 // ---- decoding ----
 

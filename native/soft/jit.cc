@@ -82,6 +82,8 @@ namespace {
 // With TSVIRT_SOFT_JIT_STATS=1: how often compiled code called each opcode's handler
 // (map, opcode), printed to stderr at exit, to find what is worth compiling inline.
 uint64_t g_callouts[4][256];
+// Compiled blocks by the number of blocks in their trace (1 = the block alone).
+uint64_t g_traces[5];
 bool stats_enabled() {
   static const bool on = [] {
     const char* s = std::getenv("TSVIRT_SOFT_JIT_STATS");
@@ -98,6 +100,9 @@ bool stats_enabled() {
         }
       }
       std::sort(rows, rows + nrows, [](const Row& x, const Row& y) { return x.n > y.n; });
+      std::fprintf(stderr, "soft jit: compiled %llu blocks alone, traces of 2/3/4 blocks: %llu/%llu/%llu\n",
+                   static_cast<unsigned long long>(g_traces[1]), static_cast<unsigned long long>(g_traces[2]),
+                   static_cast<unsigned long long>(g_traces[3]), static_cast<unsigned long long>(g_traces[4]));
       std::fprintf(stderr, "soft jit: %llu handler calls from compiled code\n", static_cast<unsigned long long>(total));
       for (int r = 0; r < nrows && r < 40; r++) {
         std::fprintf(stderr, "  map %d op %02x: %llu\n", rows[r].map, rows[r].op, static_cast<unsigned long long>(rows[r].n));
@@ -139,7 +144,7 @@ uint64_t size_mask(int size) { return size == 8 ? ~uint64_t{0} : (uint64_t{1} <<
 uint32_t size_idx(int size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
 
 // Per instruction at most: a miss stub, a #GP stub, and one SMC stub per handler call.
-constexpr int kMaxStubs = 4 * kMaxBlockInsns + 8;
+constexpr int kMaxStubs = 4 * kMaxTraceInsns + 8;
 
 // Host registers that hold guest registers inside a block. The first five are callee-saved
 // and survive helper calls; the last three are not: they are written back and dropped
@@ -183,33 +188,47 @@ constexpr size_t kPrologueBytes = 17;
 
 class Compiler {
  public:
-  Compiler(Core* c, const Block* b, uint8_t* code, size_t cap, Insn* pairs)
-      : c_(c), b_(b), in_(b->insns), a_(code, cap), pairs_(pairs), L_(layout_of(c)) {}
+  // segs[0..nsegs): the block, then the blocks its Jcc fall-throughs lead to (a trace:
+  // see jit_compile).
+  Compiler(Core* c, const Block* const* segs, int nsegs, uint8_t* code, size_t cap, Insn* pairs)
+      : c_(c), segs_(segs), nsegs_(nsegs), b_(segs[0]), in_(segs[0]->insns), a_(code, cap), pairs_(pairs),
+        L_(layout_of(c)) {}
 
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
     if (prologue(a_) != kPrologueBytes) return false;
     a_.bind(body_);
-    liveness();
-    const unsigned n = b_->ninsn;
-    bool ended = false;
-    for (unsigned k = 0; k < n; k++) {
-      ended = false;
-      if (!inline_insn(k, &ended)) {
-        writeback(rc_);
-        rc_ = RegCache{};  // the handler may change any guest register
-        lf_op_known_ = false;
-        call_insn(k, ends_by_branch(in_[k]));
-        fs_.known = false;
-        fs_.host_live = false;
+    for (int seg = 0; seg < nsegs_; seg++) {
+      if (seg > 0) enter_next_segment(seg);
+      liveness();
+      const unsigned n = b_->ninsn;
+      // The last segment's end, or a Jcc whose fall-through is the next segment.
+      fall_into_next_ = false;
+      bool ended = false;
+      for (unsigned k = 0; k < n; k++) {
+        ended = false;
+        if (k + 1 == n && seg + 1 < nsegs_) fall_into_next_ = true;
+        if (!inline_insn(k, &ended)) {
+          if (fall_into_next_) return false;  // jit_compile picked only Jcc it inlines
+          writeback(rc_);
+          rc_ = RegCache{};  // the handler may change any guest register
+          lf_op_known_ = false;
+          call_insn(k, ends_by_branch(in_[k]));
+          fs_.known = false;
+          fs_.host_live = false;
+        }
+      }
+      if (seg + 1 < nsegs_) continue;
+      if (!ended) {
+        // Terminator: the block ran off its end (page end, length limit).
+        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
+        exit_chain(0, !same_page(in_[n].off));
       }
     }
-    if (!ended) {
-      // Terminator: the block ran off its end (page end, length limit).
-      a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
-      exit_chain(0, !same_page(in_[n].off));
+    for (int s = 0; s < nstubs_; s++) {
+      set_segment(stubs_[s].seg);
+      emit_stub(stubs_[s]);
     }
-    for (int s = 0; s < nstubs_; s++) emit_stub(stubs_[s]);
     for (int s = 0; s < nstubs_; s++) {
       if (stubs_[s].entry.spilled || stubs_[s].resume.spilled) return false;
     }
@@ -228,10 +247,12 @@ class Compiler {
     int size = 0;
     bool plain = true;       // not ADC/SBB: the recorded operands alone give the flags
   };
-  enum class StubKind { kCall, kGp, kSmc };
+  // kTaken: the taken side of a Jcc whose fall-through continues the trace.
+  enum class StubKind { kCall, kGp, kSmc, kTaken };
   struct Stub {
     StubKind kind;
     unsigned k;
+    int seg = 0;  // the trace segment of instruction k
     Asm::Label entry, resume;
     bool remat = false;  // rebuild the host flags from fs (kCall) before resuming
     FlagState fs;
@@ -381,7 +402,7 @@ class Compiler {
     a_.alu(kAluOr, 4, rax, field(L_.async_events));
     a_.jcc(kNE, out);
     a_.load(8, rax, field(L_.retired));
-    a_.alu_imm(kAluAdd, 8, rax, kMaxBlockInsns);
+    a_.alu_imm(kAluAdd, 8, rax, kMaxTraceInsns);
     a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
     a_.jcc(kA, out);
     const uintptr_t slot_addr = reinterpret_cast<uintptr_t>(&b_->chain[slot]) | (checked ? 1 : 0);
@@ -442,7 +463,7 @@ class Compiler {
     a_.alu(kAluOr, 4, rax, field(L_.async_events));
     a_.jcc(kNE, out);
     a_.load(8, rax, field(L_.retired));
-    a_.alu_imm(kAluAdd, 8, rax, kMaxBlockInsns);
+    a_.alu_imm(kAluAdd, 8, rax, kMaxTraceInsns);
     a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
     a_.jcc(kA, out);
     a_.load(8, rax, field(L_.code_epoch));
@@ -495,6 +516,7 @@ class Compiler {
     Stub* s = &stubs_[nstubs_++];
     s->kind = kind;
     s->k = k;
+    s->seg = seg_;
     return s;
   }
 
@@ -571,6 +593,10 @@ class Compiler {
         a_.mov(rdi, rbx);
         a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_gp0)));
         a_.call(rax);
+        break;
+      case StubKind::kTaken:
+        rc_ = s.at;
+        if (!take(s.k)) overflow_ = true;
         break;
       case StubKind::kSmc:
         a_.store_imm(1, field(L_.jit_smc), 0);
@@ -820,6 +846,7 @@ class Compiler {
   bool lea(unsigned k);
   bool push_pop(unsigned k, bool pop);
   bool branch(unsigned k, bool* ended);
+  bool take(unsigned k);
   bool cmov(unsigned k);
   bool setcc(unsigned k);
   bool shift(unsigned k);
@@ -833,7 +860,34 @@ class Compiler {
   bool dead_after_[kMaxBlockInsns] = {};
   void record_resco(int size, int res, int bits);
 
+  // Make segment `seg` the one instructions and exits refer to.
+  void set_segment(int seg) {
+    seg_ = seg;
+    b_ = segs_[seg];
+    in_ = b_->insns;
+  }
+  // The fall-through of the previous segment's Jcc: it retired; the next block starts.
+  // Its RIP, Core::cur_block and cur_entry_rip become what a run-loop entry would set;
+  // the register cache and the recorded flags carry over (the host flags do not: the
+  // count below changes them).
+  void enter_next_segment(int seg) {
+    const Block* prev = b_;
+    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(prev->ninsn));
+    a_.load(8, r11, greg(kRegRip * 8));
+    a_.lea(r11, mem(r11, int32_t(prev->nbytes)));
+    a_.store(8, greg(kRegRip * 8), r11);
+    a_.store(8, field(L_.cur_entry_rip), r11);
+    set_segment(seg);
+    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(b_)));
+    a_.store(8, field(L_.cur_block), rax);
+    fs_.host_live = false;
+  }
+
   Core* c_;
+  const Block* const* segs_;
+  int nsegs_;
+  int seg_ = 0;
+  bool fall_into_next_ = false;  // the Jcc being compiled falls through into the next segment
   const Block* b_;
   Asm::Label body_;  // after the prologue: where a block that branches to itself loops
   const Insn* in_;
@@ -1425,20 +1479,6 @@ bool Compiler::branch(unsigned k, bool* ended) {
     return true;
   }
   if (!fits32(target)) return false;
-  // A target in the block's own page is canonical: the block's first byte is, and the
-  // canonical ranges end at page boundaries.
-  auto take = [&]() -> bool {
-    if (target == 0) {
-      exit_self_loop();
-      return true;
-    }
-    a_.load(8, r11, greg(kRegRip * 8));
-    a_.lea(r11, mem(r11, int32_t(target)));
-    if (!same_page(target) && !check_canonical(k, r11)) return false;
-    a_.store(8, greg(kRegRip * 8), r11);
-    exit_chain(0, !same_page(target));
-    return true;
-  };
   if (map == 0 && o == 0xE8) {  // CALL rel32
     Stub* s = new_stub(StubKind::kCall, k);
     if (s == nullptr) return false;
@@ -1462,17 +1502,44 @@ bool Compiler::branch(unsigned k, bool* ended) {
   }
   if (map == 0 && (o == 0xEB || o == 0xE9)) {
     *ended = true;
-    return take();
+    return take(k);
   }
   // Jcc
   const Cond cc = prepare_cond(i.op & 0xF);
+  if (fall_into_next_) {
+    // The taken side leaves out of line; the fall-through goes on with the next segment.
+    Stub* t = new_stub(StubKind::kTaken, k);
+    if (t == nullptr) return false;
+    t->at = rc_;
+    a_.jcc(cc, t->entry);
+    *ended = true;
+    return true;
+  }
   Asm::Label taken;
   a_.jcc(cc, taken);
   a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
   exit_chain(1, !same_page(after));
   a_.bind(taken);
   *ended = true;
-  return take();
+  return take(k);
+}
+
+// The direct branch insns[k] is taken: RIP to its target, then chain. A target in the
+// block's own page is canonical: the block's first byte is, and the canonical ranges end
+// at page boundaries.
+bool Compiler::take(unsigned k) {
+  const Insn& i = in_[k];
+  const int64_t target = int64_t(i.off) + i.len + int64_t(i.imm);
+  if (target == 0 && seg_ == 0) {
+    exit_self_loop();
+    return true;
+  }
+  a_.load(8, r11, greg(kRegRip * 8));
+  a_.lea(r11, mem(r11, int32_t(target)));
+  if (!same_page(target) && !check_canonical(k, r11)) return false;
+  a_.store(8, greg(kRegRip * 8), r11);
+  exit_chain(0, !same_page(target));
+  return true;
 }
 
 bool Compiler::cmov(unsigned k) {
@@ -1558,8 +1625,49 @@ void perf_map(const uint8_t* code, size_t size, uint64_t guest_rip, const uint8_
 
 }  // namespace
 
-JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
+namespace {
+
+// Whether the block ends with a Jcc the compiler inlines (64-bit operand size, 32-bit
+// displacement from the block's start), so its fall-through can continue a trace.
+bool ends_with_inlined_jcc(const Block* b) {
+  if (b->ninsn == 0) return false;
+  const Insn& i = b->insns[b->ninsn - 1];
+  const unsigned map = i.op >> 8, o = i.op & 0xFF;
+  const bool jcc = (map == 0 && o >= 0x70 && o <= 0x7F) || (map == 1 && o >= 0x80 && o <= 0x8F);
+  if (!jcc || i.osz != 8 || (i.flags & (insnf::kLock | insnf::kRep | insnf::kRepne))) return false;
+  return fits32(int64_t(i.off) + i.len + int64_t(i.imm));
+}
+
+// The blocks a trace from b runs through: b, then while the last one ends with a Jcc, the
+// decoded block at its fall-through if that lies wholly in b's page, was decoded from the
+// same page generation and keeps the trace within kMaxTraceInsns. Such a block can only go
+// stale together with b (same page), which the chained and run-loop entries check.
+int trace_of(Core* c, const Block* b, const Block** segs, int max_segs) {
+  int n = 1;
+  segs[0] = b;
+  unsigned total = b->ninsn;
+  const uint64_t page = b->pa & kPageMask;
+  while (n < max_segs && ends_with_inlined_jcc(segs[n - 1])) {
+    const Block* last = segs[n - 1];
+    const Block* next = jit_lookup_block(c, last->pa + last->nbytes, b->mode);
+    if (next == nullptr || next == b || next->ninsn == 0) break;
+    if ((next->pa & kPageMask) != page || next->pa + next->nbytes > page + 0x1000) break;
+    if (next->genp[0] != b->genp[0] || next->genp[1] != next->genp[0] || next->gen[0] != b->gen[0]) break;
+    if (total + next->ninsn > unsigned(kMaxTraceInsns)) break;
+    bool repeated = false;
+    for (int k = 0; k < n; k++) repeated |= segs[k] == next;
+    if (repeated) break;
+    total += next->ninsn;
+    segs[n++] = next;
+  }
+  return n;
+}
+
+}  // namespace
+
+JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full, unsigned* span) {
   *full = false;
+  *span = b->ninsn;
 #if !defined(__x86_64__)
   // The compiler writes x86-64 machine code: on any other host every block is interpreted.
   (void)c;
@@ -1568,29 +1676,44 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full) {
   return nullptr;
 #endif
   if (!arena.usable() || c->code_size != 64 || (b->mode & 0xFF) != 64 || b->ninsn == 0) return nullptr;
-  // Layout in the arena: the Insn pairs of handler calls (at most two per instruction, one
-  // inline and one in a miss stub), then the code.
-  const size_t pair_bytes = sizeof(Insn) * 2 * (2 * size_t(b->ninsn) + 2);
-  const size_t need_min = pair_bytes + 4096;
-  if (arena.room() < need_min + 64 * 1024) {
-    *full = true;
-    return nullptr;
+  // A block whose page generation has moved since it was decoded is about to be rebuilt.
+  if (b->genp[0] == nullptr || b->genp[0]->load(std::memory_order_relaxed) != b->gen[0]) return nullptr;
+  constexpr int kMaxSegs = 4;
+  const Block* segs[kMaxSegs];
+  int nsegs = trace_of(c, b, segs, kMaxSegs);
+  // A trace that cannot be compiled (stub or label limits) is retried as the block alone.
+  for (;; nsegs = 1) {
+    unsigned total = 0;
+    for (int k = 0; k < nsegs; k++) total += segs[k]->ninsn;
+    // Layout in the arena: the Insn pairs of handler calls (at most two per instruction,
+    // one inline and one in a miss stub), then the code.
+    const size_t pair_bytes = sizeof(Insn) * 2 * (2 * size_t(total) + 2);
+    const size_t need_min = pair_bytes + 4096;
+    if (arena.room() < need_min + 64 * 1024) {
+      *full = true;
+      return nullptr;
+    }
+    auto* pairs = reinterpret_cast<Insn*>(arena.cursor());
+    uint8_t* code = arena.cursor() + pair_bytes;
+    const size_t cap = arena.room() - pair_bytes;
+    Compiler comp(c, segs, nsegs, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
+    if (!comp.compile() || comp.overflow()) {
+      if (nsegs == 1) return nullptr;
+      continue;
+    }
+    arena.commit(pair_bytes + comp.code_size());
+    *span = total;
+    if (stats_enabled()) g_traces[nsegs]++;
+    if (perf_map_enabled()) {
+      // Guest bytes of the block (its first page only: enough to read the code).
+      const PhysRegion* region = c->mem->find(b->pa);
+      const size_t in_page = 0x1000 - (b->pa & 0xFFF);
+      perf_map(code, comp.code_size(), c->r[kRegRip],
+               region != nullptr ? region->host + (b->pa - region->gpa) : nullptr,
+               b->nbytes < in_page ? b->nbytes : in_page);
+    }
+    return reinterpret_cast<JitFn>(code);
   }
-  auto* pairs = reinterpret_cast<Insn*>(arena.cursor());
-  uint8_t* code = arena.cursor() + pair_bytes;
-  const size_t cap = arena.room() - pair_bytes;
-  Compiler comp(c, b, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
-  if (!comp.compile() || comp.overflow()) return nullptr;
-  arena.commit(pair_bytes + comp.code_size());
-  if (perf_map_enabled()) {
-    // Guest bytes of the block (its first page only: enough to read the code).
-    const PhysRegion* region = c->mem->find(b->pa);
-    const size_t in_page = 0x1000 - (b->pa & 0xFFF);
-    perf_map(code, comp.code_size(), c->r[kRegRip],
-             region != nullptr ? region->host + (b->pa - region->gpa) : nullptr,
-             b->nbytes < in_page ? b->nbytes : in_page);
-  }
-  return reinterpret_cast<JitFn>(code);
 }
 
 }  // namespace tsvirt::soft

@@ -55,7 +55,13 @@ class JitArena {
 uint32_t jit_threshold();
 
 // Compile block b of vCPU c into the arena. Returns nullptr when b cannot be compiled
-// (not 64-bit code) or the arena is full (*full set: the caller drops the cache).
-JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full);
+// (not 64-bit code) or the arena is full (*full set: the caller drops the cache). The code
+// may go on into the decoded blocks b's Jcc fall-throughs lead to, in b's page (a trace);
+// *span is the most instructions it runs before it returns or chains.
+JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full, unsigned* span);
+
+// The decoded block at guest-physical pa in mode `mode`, if there is one (exec.cc; no
+// decoding).
+const Block* jit_lookup_block(Core* c, uint64_t pa, uint32_t mode);
 
 }  // namespace tsvirt::soft
