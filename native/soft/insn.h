@@ -179,5 +179,8 @@ const Insn* op_ud(Core* c, const Insn* i);
 const Insn* op_gp_too_long(Core* c, const Insn* i);
 const Insn* op_block_end(Core* c, const Insn* i);
 const Insn* op_smc_break(Core* c, const Insn* i);
+// NOP (90) and the hint NOPs (0F 18-1F): they do nothing, not even access memory. The
+// block compiler recognises them by this handler (PAUSE has its own).
+const Insn* op_nop(Core* c, const Insn* i);
 
 }  // namespace tsvirt::soft

@@ -968,6 +968,7 @@ void Compiler::liveness() {
 bool Compiler::inline_insn(unsigned k, bool* ended) {
   const Insn& i = in_[k];
   if (i.fn == op_ud || i.fn == op_gp_too_long) return false;
+  if (i.fn == op_nop) return true;  // whatever its prefixes: nothing to do
   if (i.flags & (insnf::kLock | insnf::kRep | insnf::kRepne)) return false;
   const unsigned map = i.op >> 8, o = i.op & 0xFF;
   if (map == 0) {
@@ -990,6 +991,13 @@ bool Compiler::inline_insn(unsigned k, bool* ended) {
   }
   if (map == 1) {
     if (o >= 0x18 && o <= 0x1F) return true;  // hint NOPs: nothing to do
+    if (o >= 0xC8 && o <= 0xCF && (i.osz == 4 || i.osz == 8) && cacheable(i.mo)) {
+      // BSWAP (a 32-bit one zero-extends, like every 32-bit result)
+      const int h = acquire(i.mo >> 3, true);
+      a_.bswap(i.osz, h);
+      rc_.dirty[rc_.slot_of[i.mo >> 3]] = true;
+      return true;
+    }
     if (o == 0xB6 || o == 0xB7 || o == 0xBE || o == 0xBF) return movx(k, (o & 1) ? 2 : 1, o >= 0xBE);
     if (o >= 0x80 && o <= 0x8F) return branch(k, ended);
     if (o >= 0x40 && o <= 0x4F) return cmov(k);

@@ -179,6 +179,12 @@ class Asm {
   void cmov(Cond cc, int size, int dst, int src) {
     op_rr(size, false, {0x0F, uint8_t(0x40 | cc)}, dst, src);
   }
+  // BSWAP r32/r64 (0F C8+r).
+  void bswap(int size, int r) {
+    rex(size == 8, 0, 0, r, false);
+    byte(0x0F);
+    byte(uint8_t(0xC8 + (r & 7)));
+  }
   void setcc(Cond cc, int r) { op_rr(1, true, {0x0F, uint8_t(0x90 | cc)}, 0, r); }
 
   // ---- control ----

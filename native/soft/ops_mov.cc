@@ -57,8 +57,6 @@ template <class T, bool M> const Insn* xchg_rm_r(Core* c, const Insn* i) {
   return next(c, i);
 }
 
-const Insn* nop(Core* c, const Insn* i) { return next(c, i); }
-
 // PAUSE completes as a NOP; with the PAUSE exit control run() then returns kPause (cpu.h).
 const Insn* pause(Core* c, const Insn* i) {
   if (SOFT_LIKELY(!(c->exit_controls & exit_ctl::kExitPause))) return next(c, i);
@@ -285,7 +283,7 @@ bool dec_xchg(DecodeCtx& d, Insn* i) {
   }
   const unsigned r = (d.opcode & 7) | (d.rex_b ? 8 : 0);
   if (r == 0) {  // 90: NOP, F3 90: PAUSE (a NOP unless the host asked for PAUSE exits)
-    i->fn = d.rep == 0xF3 ? pause : nop;
+    i->fn = d.rep == 0xF3 ? pause : op_nop;
     return true;
   }
   i->ro = 0;
@@ -380,7 +378,7 @@ bool dec_xlat(DecodeCtx&, Insn* i) {
 }
 
 bool dec_hint_nop(DecodeCtx&, Insn* i) {
-  i->fn = nop;
+  i->fn = op_nop;
   return true;
 }
 
@@ -396,6 +394,8 @@ bool dec_movbe(DecodeCtx& d, Insn* i) {
 }
 
 }  // namespace
+
+const Insn* op_nop(Core* c, const Insn* i) { return next(c, i); }
 
 Handler pick_push_rm(int osz, bool mem) {
   return mem ? SOFT_PICK_WIDE(osz, push_rm, true) : SOFT_PICK_WIDE(osz, push_rm, false);
