@@ -30,6 +30,7 @@ import { tearDownTaps } from './net.js';
 import { decideExit, describeExit, type ExitOutcome, type VmExit } from './monitor.js';
 import { killAndWait, logLine, sleep, spawnVm, waitReady, writePidfile, type SpawnedVm, type SupervisorReport } from './process.js';
 import { identityAlive, selfIdentity, type ProcessIdentity } from './proc-identity.js';
+import { startMark } from './start-trace.js';
 import {
   VIR_DOMAIN_CRASHED,
   VIR_DOMAIN_EVENT_CRASHED,
@@ -218,9 +219,12 @@ async function startVm(
   launch: LaunchRecord,
   log: (m: string) => void,
 ): Promise<{ vm: SpawnedVm; state: 'running' | 'paused' } | string> {
+  startMark('spawn vm');
   const vm = await spawnVm(launch);
   if (typeof vm === 'string') return vm;
+  startMark('vm spawned');
   const r = await waitReady(launch, vm);
+  startMark('vm greeted');
   switch (r.kind) {
     case 'ready':
       log(`VM process ${vm.identity.pid} is up (${r.state})`);

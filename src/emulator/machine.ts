@@ -34,6 +34,7 @@ import type { PostedWrites } from './pci/posted-writes.js';
 import { buildPciDevice, type PciModelContext } from './pci/models.js';
 import { RunControl } from './run-control.js';
 import { handleExit, type ExitContext, type ExitOutcome, type VmExit } from './vmexit.js';
+import { startMark } from './start-trace.js';
 
 export interface MachineVmm {
   memory: ArrayBuffer;
@@ -55,6 +56,12 @@ export interface MachineVmm {
 export interface MachineOptions {
   log: Logger;
   fwcfgFiles?: FwCfgUserFile[];
+  /**
+   * Guest memory comes straight from the vmm: zero-filled by the host, nothing written yet.
+   * Assembly then writes only below 1 MiB before the loader runs (firmware tables,
+   * firmware/install.ts), so the kernel loader need not zero its area above 1 MiB again.
+   */
+  freshMemory?: boolean;
 }
 
 export class Machine {
@@ -135,6 +142,7 @@ export class Machine {
       }
       ctx.lpcBridge?.syncPirqRegisters();
       pci.registerConfigAccess(p.lowMem);
+      startMark('devices built');
       const e820 = buildE820(p.lowMem, p.highMem);
       const lpc = ctx.lpcBridge ? { slot: ctx.lpcBridge.pci.slot, func: ctx.lpcBridge.pci.func } : undefined;
       const fw = await installFirmware({
@@ -152,7 +160,8 @@ export class Machine {
         userFiles: opts.fwcfgFiles ?? [],
         bootDevices: ctx.bootDevices,
       });
-      const boot = await prepareBoot(tree, memory, e820, log, fw.rsdpAddress);
+      startMark('firmware tables');
+      const boot = await prepareBoot(tree, memory, e820, log, fw.rsdpAddress, opts.freshMemory === true);
       if (boot.kind === 'rom') {
         if (!vmm.mapRom) throw new ConfigError('this vmm backend cannot map a boot ROM', EXIT_ERROR);
         vmm.mapRom(boot.rom.romGpa, boot.rom.rom);

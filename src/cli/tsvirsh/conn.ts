@@ -13,6 +13,7 @@ import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '
 import { loadTranslator } from '../../driver/translator.js';
 import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, VIR_FROM_RPC, VIR_FROM_URI } from '../../xml/errors.js';
 import { RemoteDriver } from '../../rpc/remote-driver.js';
+import { startMark } from '../../driver/start-trace.js';
 import type { DriverApi } from '../../rpc/driver-api.js';
 
 export type { DomainRef, DomainInfo, DomainSummary, DomainEvent };
@@ -84,6 +85,7 @@ export async function openConnection(opts: ConnectOptions): Promise<Conn> {
       onProblem: (p) => opts.warn(`${p.path}: ${p.message}`),
       ...opts.overrides,
     });
+    startMark('driver open');
     return opts.readonly ? readOnly(drv) : drv;
   }
   const target = remoteTarget(uri);

@@ -19,6 +19,7 @@ import { prepareBootrom, type BootromPlan } from './bootrom.js';
 import { resetState, type InitialCpuState } from './cpu-state.js';
 import { LoaderError } from './errors.js';
 import { loadLinux } from './linux.js';
+import { startMark } from '../start-trace.js';
 import { loadMultiboot, MULTIBOOT_HEADER_MAGIC, type MultibootModule } from './multiboot.js';
 
 export type BootPlan = { kind: 'rom'; state: InitialCpuState; rom: BootromPlan } | { kind: 'kernel'; protocol: 'linux' | 'multiboot'; state: InitialCpuState };
@@ -40,7 +41,8 @@ function detect(image: Uint8Array): 'linux' | 'multiboot' | undefined {
   return undefined;
 }
 
-export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820Entry[], log: Logger, acpiRsdp?: number): Promise<BootPlan> {
+/** `zeroAbove1M`: guest memory from 1 MiB up is known to be zero (see LinuxBootInput). */
+export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820Entry[], log: Logger, acpiRsdp?: number, zeroAbove1M = false): Promise<BootPlan> {
   const rom = tree.get('bootrom');
   const kernelPath = tree.get('boot.kernel');
   if (rom !== undefined && kernelPath !== undefined) {
@@ -64,7 +66,8 @@ export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820
     if (protocol === 'linux') {
       const initrdPath = tree.get('boot.initrd');
       const initrd = initrdPath !== undefined ? await read(initrdPath) : undefined;
-      const r = loadLinux(mem, { kernel: image, kernelPath, initrd, initrdPath, cmdline, e820, acpiRsdp });
+      startMark('kernel and initrd read');
+      const r = loadLinux(mem, { kernel: image, kernelPath, initrd, initrdPath, cmdline, e820, acpiRsdp, zeroAbove1M });
       return { kind: 'kernel', protocol: 'linux', state: r.state };
     }
     if (protocol === 'multiboot') {
