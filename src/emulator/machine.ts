@@ -29,7 +29,7 @@ import { ResetControl } from './lpc/reset.js';
 import type { Uart16550 } from './lpc/uart/device.js';
 import type { DeviceMemory } from './memory/device-memory.js';
 import { GuestMemory } from './memory/guest-memory.js';
-import { PciHost } from './pci/host.js';
+import { PciHost, type Conf1Latch } from './pci/host.js';
 import type { PostedWrites } from './pci/posted-writes.js';
 import { buildPciDevice, type PciModelContext } from './pci/models.js';
 import { RunControl } from './run-control.js';
@@ -51,6 +51,8 @@ export interface MachineVmm {
   postedWrites?: PostedWrites;
   /** Port read values: byte reads of `port` answered by the vmm without an exit (lpc/uart). */
   portReadValue?(port: number, value: number | undefined): void;
+  /** PCI CONFIG_ADDRESS (0xCF8) kept by the vmm, already enabled there (pci/host.ts). */
+  pciConf1Latch?: Conf1Latch;
 }
 
 export interface MachineOptions {
@@ -108,6 +110,7 @@ export class Machine {
       bootrom,
       resetControl: new ResetControl(control),
       postedWrites: vmm.postedWrites,
+      conf1Latch: vmm.pciConf1Latch,
     });
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
     const platformCtx = {

@@ -111,7 +111,7 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
   try {
     for (let i = 0; i < p.ncpus; i++) vm.createVcpu(i);
     startMark('vm created');
-    machine = await Machine.build(tree, p, machineVmm(vm, tree.getBool('tsvirt.posted_writes', true)), { log, freshMemory: true });
+    machine = await Machine.build(tree, p, machineVmm(vm, tree.getBool('tsvirt.posted_writes', true), tree.getBool('tsvirt.pci_conf1_latch', true)), { log, freshMemory: true });
     startMark('machine built');
     applyBootState(vm.vcpu(0)!, machine.boot.state);
     const m = machine;
