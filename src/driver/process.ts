@@ -97,14 +97,17 @@ export async function spawnVm(launch: LaunchRecord): Promise<SpawnedVm | string>
 export type ReadyResult =
   | { kind: 'ready'; state: 'running' | 'paused' }
   | { kind: 'exited'; exit: VmExit }
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  | { kind: 'abandoned' };
 
 /**
  * Wait until the VM process greets on its control socket (ready), exits, or
  * `readyTimeoutMs` passes (a VM program that never creates the socket does not honour
  * docs/control-socket.md and fails to start, rather than running uncontrollable).
+ * `abandoned`, asked before each look at the socket, ends the wait as soon as the run is
+ * no longer wanted (a start rolled back meanwhile: its socket may be gone already).
  */
-export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<ReadyResult> {
+export async function waitReady(launch: LaunchRecord, vm: SpawnedVm, abandoned?: () => Promise<boolean>): Promise<ReadyResult> {
   let exit: VmExit | undefined;
   void vm.exited.then((e) => {
     exit = e;
@@ -113,6 +116,7 @@ export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<Re
   let delay = 5;
   for (;;) {
     if (exit) return { kind: 'exited', exit };
+    if (abandoned && (await abandoned())) return { kind: 'abandoned' };
     try {
       await fsp.access(launch.controlSocket);
       try {
