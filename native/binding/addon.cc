@@ -18,7 +18,7 @@ using namespace tsvirt;
 
 // The ABI version of the binding: the TypeScript loader refuses an addon built from a
 // different tree instead of failing later on a missing export.
-constexpr uint32_t kBindingAbi = 5;
+constexpr uint32_t kBindingAbi = 6;
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), kBindingAbi);

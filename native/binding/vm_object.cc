@@ -37,6 +37,9 @@ Napi::Function VmObject::Define(Napi::Env env) {
           InstanceMethod("addPostedWrite", &VmObject::AddPostedWrite),
           InstanceMethod("removePostedWrite", &VmObject::RemovePostedWrite),
           InstanceMethod("setPortReadValue", &VmObject::SetPortReadValue),
+          InstanceMethod("setPciConf1Latch", &VmObject::SetPciConf1Latch),
+          InstanceMethod("pciConf1Address", &VmObject::PciConf1Address),
+          InstanceMethod("setPciConf1Address", &VmObject::SetPciConf1Address),
           InstanceMethod("allocSegment", &VmObject::AllocSegment),
           InstanceMethod("mapSegment", &VmObject::MapSegment),
           InstanceMethod("unmapSegment", &VmObject::UnmapSegment),
@@ -252,6 +255,24 @@ Napi::Value VmObject::SetPortReadValue(const Napi::CallbackInfo& info) {
   uint16_t port = static_cast<uint16_t>(int_arg(info, 0, m, "port", 0, 0xFFFF));
   int32_t value = static_cast<int32_t>(int_arg(info, 1, m, "value", -1, 255));
   check(env, vm(env).port_read_values().set(port, value));
+  return env.Undefined();
+}
+
+Napi::Value VmObject::SetPciConf1Latch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  vm(env).pci_conf1().set_enabled(bool_arg(info, 0, "setPciConf1Latch(enabled)", "enabled"));
+  return env.Undefined();
+}
+
+Napi::Value VmObject::PciConf1Address(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Napi::Number::New(env, vm(env).pci_conf1().address());
+}
+
+Napi::Value VmObject::SetPciConf1Address(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* m = "setPciConf1Address(value (0-0xFFFFFFFF))";
+  vm(env).pci_conf1().set_address(static_cast<uint32_t>(int_arg(info, 0, m, "value", 0, 0xFFFFFFFFll)));
   return env.Undefined();
 }
 

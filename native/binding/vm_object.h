@@ -44,6 +44,9 @@ class VmObject : public Napi::ObjectWrap<VmObject> {
   Napi::Value AddPostedWrite(const Napi::CallbackInfo& info);
   Napi::Value RemovePostedWrite(const Napi::CallbackInfo& info);
   Napi::Value SetPortReadValue(const Napi::CallbackInfo& info);
+  Napi::Value SetPciConf1Latch(const Napi::CallbackInfo& info);
+  Napi::Value PciConf1Address(const Napi::CallbackInfo& info);
+  Napi::Value SetPciConf1Address(const Napi::CallbackInfo& info);
   Napi::Value AllocSegment(const Napi::CallbackInfo& info);
   Napi::Value MapSegment(const Napi::CallbackInfo& info);
   Napi::Value UnmapSegment(const Napi::CallbackInfo& info);

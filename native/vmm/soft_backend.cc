@@ -15,22 +15,41 @@ namespace tsvirt::vmm {
 
 namespace {
 
-// Host TSC ticks per second, measured once over ~20 ms.
+// Host TSC ticks per second, measured once over at least 20 ms: the window opens when
+// the first soft VM is created (start_tsc_calibration) and closes at the first question,
+// waiting only for what is left of the 20 ms. The VM process builds its machine (devices,
+// firmware tables, kernel loading) in between, so the measurement no longer holds up the
+// start; a longer window only makes the figure more precise.
+struct TscCalibration {
+  std::once_flag started, done;
+  uint64_t t0 = 0, c0 = 0, hz = 0;
+};
+TscCalibration& tsc_calibration() {
+  static TscCalibration c;
+  return c;
+}
+
+void start_tsc_calibration() {
+  TscCalibration& c = tsc_calibration();
+  std::call_once(c.started, [&c] {
+    c.t0 = monotonic_ns();
+    c.c0 = __rdtsc();
+  });
+}
+
 uint64_t host_tsc_hz() {
-  static std::once_flag once;
-  static uint64_t hz = 0;
-  std::call_once(once, [] {
-    uint64_t t0 = monotonic_ns();
-    uint64_t c0 = __rdtsc();
+  start_tsc_calibration();
+  TscCalibration& c = tsc_calibration();
+  std::call_once(c.done, [&c] {
     uint64_t t1;
     do {
       t1 = monotonic_ns();
-    } while (t1 - t0 < 20000000);
+    } while (t1 - c.t0 < 20000000);
     uint64_t c1 = __rdtsc();
-    hz = static_cast<uint64_t>(static_cast<unsigned __int128>(c1 - c0) * 1000000000u / (t1 - t0));
-    if (hz == 0) hz = 1000000000ull;
+    c.hz = static_cast<uint64_t>(static_cast<unsigned __int128>(c1 - c.c0) * 1000000000u / (t1 - c.t0));
+    if (c.hz == 0) c.hz = 1000000000ull;
   });
-  return hz;
+  return c.hz;
 }
 
 // Forwards the CPU's callbacks to the vmm (soft::CpuHost has no string/rep flags).
@@ -277,7 +296,7 @@ class SoftVm final : public VmBackend {
 }  // namespace
 
 Error create_soft_backend(std::unique_ptr<VmBackend>* out) {
-  host_tsc_hz();  // calibrate now, not inside a guest's first TSC-deadline write
+  start_tsc_calibration();  // done by the first tsc_hz(), at the latest 20 ms later
   *out = std::make_unique<SoftVm>();
   return Error::ok();
 }

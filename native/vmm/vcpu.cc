@@ -315,6 +315,10 @@ uint32_t Vcpu::pio_in(uint16_t port, int size, bool string, bool rep) {
           return static_cast<uint32_t>(pv);
         }
       }
+      if (vm_.pci_conf1().port_in(port, size, string, &v)) {
+        pio_vmm_.fetch_add(1, std::memory_order_relaxed);
+        return v;
+      }
       exit_.code = ExitCode::kInout;
       exit_.rip = backend_->exit_rip();
       exit_.u.inout = InoutExit{port, static_cast<uint8_t>(size), true, string, rep, 0xFFFFFFFFu};
@@ -335,6 +339,7 @@ void Vcpu::pio_out(uint16_t port, int size, uint32_t value, bool string, bool re
     case PortOwner::kPmtmr: break;  // read-only register
     case PortOwner::kNone:
     default:
+      if (vm_.pci_conf1().port_out(port, size, string, value)) break;
       if (!string && try_post(PostedSpace::kPort, port, size, value)) return;
       exit_.code = ExitCode::kInout;
       exit_.rip = backend_->exit_rip();

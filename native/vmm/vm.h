@@ -36,6 +36,7 @@
 #include "vmm/exit.h"
 #include "vmm/irq.h"
 #include "vmm/memory.h"
+#include "vmm/pci_conf1.h"
 #include "vmm/port_values.h"
 #include "vmm/posted_writes.h"
 #include "vmm/timer.h"
@@ -122,6 +123,8 @@ class Vm final : public InterruptRouter {
   PostedWriteTable& posted_writes() { return posted_; }
   // Port read values (port_values.h): byte ports answered in the vmm from a published value.
   PortReadValues& port_read_values() { return port_values_; }
+  // PCI CONFIG_ADDRESS (0xCF8) kept in the vmm when enabled (pci_conf1.h).
+  PciConf1Latch& pci_conf1() { return conf1_; }
 
   // RTC (vm_rtc_*), HPET capabilities.
   Vrtc& rtc() { return *rtc_; }
@@ -173,6 +176,7 @@ class Vm final : public InterruptRouter {
   PortOwner port_owner_[65536] = {};
   PostedWriteTable posted_;
   PortReadValues port_values_;
+  PciConf1Latch conf1_;
 
   std::mutex mu_;  // lifecycle: start/stop/join, vCPU creation, memory map changes
   std::vector<std::thread> threads_;

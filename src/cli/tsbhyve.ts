@@ -16,6 +16,10 @@ import { controlHooks } from '../emulator/control/hooks.js';
 import { stderrLogger } from '../emulator/log.js';
 import { gdbHooks } from '../emulator/gdb/hooks.js';
 import { combineHooks, runVm } from '../emulator/run/vm-runner.js';
+import { startMark, startTraceProcess } from '../emulator/start-trace.js';
+
+startTraceProcess('tsbhyve');
+startMark('modules loaded');
 
 const PROGNAME = 'tsbhyve';
 
@@ -43,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(tree.dump());
           return 1;
         }
+        startMark('config parsed');
         const platform = readPlatformConfig(tree);
         const hooks = combineHooks(controlHooks(tree), gdbHooks(tree, stderrLogger));
         const run = await runVm(tree, platform, stderrLogger, hooks);

@@ -11,6 +11,10 @@
  */
 
 import { runTsvirsh } from './tsvirsh/main.js';
+import { startMark, startTraceProcess } from '../driver/start-trace.js';
+
+startTraceProcess('tsvirsh');
+startMark('modules loaded');
 
 runTsvirsh(process.argv.slice(2)).then(
   (code) => {

@@ -75,6 +75,7 @@ import { sweepTempFiles, writeFileAtomic } from './atomic-file.js';
 import * as run from './runner.js';
 import { StateStore, checkDomainName } from './store.js';
 import { domainLockKey } from './supervisor.js';
+import { startMark } from './start-trace.js';
 import { embedUri, parseBhyveUri } from './uri.js';
 import { setUpTaps, tearDownTaps, type NetEndpoint } from './net.js';
 
@@ -443,6 +444,7 @@ export class BhyveDriver {
         'this function is not supported by the connection driver: starting domains needs the DomainDef → bhyve config translation (tsvirt/driver), which this build does not include',
       );
     }
+    startMark('start: domain locked');
     checkLifecycleActions(def);
     const domains = await this.list.load();
     const used = new Set(domains.domains.filter((d) => d.active).map((d) => d.id));
@@ -455,6 +457,7 @@ export class BhyveDriver {
       const t = translator.toConfig(live);
       return { tr: t, taps: await setUpTaps(t.interfaces ?? []) };
     });
+    startMark('start: translated');
     try {
       const liveDef = tr.liveDef;
       liveDef.id = id;

@@ -42,6 +42,20 @@ export function logLine(logPath: string, message: string): void {
   }
 }
 
+/**
+ * The environment of a process the driver starts (the supervisor, the VM process): this
+ * process's, then `extra` (`<bhyve:env>`), without NODE_EXTRA_CA_CERTS unless `extra` sets
+ * it. Node 20 reads and parses that certificate bundle while it starts, before any script
+ * runs (about 0.1 s for a full system bundle on a loaded host), and neither process makes a
+ * TLS connection: on hosts that export it for every program, each start of a domain would
+ * pay for it twice.
+ */
+export function childEnv(extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return { ...env, ...extra };
+}
+
 /** Spawn the VM process with stdout/stderr appended to the domain log. */
 export async function spawnVm(launch: LaunchRecord): Promise<SpawnedVm | string> {
   let fd: number;
@@ -56,7 +70,7 @@ export async function spawnVm(launch: LaunchRecord): Promise<SpawnedVm | string>
     writeSync(fd, `${new Date().toISOString()}: starting up\n${launch.argv.map(shellQuote).join(' ')}\n`);
     child = spawn(cmd, args, {
       cwd: launch.cwd,
-      env: { ...process.env, ...launch.env },
+      env: childEnv(launch.env),
       stdio: ['ignore', fd, fd],
     });
   } catch (err) {
@@ -83,14 +97,17 @@ export async function spawnVm(launch: LaunchRecord): Promise<SpawnedVm | string>
 export type ReadyResult =
   | { kind: 'ready'; state: 'running' | 'paused' }
   | { kind: 'exited'; exit: VmExit }
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  | { kind: 'abandoned' };
 
 /**
  * Wait until the VM process greets on its control socket (ready), exits, or
  * `readyTimeoutMs` passes (a VM program that never creates the socket does not honour
  * docs/control-socket.md and fails to start, rather than running uncontrollable).
+ * `abandoned`, asked before each look at the socket, ends the wait as soon as the run is
+ * no longer wanted (a start rolled back meanwhile: its socket may be gone already).
  */
-export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<ReadyResult> {
+export async function waitReady(launch: LaunchRecord, vm: SpawnedVm, abandoned?: () => Promise<boolean>): Promise<ReadyResult> {
   let exit: VmExit | undefined;
   void vm.exited.then((e) => {
     exit = e;
@@ -99,6 +116,7 @@ export async function waitReady(launch: LaunchRecord, vm: SpawnedVm): Promise<Re
   let delay = 5;
   for (;;) {
     if (exit) return { kind: 'exited', exit };
+    if (abandoned && (await abandoned())) return { kind: 'abandoned' };
     try {
       await fsp.access(launch.controlSocket);
       try {
@@ -148,6 +166,7 @@ export function spawnSupervisor(opts: SupervisorSpawn): Promise<SupervisorReport
       const args = [opts.entry, '--root', opts.root, '--name', opts.name, '--run', opts.runId, ...(opts.adopt ? ['--adopt'] : [])];
       child = spawn(opts.node, args, {
         cwd: opts.root,
+        env: childEnv(),
         detached: true,
         stdio: ['ignore', 'pipe', 'ignore'],
       });

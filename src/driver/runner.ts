@@ -46,6 +46,7 @@ import { identityAlive, selfIdentity } from './proc-identity.js';
 import { killAndWait, logLine, spawnSupervisor } from './process.js';
 import type { DomainStatus, StateStore } from './store.js';
 import { newRunId, writeStopped } from './supervisor.js';
+import { startMark } from './start-trace.js';
 
 /** What the lifecycle operations need from their surroundings. */
 export interface RunContext {
@@ -137,6 +138,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     readyTimeoutMs: ctx.readyTimeoutMs,
   };
   await writeLaunch(store.runDir, launch);
+  startMark('start: spawn supervisor');
   const report = await spawnSupervisor({
     node: ctx.node,
     entry: ctx.supervisorEntry,
@@ -145,6 +147,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     runId,
     timeoutMs: ctx.readyTimeoutMs + 10_000,
   });
+  startMark('start: supervisor report');
   if (!report.ready) {
     await rollback(ctx, starting);
     const tail = await logTail(store.logPath(req.name));
@@ -164,6 +167,7 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
   await store.writeStatus(running);
   await emit(ctx, running, { id: req.id, eventId: VIR_DOMAIN_EVENT_ID_LIFECYCLE, event: VIR_DOMAIN_EVENT_STARTED, detail: VIR_DOMAIN_EVENT_STARTED_BOOTED });
   if (paused) await emit(ctx, running, { id: req.id, eventId: VIR_DOMAIN_EVENT_ID_LIFECYCLE, event: VIR_DOMAIN_EVENT_SUSPENDED, detail: VIR_DOMAIN_EVENT_SUSPENDED_PAUSED });
+  startMark('start: committed');
   return running;
 }
 

@@ -12,6 +12,10 @@ import { join, resolve } from 'node:path';
 import { runSupervisor } from './supervisor.js';
 import { checkDomainName } from './store.js';
 import { logLine, type SupervisorReport } from './process.js';
+import { startMark, startTraceProcess } from './start-trace.js';
+
+startTraceProcess('supervisor');
+startMark('modules loaded');
 
 function parseArgs(argv: string[]): { root: string; name: string; runId: string; adopt: boolean } | string {
   let root: string | undefined;
@@ -36,6 +40,7 @@ let reported = false;
 function report(r: SupervisorReport): void {
   if (reported) return;
   reported = true;
+  startMark('report');
   try {
     process.stdout.write(`${JSON.stringify(r)}\n`, () => process.stdout.destroy());
   } catch {

@@ -30,6 +30,7 @@ import { tearDownTaps } from './net.js';
 import { decideExit, describeExit, type ExitOutcome, type VmExit } from './monitor.js';
 import { killAndWait, logLine, sleep, spawnVm, waitReady, writePidfile, type SpawnedVm, type SupervisorReport } from './process.js';
 import { identityAlive, selfIdentity, type ProcessIdentity } from './proc-identity.js';
+import { startMark } from './start-trace.js';
 import {
   VIR_DOMAIN_CRASHED,
   VIR_DOMAIN_EVENT_CRASHED,
@@ -110,7 +111,16 @@ export async function runSupervisor(args: SupervisorArgs, report: (r: Supervisor
     report({ ready: true, vm: vmId, supervisor: me });
     log(`adopted VM process ${vmId.pid}`);
   } else {
-    const started = await startVm(launch, log);
+    // The starter holds the domain lock until it commits; should it die first, the next
+    // reconcile rolls the start back (state shut off (failed), run files and control socket
+    // removed) without knowing this supervisor. The wait for the VM's greeting then stops at
+    // once instead of waiting out readyTimeoutMs for a socket that was unlinked, leaving the
+    // VM running that long after the domain was recorded stopped.
+    const rolledBack = async (): Promise<boolean> => {
+      const st = await store.readStatus(args.name);
+      return st.kind === 'missing' || (st.kind === 'ok' && (st.status.runId !== args.runId || !isActiveState(st.status.state)));
+    };
+    const started = await startVm(launch, log, rolledBack);
     if (typeof started === 'string') {
       report({ ready: false, error: started });
       return;
@@ -217,10 +227,14 @@ export async function runSupervisor(args: SupervisorArgs, report: (r: Supervisor
 async function startVm(
   launch: LaunchRecord,
   log: (m: string) => void,
+  abandoned?: () => Promise<boolean>,
 ): Promise<{ vm: SpawnedVm; state: 'running' | 'paused' } | string> {
+  startMark('spawn vm');
   const vm = await spawnVm(launch);
   if (typeof vm === 'string') return vm;
-  const r = await waitReady(launch, vm);
+  startMark('vm spawned');
+  const r = await waitReady(launch, vm, abandoned);
+  startMark('vm greeted');
   switch (r.kind) {
     case 'ready':
       log(`VM process ${vm.identity.pid} is up (${r.state})`);
@@ -231,6 +245,11 @@ async function startVm(
       vm.child.kill('SIGKILL');
       await vm.exited;
       return `VM process did not greet on its control socket ${launch.controlSocket} within ${launch.readyTimeoutMs} ms (docs/control-socket.md)`;
+    case 'abandoned':
+      log(`the start was rolled back while VM process ${vm.identity.pid} was starting; stopping it`);
+      vm.child.kill('SIGKILL');
+      await vm.exited;
+      return 'the start was rolled back (the process that started the domain died) before the VM was up';
   }
 }
 

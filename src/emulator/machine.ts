@@ -29,11 +29,12 @@ import { ResetControl } from './lpc/reset.js';
 import type { Uart16550 } from './lpc/uart/device.js';
 import type { DeviceMemory } from './memory/device-memory.js';
 import { GuestMemory } from './memory/guest-memory.js';
-import { PciHost } from './pci/host.js';
+import { PciHost, type Conf1Latch } from './pci/host.js';
 import type { PostedWrites } from './pci/posted-writes.js';
 import { buildPciDevice, type PciModelContext } from './pci/models.js';
 import { RunControl } from './run-control.js';
 import { handleExit, type ExitContext, type ExitOutcome, type VmExit } from './vmexit.js';
+import { startMark } from './start-trace.js';
 
 export interface MachineVmm {
   memory: ArrayBuffer;
@@ -50,11 +51,19 @@ export interface MachineVmm {
   postedWrites?: PostedWrites;
   /** Port read values: byte reads of `port` answered by the vmm without an exit (lpc/uart). */
   portReadValue?(port: number, value: number | undefined): void;
+  /** PCI CONFIG_ADDRESS (0xCF8) kept by the vmm, already enabled there (pci/host.ts). */
+  pciConf1Latch?: Conf1Latch;
 }
 
 export interface MachineOptions {
   log: Logger;
   fwcfgFiles?: FwCfgUserFile[];
+  /**
+   * Guest memory comes straight from the vmm: zero-filled by the host, nothing written yet.
+   * Assembly then writes only below 1 MiB before the loader runs (firmware tables,
+   * firmware/install.ts), so the kernel loader need not zero its area above 1 MiB again.
+   */
+  freshMemory?: boolean;
 }
 
 export class Machine {
@@ -101,6 +110,7 @@ export class Machine {
       bootrom,
       resetControl: new ResetControl(control),
       postedWrites: vmm.postedWrites,
+      conf1Latch: vmm.pciConf1Latch,
     });
     if (tree.findNode('tpm')) throw new ConfigError('TPM emulation (-l tpm) is not supported by tsbhyve', EXIT_ERROR);
     const platformCtx = {
@@ -135,6 +145,7 @@ export class Machine {
       }
       ctx.lpcBridge?.syncPirqRegisters();
       pci.registerConfigAccess(p.lowMem);
+      startMark('devices built');
       const e820 = buildE820(p.lowMem, p.highMem);
       const lpc = ctx.lpcBridge ? { slot: ctx.lpcBridge.pci.slot, func: ctx.lpcBridge.pci.func } : undefined;
       const fw = await installFirmware({
@@ -152,7 +163,8 @@ export class Machine {
         userFiles: opts.fwcfgFiles ?? [],
         bootDevices: ctx.bootDevices,
       });
-      const boot = await prepareBoot(tree, memory, e820, log, fw.rsdpAddress);
+      startMark('firmware tables');
+      const boot = await prepareBoot(tree, memory, e820, log, fw.rsdpAddress, opts.freshMemory === true);
       if (boot.kind === 'rom') {
         if (!vmm.mapRom) throw new ConfigError('this vmm backend cannot map a boot ROM', EXIT_ERROR);
         vmm.mapRom(boot.rom.romGpa, boot.rom.rom);

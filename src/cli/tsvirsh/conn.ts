@@ -7,12 +7,12 @@
  */
 
 import { existsSync } from 'node:fs';
-import { BhyveDriver, type BhyveDriverOptions, type DomainEvent, type DomainInfo, type DomainSummary } from '../../driver/driver.js';
+import type { BhyveDriverOptions, DomainEvent, DomainInfo, DomainSummary } from '../../driver/driver.js';
 import type { DomainRef } from '../../driver/domain-obj.js';
 import { defaultDaemonSocket, defaultEmbedRoot, embedUri, parseBhyveUri } from '../../driver/uri.js';
-import { loadTranslator } from '../../driver/translator.js';
 import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, VIR_FROM_RPC, VIR_FROM_URI } from '../../xml/errors.js';
-import { RemoteDriver } from '../../rpc/remote-driver.js';
+import type { RemoteDriver } from '../../rpc/remote-driver.js';
+import { startMark } from '../../driver/start-trace.js';
 import type { DriverApi } from '../../rpc/driver-api.js';
 
 export type { DomainRef, DomainInfo, DomainSummary, DomainEvent };
@@ -76,7 +76,10 @@ export function remoteTarget(uri: string, env: NodeJS.ProcessEnv = process.env):
 export async function openConnection(opts: ConnectOptions): Promise<Conn> {
   const uri = resolveUri(opts.uri);
   const parsed = parseBhyveUri(uri);
+  // Each kind of connection loads only its own code (the in-process driver, or the RPC
+  // client): tsvirsh's start-up is on the path of every command.
   if (parsed?.kind === 'embed') {
+    const [{ BhyveDriver }, { loadTranslator }] = await Promise.all([import('../../driver/driver.js'), import('../../driver/translator.js')]);
     const drv = await BhyveDriver.open({
       root: parsed.root,
       uri: parsed.uri,
@@ -84,9 +87,11 @@ export async function openConnection(opts: ConnectOptions): Promise<Conn> {
       onProblem: (p) => opts.warn(`${p.path}: ${p.message}`),
       ...opts.overrides,
     });
+    startMark('driver open');
     return opts.readonly ? readOnly(drv) : drv;
   }
   const target = remoteTarget(uri);
+  const { RemoteDriver } = await import('../../rpc/remote-driver.js');
   let remote: RemoteDriver;
   try {
     remote = await RemoteDriver.connect(target.socket, target.name, { readOnly: opts.readonly });

@@ -7,6 +7,7 @@
 
 import type { Ctl } from './ctl.js';
 import type { Conn, DomainRef } from './conn.js';
+import { startMark } from '../../driver/start-trace.js';
 
 /** The byte an escape specification (`^]`, `^a`, or a single character) stands for. */
 export function escapeByte(spec: string): number | undefined {
@@ -73,7 +74,15 @@ export async function runConsole(ctl: Ctl, conn: Conn, dom: DomainRef, devname: 
     stdin.setRawMode(true);
     stdin.on('data', onInput);
     stdin.resume();
-    stream.on('data', (b: Buffer) => process.stdout.write(b));
+    startMark('console attached');
+    let first = true;
+    stream.on('data', (b: Buffer) => {
+      if (first) {
+        first = false;
+        startMark('console first byte');
+      }
+      process.stdout.write(b);
+    });
     stream.on('end', finish);
     stream.on('close', finish);
     stream.on('error', finish);

@@ -9,7 +9,7 @@
  *   (exit 4), naming the options that would work.
  * Both a ROM and a kernel at once is a configuration error.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { ConfigError, EXIT_ERROR } from '../config/errors.js';
 import type { ConfigTree } from '../config/tree.js';
 import type { E820Entry } from '../firmware/e820.js';
@@ -19,13 +19,16 @@ import { prepareBootrom, type BootromPlan } from './bootrom.js';
 import { resetState, type InitialCpuState } from './cpu-state.js';
 import { LoaderError } from './errors.js';
 import { loadLinux } from './linux.js';
+import { startMark } from '../start-trace.js';
 import { loadMultiboot, MULTIBOOT_HEADER_MAGIC, type MultibootModule } from './multiboot.js';
 
 export type BootPlan = { kind: 'rom'; state: InitialCpuState; rom: BootromPlan } | { kind: 'kernel'; protocol: 'linux' | 'multiboot'; state: InitialCpuState };
 
+// Synchronous: the files are read once while the VM process starts, with nothing else for
+// its event loop to do, and one read(2) of the known size beats the chunked async read.
 async function read(path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(readFileSync(path));
   } catch (e) {
     throw new LoaderError('io', path, `cannot read: ${(e as Error).message}`);
   }
@@ -40,7 +43,8 @@ function detect(image: Uint8Array): 'linux' | 'multiboot' | undefined {
   return undefined;
 }
 
-export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820Entry[], log: Logger, acpiRsdp?: number): Promise<BootPlan> {
+/** `zeroAbove1M`: guest memory from 1 MiB up is known to be zero (see LinuxBootInput). */
+export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820Entry[], log: Logger, acpiRsdp?: number, zeroAbove1M = false): Promise<BootPlan> {
   const rom = tree.get('bootrom');
   const kernelPath = tree.get('boot.kernel');
   if (rom !== undefined && kernelPath !== undefined) {
@@ -64,7 +68,8 @@ export async function prepareBoot(tree: ConfigTree, mem: GuestMemory, e820: E820
     if (protocol === 'linux') {
       const initrdPath = tree.get('boot.initrd');
       const initrd = initrdPath !== undefined ? await read(initrdPath) : undefined;
-      const r = loadLinux(mem, { kernel: image, kernelPath, initrd, initrdPath, cmdline, e820, acpiRsdp });
+      startMark('kernel and initrd read');
+      const r = loadLinux(mem, { kernel: image, kernelPath, initrd, initrdPath, cmdline, e820, acpiRsdp, zeroAbove1M });
       return { kind: 'kernel', protocol: 'linux', state: r.state };
     }
     if (protocol === 'multiboot') {

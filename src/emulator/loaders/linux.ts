@@ -40,6 +40,12 @@ export interface LinuxBootInput {
   e820: E820Entry[];
   /** Guest address of the RSDP (boot_params.acpi_rsdp_addr, protocol 2.14+). */
   acpiRsdp?: number;
+  /**
+   * Guest memory from 1 MiB up is known to be all zero (fresh from the vmm, nothing written
+   * there yet): the kernel's init_size area past the image is then not zeroed again, which
+   * would only make the host fault in and clear tens of MiB the guest has not touched.
+   */
+  zeroAbove1M?: boolean;
 }
 
 export interface LinuxBootResult {
@@ -78,8 +84,10 @@ export function loadLinux(mem: GuestMemory, input: LinuxBootInput): LinuxBootRes
   if (!mem.contains(kernelAddr, initSize)) {
     fail('no-room', `the kernel needs ${initSize} bytes at 0x${kernelAddr.toString(16)}; guest memory is too small`);
   }
-  mem.fill(kernelAddr, initSize, 0);
+  // The image, then zeros up to init_size (the decompressor's work area and the kernel's
+  // BSS), unless that memory is already known to be zero.
   mem.writeBytes(kernelAddr, pm);
+  if (!input.zeroAbove1M && initSize > pm.length) mem.fill(kernelAddr + pm.length, initSize - pm.length, 0);
   const kernelEnd = kernelAddr + initSize;
 
   // Command line.

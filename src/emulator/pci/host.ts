@@ -15,7 +15,10 @@
  *   all-ones; writes ignored.
  * - Mechanism #1 at 0xCF8 (dword only; narrower reads all-ones) and 0xCFC-0xCFF; the
  *   0xCF8-0xCFF block also carries the reset-control byte 0xCF9 (delegated). ECAM at
- *   0xE0000000, 1 MiB per bus.
+ *   0xE0000000, 1 MiB per bus. CONFIG_ADDRESS keeps the bits mask 0x80FFFFFC (enable,
+ *   bus, device, function, dword register). Where the vmm keeps that register
+ *   (`conf1Latch`, native/vmm/pci_conf1.h) its dword accesses never reach this module and
+ *   the data port reads the vmm's latch: one exit per configuration access instead of two.
  *
  * A guest moving a BAR onto another device's range is not fatal: the conflicting BAR
  * stays unmapped (logged once) until moved again.
@@ -91,7 +94,18 @@ export interface PciHostOptions {
   resetControl?: BusDevice;
   /** The vmm's posted write ranges (device notify registers); absent: every write exits. */
   postedWrites?: PostedWrites;
+  /** CONFIG_ADDRESS kept by the vmm (already enabled there); absent: kept here. */
+  conf1Latch?: Conf1Latch;
 }
+
+/** The vmm's copy of CONFIG_ADDRESS (vmm.ts Vm.pciConf1Address / setPciConf1Address). */
+export interface Conf1Latch {
+  address(): number;
+  setAddress(value: number): void;
+}
+
+/** The bits of CONFIG_ADDRESS the host keeps: enable 31, bus 23:16, device 15:11, function 10:8, register 7:2. */
+export const CONF1_ADDR_MASK = 0x80ff_fffc;
 
 export class PciHost implements PciFunctionHost {
   private readonly funcs = new Map<number, PciFunction>();
@@ -102,7 +116,8 @@ export class PciHost implements PciFunctionHost {
   readonly msi: MsiSink;
   readonly postedWrites: PostedWrites | undefined;
   private readonly once: OnceLogger;
-  private cfgAddr = { enable: false, bus: 0, slot: 0, func: 0, off: 0 };
+  /** CONFIG_ADDRESS when the vmm does not keep it (masked with CONF1_ADDR_MASK). */
+  private cfgAddr = 0;
   private assigned = false;
 
   constructor(private readonly o: PciHostOptions) {
@@ -324,37 +339,36 @@ export class PciHost implements PciFunctionHost {
     read: (offset, size) => {
       if (offset === 0) {
         if (size !== 4) return size === 2 ? 0xffff : 0xff;
-        const a = this.cfgAddr;
-        return ((a.enable ? 0x80000000 : 0) | (a.bus << 16) | (a.slot << 11) | (a.func << 8) | a.off) >>> 0;
+        return this.conf1Address();
       }
       if (offset < 4) {
         if (offset === 1 && size === 1 && this.o.resetControl) return this.o.resetControl.read(0, 1);
         return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
       }
-      const a = this.cfgAddr;
-      if (!a.enable) return 0xffffffff;
-      return this.cfgRead(a.bus, a.slot, a.func, a.off + (offset - 4), size);
+      const a = this.conf1Address();
+      if (!(a & 0x80000000)) return 0xffffffff;
+      return this.cfgRead((a >>> 16) & 0xff, (a >>> 11) & PCI_SLOTMAX, (a >>> 8) & PCI_FUNCMAX, (a & PCI_REGMAX & ~3) + (offset - 4), size);
     },
     write: (offset, size, value) => {
       if (offset === 0) {
         if (size !== 4) return;
-        this.cfgAddr = {
-          enable: (value & 0x80000000) !== 0,
-          off: value & PCI_REGMAX & ~3,
-          func: (value >>> 8) & PCI_FUNCMAX,
-          slot: (value >>> 11) & PCI_SLOTMAX,
-          bus: (value >>> 16) & 0xff,
-        };
+        if (this.o.conf1Latch) this.o.conf1Latch.setAddress((value & CONF1_ADDR_MASK) >>> 0);
+        else this.cfgAddr = (value & CONF1_ADDR_MASK) >>> 0;
         return;
       }
       if (offset < 4) {
         if (offset === 1 && size === 1 && this.o.resetControl) this.o.resetControl.write(0, 1, value);
         return;
       }
-      const a = this.cfgAddr;
-      if (a.enable) this.cfgWrite(a.bus, a.slot, a.func, a.off + (offset - 4), size, value);
+      const a = this.conf1Address();
+      if (a & 0x80000000) this.cfgWrite((a >>> 16) & 0xff, (a >>> 11) & PCI_SLOTMAX, (a >>> 8) & PCI_FUNCMAX, (a & PCI_REGMAX & ~3) + (offset - 4), size, value);
     },
   };
+
+  /** CONFIG_ADDRESS, from the vmm when it keeps the register. */
+  private conf1Address(): number {
+    return this.o.conf1Latch ? this.o.conf1Latch.address() >>> 0 : this.cfgAddr;
+  }
 
   /** The ECAM window (register at PCI_EMUL_ECFG_BASE, PCI_EMUL_ECFG_SIZE bytes). */
   readonly ecam: BusDevice = {

@@ -7,7 +7,7 @@
  * Called once per device at assembly; registers closers so the machine can flush and
  * close backends when the VM stops.
  */
-import { AhciController, type AhciPortConfig } from '../ahci/device.js';
+import type { AhciPortConfig } from '../ahci/device.js';
 import type { BlockBackend } from '../backends/block/backend.js';
 import { openBlockBackend } from '../backends/block/open.js';
 import { openNetBackend } from '../backends/net/open.js';
@@ -18,21 +18,15 @@ import { parseInteger } from '../config/values.js';
 import type { Logger } from '../log.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { LpcBridge } from '../lpc/bridge.js';
-import { buildE1000 } from '../e1000/model.js';
 import type { GuestConsole } from '../gui/console.js';
 import type { DeviceMemory } from '../memory/device-memory.js';
 import type { PortBus } from '../bus/port-bus.js';
-import { buildFbuf } from '../fbuf/model.js';
-import { buildXhci } from '../usb/model.js';
-import { buildNvme } from '../nvme/model.js';
-import { buildVirtio9p } from '../virtio/9p/model.js';
 import { VirtioBlock } from '../virtio/block/device.js';
-import { VirtioConsole, type ConsolePort } from '../virtio/console/device.js';
+import type { ConsolePort } from '../virtio/console/device.js';
 import { VirtioNet, defaultMac, parseMac } from '../virtio/net/device.js';
 import { VirtioPciTransport, type VirtioTransportMode } from '../virtio/pci.js';
 import { VirtioRng } from '../virtio/rng/index.js';
 import type { VirtioDevice } from '../virtio/device.js';
-import { DummyDevice } from './dummy.js';
 import type { PciFunction } from './function.js';
 import type { PciHost } from './host.js';
 import { HostBridge } from './hostbridge.js';
@@ -117,6 +111,7 @@ const builders: Record<string, Builder> = {
     ctx.lpcBridge = new LpcBridge(fn, ctx.tree.findNode('lpc'), ctx.host.pirq);
   },
   async dummy(_ctx, fn) {
+    const { DummyDevice } = await import('./dummy.js');
     new DummyDevice(fn);
   },
   async 'virtio-rnd'(ctx, fn, node) {
@@ -170,6 +165,7 @@ const builders: Record<string, Builder> = {
         throw slotError(fn, (e as Error).message);
       }
     }
+    const { VirtioConsole } = await import('../virtio/console/device.js');
     virtio(ctx, fn, node, new VirtioConsole(ports));
   },
   async ahci(ctx, fn, node) {
@@ -197,14 +193,28 @@ const builders: Record<string, Builder> = {
       });
       bootIndex(ctx, fn, p);
     }
+    const { AhciController } = await import('../ahci/device.js');
     const ahci = new AhciController(fn, ctx.memory, configs, ctx.log);
     ctx.closers.push(() => ahci.idle());
   },
-  nvme: buildNvme,
-  'virtio-9p': buildVirtio9p,
-  e1000: buildE1000,
-  xhci: buildXhci,
-  fbuf: buildFbuf,
+  // Models that typical guests do not use are loaded when a slot names them: their code
+  // (and that of their backends: RFB server, 9P server, USB stack...) stays out of the VM
+  // process's start-up.
+  async nvme(ctx, fn, node) {
+    await (await import('../nvme/model.js')).buildNvme(ctx, fn, node);
+  },
+  async 'virtio-9p'(ctx, fn, node) {
+    await (await import('../virtio/9p/model.js')).buildVirtio9p(ctx, fn, node);
+  },
+  async e1000(ctx, fn, node) {
+    await (await import('../e1000/model.js')).buildE1000(ctx, fn, node);
+  },
+  async xhci(ctx, fn, node) {
+    await (await import('../usb/model.js')).buildXhci(ctx, fn, node);
+  },
+  async fbuf(ctx, fn, node) {
+    await (await import('../fbuf/model.js')).buildFbuf(ctx, fn, node);
+  },
 };
 
 /** Builds the device of one `pci.B.S.F` node. */

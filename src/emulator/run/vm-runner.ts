@@ -23,6 +23,7 @@ import { AcpiSleep } from './acpi-sleep.js';
 import { applyBootState } from './boot-state.js';
 import { ExitBridge } from './exit-bridge.js';
 import { machineVmm } from './vmm-adapter.js';
+import { startMark } from '../start-trace.js';
 
 /** What the process should do once the VM is gone. */
 export interface RunOutcome {
@@ -109,7 +110,9 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
   };
   try {
     for (let i = 0; i < p.ncpus; i++) vm.createVcpu(i);
-    machine = await Machine.build(tree, p, machineVmm(vm, tree.getBool('tsvirt.posted_writes', true)), { log });
+    startMark('vm created');
+    machine = await Machine.build(tree, p, machineVmm(vm, tree.getBool('tsvirt.posted_writes', true), tree.getBool('tsvirt.pci_conf1_latch', true)), { log, freshMemory: true });
+    startMark('machine built');
     applyBootState(vm.vcpu(0)!, machine.boot.state);
     const m = machine;
     const bridge = new ExitBridge(m, tree.getBool('x86.strictmsr', true));
@@ -150,11 +153,13 @@ export async function runVm(tree: ConfigTree, p: PlatformConfig, log: Logger, ho
     };
     process.on('SIGTERM', onSigterm);
     await hooks.beforeRun?.(running);
+    startMark('before run done');
     let outcome: RunOutcome;
     try {
       await startGate;
       const intercept = hooks.interceptExit?.bind(hooks);
       const handler = intercept ? (e: VmExit) => (intercept(e) ? undefined : bridge.handle(e)) : bridge.handle;
+      startMark('vcpus run');
       const result = m.control.stop ? { reason: 'stopped' as const } : await vm.run(handler);
       if (sigterm) outcome = { status: EXIT_ERROR, reason: 'SIGTERM', killedBy: 'SIGTERM' };
       else if (bridge.stopped) outcome = { ...bridge.stopped };

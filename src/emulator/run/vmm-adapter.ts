@@ -8,6 +8,9 @@
  * to guest RAM reported to the soft CPU so it drops code it decoded from those bytes, and
  * the vmm's posted write ranges (vm.addPostedWrite) for device doorbells and its port read
  * values (vm.setPortReadValue) for the UARTs' LSR; `tsvirt.posted_writes=false` turns both off.
+ * The PCI CONFIG_ADDRESS register (port 0xCF8) is kept by the vmm (vm.setPciConf1Latch) so
+ * that a configuration access exits once, at the data port; `tsvirt.pci_conf1_latch=false`
+ * keeps it in the emulator (every address write exits).
  *
  * Nothing here runs vCPUs or handles exits (vm-runner.ts does); nothing here allocates on
  * an interrupt.
@@ -37,9 +40,13 @@ export function vmmIrqController(vm: Vm): IrqController & { isaSetLevelTriggered
 /**
  * @param postedWrites offer the vmm's posted write ranges to device notify registers
  *   (`tsvirt.posted_writes`, default true; false makes every doorbell a synchronous exit).
+ * @param conf1Latch enable the vmm's PCI CONFIG_ADDRESS latch and hand it to the PCI host
+ *   (`tsvirt.pci_conf1_latch`, default true).
  */
-export function machineVmm(vm: Vm, postedWrites = true): MachineVmm {
+export function machineVmm(vm: Vm, postedWrites = true, conf1Latch = true): MachineVmm {
+  if (conf1Latch) vm.setPciConf1Latch(true);
   return {
+    ...(conf1Latch ? { pciConf1Latch: { address: () => vm.pciConf1Address(), setAddress: (v: number) => vm.setPciConf1Address(v) } } : {}),
     ...(postedWrites
       ? {
           postedWrites: { add: (w, h) => vm.addPostedWrite(w, h), remove: (id) => vm.removePostedWrite(id) },

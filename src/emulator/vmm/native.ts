@@ -92,6 +92,11 @@ export interface NativeVm {
   removePostedWrite(id: number): void;
   /** Publishes the value byte reads of a port get without an exit (0-255), or withdraws it (-1). */
   setPortReadValue(port: number, value: number): void;
+  /** Turns the vmm's PCI CONFIG_ADDRESS latch (native/vmm/pci_conf1.h) on or off. */
+  setPciConf1Latch(enabled: boolean): void;
+  /** The latched CONFIG_ADDRESS (masked 0x80FFFFFC). */
+  pciConf1Address(): number;
+  setPciConf1Address(value: number): void;
   allocSegment(id: number, name: string, size: number): ArrayBuffer;
   mapSegment(gpa: number, segid: number, offset: number, length: number, writable: boolean): void;
   unmapSegment(gpa: number, length: number): void;
@@ -152,7 +157,7 @@ export interface NativeVmm {
 }
 
 /** The binding ABI this TypeScript tree was written against. */
-export const BINDING_ABI = 5;
+export const BINDING_ABI = 6;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -404,6 +404,25 @@ export class Vm {
     this.native.setPortReadValue(port, value === undefined ? -1 : value);
   }
 
+  /**
+   * The PCI CONFIG_ADDRESS latch (native/vmm/pci_conf1.h): while enabled, 32-bit guest
+   * reads and writes of port 0xCF8 are answered by the vmm without an exit, and the
+   * emulator reads the address with {@link pciConf1Address} at data-port (0xCFC) exits.
+   */
+  setPciConf1Latch(enabled: boolean): void {
+    this.native.setPciConf1Latch(enabled);
+  }
+
+  /** The latched CONFIG_ADDRESS (enable, bus, device, function, register; mask 0x80FFFFFC). */
+  pciConf1Address(): number {
+    return this.native.pciConf1Address();
+  }
+
+  /** Sets the latch (masked as a guest write is), for accesses that reached the emulator. */
+  setPciConf1Address(value: number): void {
+    this.native.setPciConf1Address(value >>> 0);
+  }
+
   /** Stops every vCPU (asynchronous: run() settles when they have stopped). */
   stop(): void {
     this.native.stop();

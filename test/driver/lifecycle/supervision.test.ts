@@ -389,6 +389,58 @@ process.stdout.write(JSON.stringify(r) + '\\n', () => process.kill(process.pid, 
     await waitFor('run files removed', () => !existsSync(ctx.store.confPath('half')));
   });
 
+  it('a start rolled back by a reconcile while its VM is still starting: the supervisor stops the VM at once', async () => {
+    // The starter dies right after spawning the supervisor; the next reconcile (any driver
+    // taking the domain lock) rolls the start back without knowing the supervisor, and
+    // removes the run's files, the control socket included. The VM here greets only after
+    // 8 s: the supervisor must not wait for it (nor, had the socket already been unlinked,
+    // for the whole readyTimeoutMs) while the domain is recorded shut off.
+    const u = uuid();
+    const build = await buildLifecycle();
+    const mod = (p: string) => pathToFileURL(join(build, 'src', 'driver', p)).href;
+    const code = `
+import { StateStore } from '${mod('store.js')}';
+import { LockSpace } from '${mod('lock.js')}';
+import { writeLaunch } from '${mod('launch.js')}';
+import { spawnSupervisor } from '${mod('process.js')}';
+import { selfIdentity } from '${mod('proc-identity.js')}';
+import { writeFileSync } from 'node:fs';
+const store = new StateStore(${JSON.stringify(root)});
+await new LockSpace(${JSON.stringify(root)}).acquire('domain/${u}');
+const sock = store.controlSocketPath('late', '${u}');
+await store.writeStatus({ name: 'late', uuid: '${u}', state: 3, reason: 11, id: 78, runId: 'run-2', controlSocket: sock, startingBy: selfIdentity() });
+writeFileSync(store.confPath('late'), 'name=late\\nx-standin.ready_delay_ms=8000\\n');
+await writeLaunch(store.runDir, { runId: 'run-2', name: 'late', uuid: '${u}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('late'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('late'), readyTimeoutMs: 20000 });
+void spawnSupervisor({ node: process.execPath, entry: ${JSON.stringify(ctx.supervisorEntry)}, root: store.root, name: 'late', runId: 'run-2', timeoutMs: 20000 });
+setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);
+`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
+    expect(await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)))).toBe('SIGKILL');
+    // The VM process is up (the supervisor logged its command line) but has not greeted.
+    const log = ctx.store.logPath('late');
+    await waitFor('VM process spawned', () => existsSync(log) && readFileSync(log, 'utf8').includes('starting up'));
+    const vmPid = await waitFor('VM process', () => {
+      const m = /vm-stand-in \(test scaffolding\) for 'late' pid (\d+)/.exec(readFileSync(log, 'utf8'));
+      return m ? Number(m[1]) : undefined;
+    });
+    const st = (await status('late'))!;
+    expect(st.startingBy).toBeDefined();
+    expect(await locked(u, () => R.reconcile(ctx, st))).toBe('updated');
+    expect(await status('late')).toEqual({ name: 'late', uuid: u, state: S.VIR_DOMAIN_SHUTOFF, reason: S.VIR_DOMAIN_SHUTOFF_FAILED });
+    const rolledBackAt = Date.now();
+    await waitFor('VM stopped after the rollback', () => {
+      try {
+        process.kill(vmPid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 20_000);
+    // Well before the VM would have greeted (8 s after it started).
+    expect(Date.now() - rolledBackAt).toBeLessThan(4000);
+    expect(readFileSync(log, 'utf8')).toContain('the start was rolled back');
+  });
+
   it('a start whose starter died before any VM existed is rolled back by the next reconcile', async () => {
     const u = uuid();
     // An identity that cannot be alive: pid 1 with a start time that is not init's.

@@ -46,6 +46,33 @@ describe('Linux bzImage loader', () => {
     expect(Number(mem.read64(BOOT_PML4 + 0x2000 + 8 * 8))).toBe(8 * 0x200000 + 0x83);
   });
 
+  it('zeroes init_size past the image unless memory above 1 MiB is known to be zero', () => {
+    const img = new Uint8Array(0x4000).fill(0x11);
+    const dv = new DataView(img.buffer);
+    dv.setUint32(0x202, 0x53726448, true);
+    dv.setUint16(0x206, 0x20f, true);
+    dv.setUint16(0x236, 1, true);
+    img[0x211] = 1;
+    img[0x1f1] = 4; // 5 sectors of setup: the protected-mode part is 0x4000 - 0xa00 bytes
+    img[0x234] = 0; // not relocatable: loaded at 1 MiB
+    dv.setUint32(0x238, 255, true);
+    dv.setUint32(0x260, 0x10000, true); // init_size: 64 KiB
+    const pmLen = 0x4000 - 0xa00;
+    for (const zeroAbove1M of [false, true]) {
+      const mem = new GuestMemory(new ArrayBuffer(16 * MiB));
+      mem.fill(MiB - 0x1000, 0x20000, 0xaa); // stale bytes below, inside and past the kernel area
+      const r = loadLinux(mem, { kernel: img, kernelPath: 'k', cmdline: '', e820: buildE820(mem.size, 0), zeroAbove1M });
+      expect(r.kernelAddr).toBe(MiB);
+      expect(mem.read8(MiB)).toBe(0x11);
+      expect(mem.read8(MiB + pmLen - 1)).toBe(0x11);
+      // Past the image up to init_size: zeroed, or left alone when the caller vouches for zeros.
+      expect(mem.read8(MiB + pmLen)).toBe(zeroAbove1M ? 0xaa : 0);
+      expect(mem.read8(MiB + 0x10000 - 1)).toBe(zeroAbove1M ? 0xaa : 0);
+      expect(mem.read8(MiB + 0x10000)).toBe(0xaa); // past init_size: never touched
+      expect(mem.read8(MiB - 1)).toBe(0xaa);
+    }
+  });
+
   it('refuses images that are not 64-bit bzImages and guests too small for them', () => {
     const mem = new GuestMemory(new ArrayBuffer(64 * MiB));
     const base = { kernelPath: 'k', cmdline: '', e820: buildE820(mem.size, 0) };
