@@ -848,6 +848,7 @@ class Compiler {
   bool branch(unsigned k, bool* ended);
   bool take(unsigned k);
   bool cmov(unsigned k);
+  void cmov_into(Cond cc, int size, unsigned dst, int src);
   bool setcc(unsigned k);
   bool shift(unsigned k);
   bool imul(unsigned k);
@@ -1562,20 +1563,29 @@ bool Compiler::cmov(unsigned k) {
     a_.load(size, r8, mem(rax));
     remat(fs_);
     fs_.host_live = true;
-    rd(size, rax, i.ro);
-    a_.cmov(Cond(cc), size, rax, r8);
-    wr(size, i.ro, rax);
+    cmov_into(Cond(cc), size, i.ro, r8);
     s->remat = true;
     s->fs = fs_;
     resume(s);
     return true;
   }
   const Cond host = prepare_cond(cc);
-  rd(size, rax, i.ro);
-  rd(size, r8, i.mo);
-  a_.cmov(host, size, rax, r8);
-  wr(size, i.ro, rax);
+  cmov_into(host, size, i.ro, in_reg(size, i.mo, r8));
   return true;
+}
+
+// Guest register at `dst` = src when host condition cc holds. A 32-bit CMOV zero-extends
+// its destination either way, on the guest as on the host. Moves only: the flags stay.
+void Compiler::cmov_into(Cond cc, int size, unsigned dst, int src) {
+  if ((size == 4 || size == 8) && cacheable(dst)) {
+    const int h = acquire(dst >> 3, true);
+    a_.cmov(cc, size, h, src);
+    rc_.dirty[rc_.slot_of[dst >> 3]] = true;
+    return;
+  }
+  rd(size, rax, dst);
+  a_.cmov(cc, size, rax, src);
+  wr(size, dst, rax);
 }
 
 bool Compiler::setcc(unsigned k) {
