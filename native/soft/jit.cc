@@ -188,11 +188,12 @@ constexpr size_t kPrologueBytes = 17;
 
 class Compiler {
  public:
-  // segs[0..nsegs): the block, then the blocks its Jcc fall-throughs lead to (a trace:
-  // see jit_compile).
-  Compiler(Core* c, const Block* const* segs, int nsegs, uint8_t* code, size_t cap, Insn* pairs)
-      : c_(c), segs_(segs), nsegs_(nsegs), b_(segs[0]), in_(segs[0]->insns), a_(code, cap), pairs_(pairs),
-        L_(layout_of(c)) {}
+  // segs[0..nsegs): the block, then the blocks its Jccs lead to (a trace: see jit_compile).
+  // taken[s]: segment s+1 is where segment s's Jcc goes when taken (else its fall-through).
+  Compiler(Core* c, const Block* const* segs, const bool* taken, int nsegs, uint8_t* code, size_t cap,
+           Insn* pairs)
+      : c_(c), segs_(segs), taken_(taken), nsegs_(nsegs), b_(segs[0]), in_(segs[0]->insns), a_(code, cap),
+        pairs_(pairs), L_(layout_of(c)) {}
 
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
@@ -247,8 +248,9 @@ class Compiler {
     int size = 0;
     bool plain = true;       // not ADC/SBB: the recorded operands alone give the flags
   };
-  // kTaken: the taken side of a Jcc whose fall-through continues the trace.
-  enum class StubKind { kCall, kGp, kSmc, kTaken };
+  // kTaken / kNotTaken: the side of a Jcc that leaves the trace, when the other one
+  // continues it.
+  enum class StubKind { kCall, kGp, kSmc, kTaken, kNotTaken };
   struct Stub {
     StubKind kind;
     unsigned k;
@@ -455,9 +457,20 @@ class Compiler {
   // A branch back to the block's own first instruction: RIP is unchanged, so is the block,
   // its mode and its page. Count the pass and loop while nothing waits (events, budget) and
   // no code page changed (the epoch, as a chained entry checks); else return to the run loop.
-  void exit_self_loop() {
+  //
+  // From a later segment of a trace the branch goes back to the trace's first block (a
+  // loop of several blocks): RIP, cur_entry_rip and cur_block become that block's first.
+  void exit_self_loop(int64_t target) {
     writeback(rc_);
     a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
+    if (seg_ != 0) {
+      a_.load(8, r11, greg(kRegRip * 8));
+      a_.lea(r11, mem(r11, int32_t(target)));
+      a_.store(8, greg(kRegRip * 8), r11);
+      a_.store(8, field(L_.cur_entry_rip), r11);
+      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(segs_[0])));
+      a_.store(8, field(L_.cur_block), rax);
+    }
     Asm::Label out;
     a_.load(4, rax, field(L_.sync_events));
     a_.alu(kAluOr, 4, rax, field(L_.async_events));
@@ -468,7 +481,7 @@ class Compiler {
     a_.jcc(kA, out);
     a_.load(8, rax, field(L_.code_epoch));
     a_.load(8, rax, mem(rax));
-    a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&b_->checked_epoch)));
+    a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&segs_[0]->checked_epoch)));
     a_.alu(kAluCmp, 8, rax, mem(rcx));
     a_.jcc(kE, body_);
     a_.bind(out);
@@ -598,6 +611,13 @@ class Compiler {
         rc_ = s.at;
         if (!take(s.k)) overflow_ = true;
         break;
+      case StubKind::kNotTaken: {
+        rc_ = s.at;
+        const int64_t after = int64_t(in_[s.k].off) + in_[s.k].len;
+        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
+        exit_chain(1, !same_page(after));
+        break;
+      }
       case StubKind::kSmc:
         a_.store_imm(1, field(L_.jit_smc), 0);
         a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[s.k + 1].off));
@@ -873,9 +893,11 @@ class Compiler {
   // count below changes them).
   void enter_next_segment(int seg) {
     const Block* prev = b_;
+    const Insn& jcc = prev->insns[prev->ninsn - 1];
+    const int64_t delta = taken_[seg - 1] ? int64_t(jcc.off) + jcc.len + int64_t(jcc.imm) : int64_t(prev->nbytes);
     a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(prev->ninsn));
     a_.load(8, r11, greg(kRegRip * 8));
-    a_.lea(r11, mem(r11, int32_t(prev->nbytes)));
+    a_.lea(r11, mem(r11, int32_t(delta)));
     a_.store(8, greg(kRegRip * 8), r11);
     a_.store(8, field(L_.cur_entry_rip), r11);
     set_segment(seg);
@@ -886,9 +908,10 @@ class Compiler {
 
   Core* c_;
   const Block* const* segs_;
+  const bool* taken_;
   int nsegs_;
   int seg_ = 0;
-  bool fall_into_next_ = false;  // the Jcc being compiled falls through into the next segment
+  bool fall_into_next_ = false;  // the Jcc being compiled continues into the next segment
   const Block* b_;
   Asm::Label body_;  // after the prologue: where a block that branches to itself loops
   const Insn* in_;
@@ -1516,11 +1539,13 @@ bool Compiler::branch(unsigned k, bool* ended) {
   // Jcc
   const Cond cc = prepare_cond(i.op & 0xF);
   if (fall_into_next_) {
-    // The taken side leaves out of line; the fall-through goes on with the next segment.
-    Stub* t = new_stub(StubKind::kTaken, k);
+    // The side that leaves the trace goes out of line; the other goes on with the next
+    // segment.
+    const bool stay_taken = taken_[seg_];
+    Stub* t = new_stub(stay_taken ? StubKind::kNotTaken : StubKind::kTaken, k);
     if (t == nullptr) return false;
     t->at = rc_;
-    a_.jcc(cc, t->entry);
+    a_.jcc(stay_taken ? Cond(cc ^ 1) : cc, t->entry);
     *ended = true;
     return true;
   }
@@ -1539,8 +1564,8 @@ bool Compiler::branch(unsigned k, bool* ended) {
 bool Compiler::take(unsigned k) {
   const Insn& i = in_[k];
   const int64_t target = int64_t(i.off) + i.len + int64_t(i.imm);
-  if (target == 0 && seg_ == 0) {
-    exit_self_loop();
+  if (b_->pa + uint64_t(target) == segs_[0]->pa && same_page(target)) {
+    exit_self_loop(target);
     return true;
   }
   a_.load(8, r11, greg(kRegRip * 8));
@@ -1656,25 +1681,42 @@ bool ends_with_inlined_jcc(const Block* b) {
   return fits32(int64_t(i.off) + i.len + int64_t(i.imm));
 }
 
+// Whether `next` may follow `first`'s trace: decoded wholly in first's page from the same
+// page generation. Such a block can only go stale together with first (same page), which
+// the chained and run-loop entries check.
+bool same_code(const Block* first, const Block* next) {
+  const uint64_t page = first->pa & kPageMask;
+  return next != nullptr && next->ninsn > 0 && next->mode == first->mode && (next->pa & kPageMask) == page &&
+         next->pa + next->nbytes <= page + 0x1000 && next->genp[0] == first->genp[0] &&
+         next->genp[1] == next->genp[0] && next->gen[0] == first->gen[0];
+}
+
 // The blocks a trace from b runs through: b, then while the last one ends with a Jcc, the
-// decoded block at its fall-through if that lies wholly in b's page, was decoded from the
-// same page generation and keeps the trace within kMaxTraceInsns. Such a block can only go
-// stale together with b (same page), which the chained and run-loop entries check.
-int trace_of(Core* c, const Block* b, const Block** segs, int max_segs) {
+// decoded block on the side of it that ran more often so far (Block::hits: runs before
+// being compiled), if that block may follow (same_code), is not in the trace yet and keeps
+// it within kMaxTraceInsns. taken[s] says which side segment s+1 is.
+int trace_of(Core* c, const Block* b, const Block** segs, bool* taken, int max_segs) {
   int n = 1;
   segs[0] = b;
   unsigned total = b->ninsn;
-  const uint64_t page = b->pa & kPageMask;
   while (n < max_segs && ends_with_inlined_jcc(segs[n - 1])) {
     const Block* last = segs[n - 1];
-    const Block* next = jit_lookup_block(c, last->pa + last->nbytes, b->mode);
-    if (next == nullptr || next == b || next->ninsn == 0) break;
-    if ((next->pa & kPageMask) != page || next->pa + next->nbytes > page + 0x1000) break;
-    if (next->genp[0] != b->genp[0] || next->genp[1] != next->genp[0] || next->gen[0] != b->gen[0]) break;
-    if (total + next->ninsn > unsigned(kMaxTraceInsns)) break;
-    bool repeated = false;
-    for (int k = 0; k < n; k++) repeated |= segs[k] == next;
-    if (repeated) break;
+    const Insn& jcc = last->insns[last->ninsn - 1];
+    const int64_t target = int64_t(jcc.off) + jcc.len + int64_t(jcc.imm);
+    const Block* fall = jit_lookup_block(c, last->pa + last->nbytes, b->mode);
+    const Block* jump = (int64_t(last->pa & 0xFFF) + target >= 0 && int64_t(last->pa & 0xFFF) + target < 0x1000)
+                            ? jit_lookup_block(c, last->pa + uint64_t(target), b->mode)
+                            : nullptr;
+    if (!same_code(b, fall)) fall = nullptr;
+    if (!same_code(b, jump)) jump = nullptr;
+    for (int k = 0; k < n; k++) {
+      if (segs[k] == fall) fall = nullptr;
+      if (segs[k] == jump) jump = nullptr;
+    }
+    const bool take_jump = jump != nullptr && (fall == nullptr || jump->hits > fall->hits);
+    const Block* next = take_jump ? jump : fall;
+    if (next == nullptr || total + next->ninsn > unsigned(kMaxTraceInsns)) break;
+    taken[n - 1] = take_jump;
     total += next->ninsn;
     segs[n++] = next;
   }
@@ -1698,7 +1740,8 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full, unsigned
   if (b->genp[0] == nullptr || b->genp[0]->load(std::memory_order_relaxed) != b->gen[0]) return nullptr;
   constexpr int kMaxSegs = 4;
   const Block* segs[kMaxSegs];
-  int nsegs = trace_of(c, b, segs, kMaxSegs);
+  bool taken[kMaxSegs] = {};
+  int nsegs = trace_of(c, b, segs, taken, kMaxSegs);
   // A trace that cannot be compiled (stub or label limits) is retried as the block alone.
   for (;; nsegs = 1) {
     unsigned total = 0;
@@ -1714,7 +1757,7 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full, unsigned
     auto* pairs = reinterpret_cast<Insn*>(arena.cursor());
     uint8_t* code = arena.cursor() + pair_bytes;
     const size_t cap = arena.room() - pair_bytes;
-    Compiler comp(c, segs, nsegs, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
+    Compiler comp(c, segs, taken, nsegs, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
     if (!comp.compile() || comp.overflow()) {
       if (nsegs == 1) return nullptr;
       continue;
