@@ -799,20 +799,24 @@ class Compiler {
 
   // Record the lazy flags of a writer whose host operation just ran: res in rdx, a in rax,
   // b in rcx (or the constant b_imm when has_imm).
-  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm, bool plain) {
+  // The registers may be others (res, a, b). res must hold the result zero-extended to 64
+  // bits (ZF reads all of lf_res); a and b may carry anything above `size` (flags.h looks
+  // at their low `size` bytes only).
+  void record_flags(const Insn& i, int kind, int size, bool has_imm, uint64_t b_imm, bool plain, int res = rdx,
+                    int a = rax, int b = rcx) {
     if (i.exact != nullptr) {  // flagopt.cc: dead flags, nothing to record
       fs_.known = false;
       fs_.host_live = false;
       return;
     }
-    a_.store(8, field(L_.lf_res), rdx);
+    a_.store(8, field(L_.lf_res), res);
     // A logic operation's flags come from the result alone (flags.h: CF = OF = AF = 0), so
     // its operands are not recorded (the handlers' TEST stores the result there).
-    if (kind != kLogic) a_.store(8, field(L_.lf_a), rax);
+    if (kind != kLogic) a_.store(8, field(L_.lf_a), a);
     if (kind == kLogic) {
       // nothing more
     } else if (!has_imm) {
-      a_.store(8, field(L_.lf_b), rcx);
+      a_.store(8, field(L_.lf_b), b);
     } else if (b_imm <= 0x7FFFFFFF) {
       a_.store_imm(8, field(L_.lf_b), int32_t(b_imm));
     } else {
@@ -1278,6 +1282,40 @@ bool Compiler::alu(unsigned k, int op, int form) {
       }
       if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
       fs_ = FlagState{};
+      if (s != nullptr) resume_flags(s);
+      return true;
+    }
+  }
+  if (!dead && !carry_in && !mem_dst && (size == 8 || size == 4) && i.exact == nullptr) {
+    // Flags recorded, operands in host registers: the operation runs on the guest
+    // register's own host register, its old value kept in rax for lf_a.
+    const bool to_reg = form == 2 || form == 3;
+    const unsigned dst = to_reg ? i.ro : i.mo;
+    if (cacheable(dst)) {
+      int src = -1;
+      if (mem_rm) {
+        s = mem_operand(k, size, false);
+        if (s == nullptr) return false;
+        a_.load(size, rcx, mem(rax));
+        src = rcx;
+      } else if (!imm) {
+        src = in_reg(size, to_reg ? i.mo : i.ro, rcx);
+      }
+      const int hd = acquire(dst >> 3, true);
+      const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
+      int res = rdx, a = hd;
+      if (writes) {
+        a_.mov(rax, hd);
+        a = rax;
+        if (src == hd) src = rax;  // ADD r, r: b is the old value too
+        res = hd;
+      } else {
+        a_.mov(rdx, hd);
+      }
+      if (imm) a_.alu_imm(host, size, res, int32_t(i.imm));
+      else a_.alu(host, size, res, src);
+      if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
+      record_flags(i, kind, size, imm, b_imm, true, res, a, src < 0 ? rcx : src);
       if (s != nullptr) resume_flags(s);
       return true;
     }
