@@ -28,6 +28,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "soft/flagopt.h"
 #include "soft/jit_x64.h"
@@ -227,11 +229,11 @@ class Compiler {
       }
     }
     for (int s = 0; s < nstubs_; s++) {
-      set_segment(stubs_[s].seg);
-      emit_stub(stubs_[s]);
+      set_segment(stub(s).seg);
+      emit_stub(stub(s));
     }
     for (int s = 0; s < nstubs_; s++) {
-      if (stubs_[s].entry.spilled || stubs_[s].resume.spilled) return false;
+      if (stub(s).entry.spilled || stub(s).resume.spilled) return false;
     }
     return !a_.overflowed();
   }
@@ -526,7 +528,7 @@ class Compiler {
       overflow_ = true;  // the compile fails as a whole: code may already be emitted
       return nullptr;
     }
-    Stub* s = &stubs_[nstubs_++];
+    Stub* s = new (&stub(nstubs_++)) Stub();
     s->kind = kind;
     s->k = k;
     s->seg = seg_;
@@ -928,7 +930,11 @@ class Compiler {
   uint32_t lf_op_val_ = 0;
   RegCache rc_;
   uint32_t tick_ = 0;
-  Stub stubs_[kMaxStubs];
+  // Stubs are constructed as they are taken: a compile uses a few of the kMaxStubs, and
+  // constructing them all cost more than compiling a small block.
+  alignas(Stub) unsigned char stub_mem_[sizeof(Stub) * kMaxStubs];
+  Stub& stub(int n) { return reinterpret_cast<Stub*>(stub_mem_)[n]; }
+  static_assert(std::is_trivially_destructible_v<Stub>, "stubs are never destroyed");
   int nstubs_ = 0;
   bool overflow_ = false;
 
