@@ -1262,69 +1262,41 @@ bool Compiler::alu(unsigned k, int op, int form) {
   const uint64_t b_imm = imm ? (i.imm & size_mask(size)) : 0;
   Stub* s = nullptr;
   const bool dead = i.exact != nullptr || dead_after_[k];
-  if (dead && !carry_in && !mem_dst && (size == 8 || size == 4)) {
-    // Nothing records the flags: run the operation on the guest register's own host
-    // register (a 32-bit operation zero-extends it, as the guest's does).
-    const bool to_reg = form == 2 || form == 3;
-    const unsigned dst = to_reg ? i.ro : i.mo;
-    if (cacheable(dst)) {
-      int src = -1;
-      if (mem_rm) {
-        s = mem_operand(k, size, false);
-        if (s == nullptr) return false;
-        a_.load(size, rcx, mem(rax));
-        src = rcx;
-      } else if (!imm) {
-        src = in_reg(size, to_reg ? i.mo : i.ro, rcx);
-      }
-      const int hd = acquire(dst >> 3, true);
-      const Alu host = test ? kAluAnd : Alu(op);
-      if (test || op == kAluCmp) {
-        // Flags only, and nobody reads them: nothing to do.
-      } else if (imm) {
-        a_.alu_imm(host, size, hd, int32_t(i.imm));
-      } else {
-        a_.alu(host, size, hd, src);
-      }
-      if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
-      fs_ = FlagState{};
-      if (s != nullptr) resume_flags(s);
-      return true;
+  const bool to_reg = form == 2 || form == 3;
+  const unsigned dst = to_reg ? i.ro : i.mo;
+  if (!carry_in && !mem_dst && (size == 8 || size == 4) && cacheable(dst)) {
+    // Register destination: the operation runs on the guest register's own host register
+    // (a 32-bit operation zero-extends it, as the guest's does). With flags to record, the
+    // old value stays in rax for lf_a; with none, CMP and TEST do nothing at all.
+    int src = -1;
+    if (mem_rm) {
+      s = mem_operand(k, size, false);
+      if (s == nullptr) return false;
+      a_.load(size, rcx, mem(rax));
+      src = rcx;
+    } else if (!imm) {
+      src = in_reg(size, to_reg ? i.mo : i.ro, rcx);
     }
-  }
-  if (!dead && !carry_in && !mem_dst && (size == 8 || size == 4) && i.exact == nullptr) {
-    // Flags recorded, operands in host registers: the operation runs on the guest
-    // register's own host register, its old value kept in rax for lf_a.
-    const bool to_reg = form == 2 || form == 3;
-    const unsigned dst = to_reg ? i.ro : i.mo;
-    if (cacheable(dst)) {
-      int src = -1;
-      if (mem_rm) {
-        s = mem_operand(k, size, false);
-        if (s == nullptr) return false;
-        a_.load(size, rcx, mem(rax));
-        src = rcx;
-      } else if (!imm) {
-        src = in_reg(size, to_reg ? i.mo : i.ro, rcx);
-      }
-      const int hd = acquire(dst >> 3, true);
-      const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
-      int res = rdx, a = hd;
-      if (writes) {
-        a_.mov(rax, hd);
-        a = rax;
-        if (src == hd) src = rax;  // ADD r, r: b is the old value too
-        res = hd;
-      } else {
-        a_.mov(rdx, hd);
-      }
+    const int hd = acquire(dst >> 3, true);
+    const Alu host = test ? kAluAnd : op == kAluCmp ? kAluSub : Alu(op);
+    int res = hd, a = hd;
+    if (!writes && !dead) {
+      a_.mov(rdx, hd);
+      res = rdx;
+    } else if (writes && !dead) {
+      a_.mov(rax, hd);
+      a = rax;
+      if (src == hd) src = rax;  // ADD r, r: b is the old value too
+    }
+    if (writes || !dead) {
       if (imm) a_.alu_imm(host, size, res, int32_t(i.imm));
       else a_.alu(host, size, res, src);
-      if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
-      record_flags(i, kind, size, imm, b_imm, true, res, a, src < 0 ? rcx : src);
-      if (s != nullptr) resume_flags(s);
-      return true;
     }
+    if (writes) rc_.dirty[rc_.slot_of[dst >> 3]] = true;
+    if (dead) fs_ = FlagState{};
+    else record_flags(i, kind, size, imm, b_imm, true, res, a, src < 0 ? rcx : src);
+    if (s != nullptr) resume_flags(s);
+    return true;
   }
   // a → rax, b → rcx (or immediate); r9 = host pointer of a memory destination.
   if (mem_rm) {

@@ -123,6 +123,34 @@ function lifecycle(name: string): Array<[number, number] | 'reboot'> {
   return events.filter((e) => e.name === name).map((e) => (e.eventId === S.VIR_DOMAIN_EVENT_ID_REBOOT ? 'reboot' : [e.event!, e.detail!]));
 }
 
+/**
+ * Source of a module that does what startRun does up to spawning the supervisor for domain
+ * `d` (domain lock, "starting" status, config file, launch record), then runs `tail`, where
+ * `spawnSupervisor` and `supervisorArgs` are in scope: the tests of a starter that dies.
+ */
+async function halfStart(
+  d: { name: string; uuid: string; id: number; runId: string; conf: string; readyTimeoutMs: number },
+  tail: string,
+): Promise<string> {
+  const build = await buildLifecycle();
+  const mod = (p: string) => pathToFileURL(join(build, 'src', 'driver', p)).href;
+  return `
+import { StateStore } from '${mod('store.js')}';
+import { LockSpace } from '${mod('lock.js')}';
+import { writeLaunch } from '${mod('launch.js')}';
+import { spawnSupervisor } from '${mod('process.js')}';
+import { selfIdentity } from '${mod('proc-identity.js')}';
+import { writeFileSync } from 'node:fs';
+const store = new StateStore(${JSON.stringify(root)});
+await new LockSpace(${JSON.stringify(root)}).acquire('domain/${d.uuid}');
+const sock = store.controlSocketPath('${d.name}', '${d.uuid}');
+await store.writeStatus({ name: '${d.name}', uuid: '${d.uuid}', state: 3, reason: 11, id: ${d.id}, runId: '${d.runId}', controlSocket: sock, startingBy: selfIdentity() });
+writeFileSync(store.confPath('${d.name}'), '${d.conf}');
+await writeLaunch(store.runDir, { runId: '${d.runId}', name: '${d.name}', uuid: '${d.uuid}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('${d.name}'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('${d.name}'), readyTimeoutMs: ${d.readyTimeoutMs} });
+const supervisorArgs = { node: process.execPath, entry: ${JSON.stringify(ctx.supervisorEntry)}, root: store.root, name: '${d.name}', runId: '${d.runId}', timeoutMs: 20000 };
+${tail}`;
+}
+
 describe('supervision with the VM stand-in', () => {
   it('starts a VM: running (booted), pidfile, log, supervisor, STARTED event', async () => {
     const st = await start('vm1');
@@ -358,24 +386,10 @@ describe('supervision with the VM stand-in', () => {
     // A separate process does what startRun does up to the supervisor's report, then dies
     // by SIGKILL instead of committing. The supervisor must roll the start back.
     const u = uuid();
-    const build = await buildLifecycle();
-    const mod = (p: string) => pathToFileURL(join(build, 'src', 'driver', p)).href;
-    const code = `
-import { StateStore } from '${mod('store.js')}';
-import { LockSpace } from '${mod('lock.js')}';
-import { writeLaunch } from '${mod('launch.js')}';
-import { spawnSupervisor } from '${mod('process.js')}';
-import { selfIdentity } from '${mod('proc-identity.js')}';
-import { writeFileSync } from 'node:fs';
-const store = new StateStore(${JSON.stringify(root)});
-await new LockSpace(${JSON.stringify(root)}).acquire('domain/${u}');
-const sock = store.controlSocketPath('half', '${u}');
-await store.writeStatus({ name: 'half', uuid: '${u}', state: 3, reason: 11, id: 77, runId: 'run-1', controlSocket: sock, startingBy: selfIdentity() });
-writeFileSync(store.confPath('half'), 'name=half\\n');
-await writeLaunch(store.runDir, { runId: 'run-1', name: 'half', uuid: '${u}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('half'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('half'), readyTimeoutMs: 10000 });
-const r = await spawnSupervisor({ node: process.execPath, entry: ${JSON.stringify(ctx.supervisorEntry)}, root: store.root, name: 'half', runId: 'run-1', timeoutMs: 20000 });
+    const code = await halfStart({ name: 'half', uuid: u, id: 77, runId: 'run-1', conf: 'name=half\\n', readyTimeoutMs: 10000 }, `
+const r = await spawnSupervisor(supervisorArgs);
 process.stdout.write(JSON.stringify(r) + '\\n', () => process.kill(process.pid, 'SIGKILL'));
-`;
+`);
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (b) => (out += b));
@@ -396,24 +410,13 @@ process.stdout.write(JSON.stringify(r) + '\\n', () => process.kill(process.pid, 
     // 8 s: the supervisor must not wait for it (nor, had the socket already been unlinked,
     // for the whole readyTimeoutMs) while the domain is recorded shut off.
     const u = uuid();
-    const build = await buildLifecycle();
-    const mod = (p: string) => pathToFileURL(join(build, 'src', 'driver', p)).href;
-    const code = `
-import { StateStore } from '${mod('store.js')}';
-import { LockSpace } from '${mod('lock.js')}';
-import { writeLaunch } from '${mod('launch.js')}';
-import { spawnSupervisor } from '${mod('process.js')}';
-import { selfIdentity } from '${mod('proc-identity.js')}';
-import { writeFileSync } from 'node:fs';
-const store = new StateStore(${JSON.stringify(root)});
-await new LockSpace(${JSON.stringify(root)}).acquire('domain/${u}');
-const sock = store.controlSocketPath('late', '${u}');
-await store.writeStatus({ name: 'late', uuid: '${u}', state: 3, reason: 11, id: 78, runId: 'run-2', controlSocket: sock, startingBy: selfIdentity() });
-writeFileSync(store.confPath('late'), 'name=late\\nx-standin.ready_delay_ms=8000\\n');
-await writeLaunch(store.runDir, { runId: 'run-2', name: 'late', uuid: '${u}', argv: ${JSON.stringify([...ctx.emulator])}.concat(['-k', store.confPath('late'), '-o', 'tsvirt.control.path=' + sock]), cwd: store.runDir, env: {}, actions: { on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' }, controlSocket: sock, logPath: store.logPath('late'), readyTimeoutMs: 20000 });
-void spawnSupervisor({ node: process.execPath, entry: ${JSON.stringify(ctx.supervisorEntry)}, root: store.root, name: 'late', runId: 'run-2', timeoutMs: 20000 });
+    const code = await halfStart(
+      { name: 'late', uuid: u, id: 78, runId: 'run-2', conf: 'name=late\\nx-standin.ready_delay_ms=8000\\n', readyTimeoutMs: 20000 },
+      `
+void spawnSupervisor(supervisorArgs);
 setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);
-`;
+`,
+    );
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
     expect(await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)))).toBe('SIGKILL');
     // The VM process is up (the supervisor logged its command line) but has not greeted.
