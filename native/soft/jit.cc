@@ -643,23 +643,8 @@ class Compiler {
   void ea_to(const Insn& i, int dst) {
     const int32_t disp = int32_t(i.disp);
     const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
-    int hb = -1, hx = -1;
-    if (has_base) {
-      if (cacheable(i.base * 8u)) {
-        hb = acquire(i.base, true);
-      } else {
-        rd(8, rax, i.base * 8u);
-        hb = rax;
-      }
-    }
-    if (has_index) {
-      if (cacheable(i.index * 8u)) {
-        hx = acquire(i.index, true);
-      } else {
-        rd(8, rcx, i.index * 8u);
-        hx = rcx;
-      }
-    }
+    int hb = has_base ? in_reg(8, i.base * 8u, rax) : -1;
+    const int hx = has_index ? in_reg(8, i.index * 8u, rcx) : -1;
     if (has_index) {
       if (hb < 0) {
         a_.mov_imm(rax, 0);
