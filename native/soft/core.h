@@ -204,7 +204,10 @@ struct Core final : public Cpu {
   // Lazy flags (flags.h): result, operands, operation.
   uint64_t lf_res = 0, lf_a = 0, lf_b = 0;
   uint32_t lf_op = 0;
-  uint32_t sync_events = 0;
+  // The two event words side by side on an 8-byte boundary: compiled code tests both with
+  // one load (jit.cc).
+  alignas(8) uint32_t sync_events = 0;
+  std::atomic<uint32_t> async_events{0};
   uint64_t rfl = fl::kFixed1;  // RFLAGS; arithmetic bits valid only when lf_op == kLfNone
   TlbEntry* tlb = nullptr;     // tlbs[0] (supervisor) or tlbs[1] (user), by CPL
   TlbCold* tlbx_cur = nullptr;  // the cold halves of that set (tlbx[0] or tlbx[1])
@@ -215,7 +218,6 @@ struct Core final : public Cpu {
   uint64_t la_mask = 0xFFFFFFFF;  // linear-address width outside 64-bit mode
   uint64_t retired = 0;           // instructions retired
   uint64_t budget_end = 0;
-  std::atomic<uint32_t> async_events{0};
   const Block* cur_block = nullptr;   // block being executed, or nullptr between blocks
   const Insn* cur = nullptr;          // instruction being executed
   uint64_t cur_entry_rip = 0;         // RIP of cur_block's first instruction

@@ -133,6 +133,12 @@ struct CoreLayout {
 
 CoreLayout layout_of(const Core* c) {
   const auto* base = reinterpret_cast<const uint8_t*>(c);
+  static_assert(sizeof(c->async_events) == 4 && alignof(Core) >= 8, "the event words are read as one");
+  // core.h declares async_events right after the 8-byte aligned sync_events.
+  if (reinterpret_cast<const uint8_t*>(&c->async_events) != reinterpret_cast<const uint8_t*>(&c->sync_events) + 4 ||
+      (reinterpret_cast<uintptr_t>(&c->sync_events) & 7) != 0) {
+    std::abort();
+  }
   auto at = [&](const void* p) { return int32_t(static_cast<const uint8_t*>(p) - base); };
   return {at(&c->r[0]), at(&c->lf_res), at(&c->lf_a), at(&c->lf_b), at(&c->lf_op), at(&c->tlb),
           at(&c->tlbx_cur),          at(&c->seg_base[0]), at(&c->cur), at(&c->block_break), at(&c->jit_smc),
@@ -192,14 +198,22 @@ class Compiler {
  public:
   // segs[0..nsegs): the block, then the blocks its Jccs lead to (a trace: see jit_compile).
   // taken[s]: segment s+1 is where segment s's Jcc goes when taken (else its fall-through).
+  // `head`: the guest registers to hold in host registers where a self-loop goes back to
+  // (loop_state() of an earlier compile of the same blocks), or nullptr.
   Compiler(Core* c, const Block* const* segs, const bool* taken, int nsegs, uint8_t* code, size_t cap,
-           Insn* pairs)
-      : c_(c), segs_(segs), taken_(taken), nsegs_(nsegs), b_(segs[0]), in_(segs[0]->insns), a_(code, cap),
-        pairs_(pairs), L_(layout_of(c)) {}
+           Insn* pairs, const RegCache* head = nullptr)
+      : c_(c), segs_(segs), taken_(taken), nsegs_(nsegs), b_(segs[0]), head_(head), in_(segs[0]->insns),
+        a_(code, cap), pairs_(pairs), L_(layout_of(c)) {}
 
   // Returns false when the block cannot be compiled (the code is then not used).
   bool compile() {
     if (prologue(a_) != kPrologueBytes) return false;
+    if (head_ != nullptr) {
+      // Every entry (the run loop's and chained ones) loads the loop's registers; the loop
+      // itself comes back to body_ with them already in place.
+      reload(*head_);
+      rc_ = *head_;
+    }
     a_.bind(body_);
     for (int seg = 0; seg < nsegs_; seg++) {
       if (seg > 0) enter_next_segment(seg);
@@ -239,6 +253,19 @@ class Compiler {
   }
 
   size_t code_size() const { return a_.size(); }
+  // The register cache where the first self-loop went back to the head (all clean), when
+  // there was one and it held any guest register: the head state for a second compile.
+  bool loop_state(RegCache* out) const {
+    if (!loop_seen_) return false;
+    *out = loop_state_;
+    bool any = false;
+    for (int s = 0; s < kNumCache; s++) {
+      out->dirty[s] = false;
+      out->used[s] = 0;
+      any |= out->guest_of[s] >= 0;
+    }
+    return any;
+  }
   unsigned pairs_used() const { return npairs_; }
 
  private:
@@ -398,17 +425,25 @@ class Compiler {
     writeback(rc_);
     chain_tail(slot, checked);
   }
-  // exit_chain with the guest registers already in Core.
-  void chain_tail(int slot, bool checked) {
-    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
-    Asm::Label out, fill;
-    a_.load(4, rax, field(L_.sync_events));
-    a_.alu(kAluOr, 4, rax, field(L_.async_events));
-    a_.jcc(kNE, out);
+  // Count the block's instructions as retired, then go to `out` when an event waits or the
+  // budget could not take another whole trace. The count goes through rax rather than an
+  // add to memory followed by a load of the sum: that pair put a store-to-load round trip
+  // on the path from every block to the next. Uses rax and rcx.
+  void count_and_check(Asm::Label& out) {
     a_.load(8, rax, field(L_.retired));
+    a_.alu_imm(kAluAdd, 8, rax, int32_t(b_->ninsn));
+    a_.store(8, field(L_.retired), rax);
+    a_.load(8, rcx, field(L_.sync_events));  // and async_events, the next four bytes
+    a_.test(8, rcx, rcx);
+    a_.jcc(kNE, out);
     a_.alu_imm(kAluAdd, 8, rax, kMaxTraceInsns);
     a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
     a_.jcc(kA, out);
+  }
+  // exit_chain with the guest registers already in Core.
+  void chain_tail(int slot, bool checked) {
+    Asm::Label out, fill;
+    count_and_check(out);
     const uintptr_t slot_addr = reinterpret_cast<uintptr_t>(&b_->chain[slot]) | (checked ? 1 : 0);
     a_.mov_imm(rcx, uint64_t(slot_addr & ~uintptr_t{1}));
     a_.load(8, rax, mem(rcx));
@@ -462,9 +497,16 @@ class Compiler {
   //
   // From a later segment of a trace the branch goes back to the trace's first block (a
   // loop of several blocks): RIP, cur_entry_rip and cur_block become that block's first.
+  //
+  // With a loop head state (head_), the registers it names are put back into their host
+  // registers before the jump (those already there stay: no store-to-load round trip for
+  // the values the loop carries); without, body_ starts with nothing cached.
   void exit_self_loop(int64_t target) {
+    if (!loop_seen_) {
+      loop_seen_ = true;
+      loop_state_ = rc_;
+    }
     writeback(rc_);
-    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
     if (seg_ != 0) {
       a_.load(8, r11, greg(kRegRip * 8));
       a_.lea(r11, mem(r11, int32_t(target)));
@@ -474,18 +516,21 @@ class Compiler {
       a_.store(8, field(L_.cur_block), rax);
     }
     Asm::Label out;
-    a_.load(4, rax, field(L_.sync_events));
-    a_.alu(kAluOr, 4, rax, field(L_.async_events));
-    a_.jcc(kNE, out);
-    a_.load(8, rax, field(L_.retired));
-    a_.alu_imm(kAluAdd, 8, rax, kMaxTraceInsns);
-    a_.alu(kAluCmp, 8, rax, field(L_.budget_end));
-    a_.jcc(kA, out);
+    count_and_check(out);
     a_.load(8, rax, field(L_.code_epoch));
     a_.load(8, rax, mem(rax));
     a_.mov_imm(rcx, uint64_t(reinterpret_cast<uintptr_t>(&segs_[0]->checked_epoch)));
     a_.alu(kAluCmp, 8, rax, mem(rcx));
-    a_.jcc(kE, body_);
+    if (head_ == nullptr) {
+      a_.jcc(kE, body_);
+    } else {
+      a_.jcc(kNE, out);
+      for (int s = 0; s < kNumCache; s++) {
+        const int g = head_->guest_of[s];
+        if (g >= 0 && rc_.guest_of[s] != g) a_.load(8, kCacheRegs[s], greg(unsigned(g) * 8));
+      }
+      a_.jmp(body_);
+    }
     a_.bind(out);
     exit_raw();
   }
@@ -905,6 +950,9 @@ class Compiler {
   bool fall_into_next_ = false;  // the Jcc being compiled continues into the next segment
   const Block* b_;
   Asm::Label body_;  // after the prologue: where a block that branches to itself loops
+  const RegCache* head_;    // registers cached at body_ (see exit_self_loop)
+  bool loop_seen_ = false;  // a self-loop was compiled; loop_state_ is the cache there
+  RegCache loop_state_;
   const Insn* in_;
   Asm a_;
   Insn* pairs_;
@@ -1065,8 +1113,13 @@ bool Compiler::shift(unsigned k) {
     a_.alu_imm(kAluAnd, 4, rcx, int32_t(bits - 1));
     a_.jcc(kE, zero);
   }
-  if (rotate && !dead) {
-    // ROL/ROR write CF and OF and keep the rest: fold the lazy flags into RFLAGS first.
+  // ROL/ROR write CF and OF and keep the other flags. When the block recorded the last
+  // flag writer itself, those others stay where they are (see the end); else the lazy
+  // flags are folded into RFLAGS first.
+  const FlagState before = fs_;
+  const bool keep_lazy = rotate && !dead && before.known &&
+                         (before.kind == kLogic || before.kind == kResCO || before.kind == kAdd || before.kind == kSub);
+  if (rotate && !dead && !keep_lazy) {
     spill_volatile();
     a_.mov(rdi, rbx);
     a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_materialize)));
@@ -1100,6 +1153,29 @@ bool Compiler::shift(unsigned k) {
     a_.shl(4, r9, 11);
     a_.alu(kAluOr, 4, r9, r8);
     wr(size, i.mo, rdx);
+    if (keep_lazy) {
+      // The last writer's ZF SF PF still come from lf_res at its size; its AF joins the
+      // new CF and OF in lf_b (kResCO). A logic operation's AF is 0; kResCO keeps its own;
+      // an addition's or subtraction's is bit 4 of a ^ b ^ res (flags.h).
+      if (before.kind == kResCO) {
+        a_.load(8, rcx, field(L_.lf_b));
+        a_.alu_imm(kAluAnd, 4, rcx, int32_t(fl::AF));
+        a_.alu(kAluOr, 4, r9, rcx);
+      } else if (before.kind != kLogic) {
+        a_.load(8, rcx, field(L_.lf_a));
+        a_.alu(kAluXor, 8, rcx, field(L_.lf_b));
+        a_.alu(kAluXor, 8, rcx, field(L_.lf_res));
+        a_.alu_imm(kAluAnd, 4, rcx, int32_t(fl::AF));
+        a_.alu(kAluOr, 4, r9, rcx);
+      }
+      a_.store(8, field(L_.lf_b), r9);
+      store_lf_op(lf_op(kResCO, size_idx(before.size)));
+      fs_ = FlagState{};
+      fs_.known = true;
+      fs_.kind = kResCO;
+      fs_.size = before.size;
+      return true;
+    }
     a_.load(8, rcx, field(L_.rfl));
     a_.alu_imm(kAluAnd, 8, rcx, int32_t(~uint32_t(fl::CF | fl::OF)));
     a_.alu(kAluOr, 8, rcx, r9);
@@ -1130,7 +1206,9 @@ bool Compiler::shift(unsigned k) {
     a_.bind(zero);
     wr(size, i.mo, rax);
     a_.bind(done);
-    fs_ = FlagState{};  // which path ran is known only at run time
+    // Which path ran is known only at run time; on the count-0 path lf_op was not stored.
+    fs_ = FlagState{};
+    lf_op_known_ = false;
   }
   return true;
 }
@@ -1758,19 +1836,38 @@ JitFn jit_compile(Core* c, const Block* b, JitArena& arena, bool* full, unsigned
     auto* pairs = reinterpret_cast<Insn*>(arena.cursor());
     uint8_t* code = arena.cursor() + pair_bytes;
     const size_t cap = arena.room() - pair_bytes;
-    Compiler comp(c, segs, taken, nsegs, code, cap < 256 * 1024 ? cap : 256 * 1024, pairs);
-    if (!comp.compile() || comp.overflow()) {
+    const size_t code_cap = cap < 256 * 1024 ? cap : 256 * 1024;
+    // One compile into the arena's cursor; 0 when it failed. (A Compiler is large: one at a
+    // time on the stack.)
+    RegCache head;
+    bool looped = false;
+    auto compile_once = [&](const RegCache* h) -> size_t {
+      Compiler comp(c, segs, taken, nsegs, code, code_cap, pairs, h);
+      if (!comp.compile() || comp.overflow()) return 0;
+      if (h == nullptr) looped = comp.loop_state(&head);
+      return comp.code_size();
+    };
+    size_t code_size = compile_once(nullptr);
+    if (code_size == 0) {
       if (nsegs == 1) return nullptr;
       continue;
     }
-    arena.commit(pair_bytes + comp.code_size());
+    // A loop: compile again with the registers it carries kept in host registers across
+    // the back edge (the cache state the first compile had there). Should that fail, the
+    // first version is emitted again.
+    if (looped) {
+      const size_t with_head = compile_once(&head);
+      code_size = with_head != 0 ? with_head : compile_once(nullptr);
+      if (code_size == 0) return nullptr;
+    }
+    arena.commit(pair_bytes + code_size);
     *span = total;
     if (stats_enabled()) g_traces[nsegs]++;
     if (perf_map_enabled()) {
       // Guest bytes of the block (its first page only: enough to read the code).
       const PhysRegion* region = c->mem->find(b->pa);
       const size_t in_page = 0x1000 - (b->pa & 0xFFF);
-      perf_map(code, comp.code_size(), c->r[kRegRip],
+      perf_map(code, code_size, c->r[kRegRip],
                region != nullptr ? region->host + (b->pa - region->gpa) : nullptr,
                b->nbytes < in_page ? b->nbytes : in_page);
     }

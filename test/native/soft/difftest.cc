@@ -1,6 +1,6 @@
 // Differential test of the soft CPU against unicorn (QEMU's CPU core as a library).
 //
-// usage: difftest --mode 64|32|16 --family NAME [--cases N] [--seed S] [--jit] [--verbose]
+// usage: difftest --mode 64|32|16 --family NAME[+NAME...] [--cases N] [--seed S] [--jit] [--verbose]
 //
 // --jit runs every case as a whole block (the instruction and the HLT after it), so with
 // TSVIRT_SOFT_JIT=1 in the environment the soft CPU compiles it (native/soft/jit.h) before
@@ -818,8 +818,18 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<const Tmpl*> pool;
+  // "alu+shift": the templates of several families (--seq mixes them in one block).
+  auto in_family = [&family](const char* f) {
+    size_t at = 0;
+    for (;;) {
+      const size_t end = family.find('+', at);
+      if (family.compare(at, end == std::string::npos ? std::string::npos : end - at, f) == 0) return true;
+      if (end == std::string::npos) return false;
+      at = end + 1;
+    }
+  };
   for (const Tmpl& t : kTemplates) {
-    if (t.family != family) continue;
+    if (!in_family(t.family)) continue;
     if (bits == 64 && (t.flags & kNo64)) continue;
     if (bits != 64 && (t.flags & kOnly64)) continue;
     pool.push_back(&t);
@@ -849,6 +859,7 @@ int main(int argc, char** argv) {
         const Tmpl& t2 = *pool[rng.below(pool.size())];
         if (t2.flags & (kRel8 | kString)) continue;
         Case k2 = k;
+        k2.code.clear();  // Gen::build appends to the case's code
         Gen g2{rng, m, t2, k2, {}, {}};
         if (g2.build()) k.code.insert(k.code.end(), k2.code.begin(), k2.code.end());
       }
@@ -865,6 +876,11 @@ int main(int argc, char** argv) {
       for (uint8_t v : b.data) mix(v);
       for (uint8_t v : b.stack) mix(v);
       std::printf("case %llu %016llx %s\n", (unsigned long long)n, (unsigned long long)h, b.error.c_str());
+      if (verbose) {
+        std::fprintf(stderr, "case %llu code %s rip %llx rflags %llx vector %d\n", (unsigned long long)n,
+                     hex(k.code).c_str(), (unsigned long long)b.rip, (unsigned long long)b.rflags, b.vector);
+        for (int r = 0; r < 16; r++) std::fprintf(stderr, "  r%d %016llx\n", r, (unsigned long long)b.regs[r]);
+      }
       compared++;
       continue;
     }

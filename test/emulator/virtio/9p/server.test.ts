@@ -21,6 +21,7 @@ const servers: NinePServer[] = [];
 afterEach(async () => {
   // Clunking every fid closes the host files the tests left open.
   await Promise.all(servers.splice(0).map((s) => s.reset()));
+  rmSync(base, { recursive: true, force: true });
 });
 
 beforeEach(() => {
