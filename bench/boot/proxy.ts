@@ -11,7 +11,7 @@
  * read with `perf report -i FILE --no-children`). It measures the soft CPU only: QEMU is
  * not run here — bench/boot gives the ratio against QEMU TCG.
  *
- * Run: npm run build && npx vite-node bench/boot/proxy.ts [-- --runs 3 --until 'Linux version' --perf /tmp/p.data
+ * Run: npm run build && npx vite-node bench/boot/proxy.ts [-- --runs 3 --until 'Linux version' --vcpus 2 --perf /tmp/p.data
  *      --set tsvirt.posted_writes=false --stderr /tmp/tsbhyve.err]
  * `--stderr FILE` keeps tsbhyve's standard error (e.g. the TSVIRT_SOFT_JIT_STATS report).
  */
@@ -31,6 +31,7 @@ const TIMEOUT_MS = Number(opt('timeout', '600')) * 1000;
 // `--set KEY=VALUE[,KEY=VALUE]`: tsbhyve `-o` config settings (A/B runs, e.g. tsvirt.posted_writes=false).
 const SETTINGS = opt('set', '').split(',').filter(Boolean);
 const STDERR = opt('stderr', '');
+const VCPUS = Number(opt('vcpus', '1'));
 const MARKS = ['KASLR disabled', 'Linux version', 'Run /init', 'TSVIRT-RESULT'];
 
 /** CPU seconds (user + system) used so far by pid and its descendants, from /proc. */
@@ -58,7 +59,7 @@ interface Outcome {
 async function once(): Promise<Outcome> {
   const got = await linuxAssets();
   if ('missing' in got) throw new Error(`Linux guest assets unavailable: ${got.missing}`);
-  const run = await prepareRun(got, { vcpus: 1, timeoutMs: TIMEOUT_MS });
+  const run = await prepareRun(got, { vcpus: VCPUS, timeoutMs: TIMEOUT_MS });
   try {
     const args = [TSBHYVE_JS, ...tsbhyveArgs(run.spec, `proxy${process.pid}`)];
     args.splice(args.length - 1, 0, ...SETTINGS.flatMap((kv) => ['-o', kv]));

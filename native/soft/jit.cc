@@ -238,12 +238,15 @@ class Compiler {
       if (seg + 1 < nsegs_) continue;
       if (!ended) {
         // Terminator: the block ran off its end (page end, length limit).
-        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off));
+        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[n].off) + rip_delta_);
         exit_chain(0, !same_page(in_[n].off));
       }
     }
     for (int s = 0; s < nstubs_; s++) {
       set_segment(stub(s).seg);
+      synced_seg_ = stub(s).synced_seg;
+      rip_delta_ = stub(s).rip_delta;
+      pending_ = stub(s).pending;
       emit_stub(stub(s));
     }
     for (int s = 0; s < nstubs_; s++) {
@@ -291,6 +294,10 @@ class Compiler {
     // resumes (reloaded after the handler), kCall; kGp uses `at` only.
     RegCache at, after;
     bool have_at = false;
+    // The compiler's sync() state where the fast path branches here.
+    int synced_seg = 0;
+    int32_t rip_delta = 0;
+    uint32_t pending = 0;
   };
 
   // ---- small emitters ----
@@ -310,7 +317,7 @@ class Compiler {
   }
   // The block completed: count it and return to the run loop.
   void exit_counted() {
-    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn));
+    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(b_->ninsn + pending_));
     exit_raw();
   }
   void exit() {
@@ -421,6 +428,11 @@ class Compiler {
   // the page tables say. Every other successor (another page, RET, indirect branches) is
   // `checked`: RIP is translated through the execution TLB, exactly as the run loop's
   // lookup would, and must give the chained block's physical address.
+  //
+  // From a later segment of a trace, Core::cur_block and cur_entry_rip may still name an
+  // earlier one (sync()). The run loop reads them to link blocks and fill chain slots; any
+  // segment of the trace serves as well there, since all of them lie in the page of the
+  // trace's first block (jit_compile) and the pair always names one segment.
   void exit_chain(int slot, bool checked) {
     writeback(rc_);
     chain_tail(slot, checked);
@@ -431,7 +443,7 @@ class Compiler {
   // on the path from every block to the next. Uses rax and rcx.
   void count_and_check(Asm::Label& out) {
     a_.load(8, rax, field(L_.retired));
-    a_.alu_imm(kAluAdd, 8, rax, int32_t(b_->ninsn));
+    a_.alu_imm(kAluAdd, 8, rax, int32_t(b_->ninsn + pending_));
     a_.store(8, field(L_.retired), rax);
     a_.load(8, rcx, field(L_.sync_events));  // and async_events, the next four bytes
     a_.test(8, rcx, rcx);
@@ -507,13 +519,16 @@ class Compiler {
       loop_state_ = rc_;
     }
     writeback(rc_);
-    if (seg_ != 0) {
+    if (synced_seg_ != 0 || rip_delta_ != 0) {
+      // Core's RIP is the first byte of the segment it was last brought up to (sync()).
       a_.load(8, r11, greg(kRegRip * 8));
-      a_.lea(r11, mem(r11, int32_t(target)));
+      a_.lea(r11, mem(r11, int32_t(target) + rip_delta_));
       a_.store(8, greg(kRegRip * 8), r11);
-      a_.store(8, field(L_.cur_entry_rip), r11);
-      a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(segs_[0])));
-      a_.store(8, field(L_.cur_block), rax);
+      if (synced_seg_ != 0) {
+        a_.store(8, field(L_.cur_entry_rip), r11);
+        a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(segs_[0])));
+        a_.store(8, field(L_.cur_block), rax);
+      }
     }
     Asm::Label out;
     count_and_check(out);
@@ -577,6 +592,9 @@ class Compiler {
     s->kind = kind;
     s->k = k;
     s->seg = seg_;
+    s->synced_seg = synced_seg_;
+    s->rip_delta = rip_delta_;
+    s->pending = pending_;
     return s;
   }
 
@@ -598,6 +616,7 @@ class Compiler {
   // Call instruction k's handler. `chain`: when it ends the block, the exit may chain
   // (ends_by_branch; only from the block's main path, where the registers are in Core).
   void call_insn(unsigned k, bool chain = false) {
+    sync();  // the handler sees RIP, cur_block and the count as the interpreter would
     Insn* pair = pairs_ + 2 * npairs_++;
     pair[0] = in_[k];
     pair[1] = Insn{};
@@ -643,12 +662,22 @@ class Compiler {
       case StubKind::kCall:
         writeback(s.at);
         call_insn(s.k);
+        // The fast path resumes with Core as far behind as it was: undo the call's sync().
+        if (s.pending != 0) a_.alu_imm(kAluSub, 8, field(L_.retired), int32_t(s.pending));
+        if (s.rip_delta != 0) a_.alu_imm(kAluSub, 8, greg(kRegRip * 8), s.rip_delta);
+        if (s.synced_seg != s.seg) {
+          a_.load(8, r11, greg(kRegRip * 8));
+          a_.store(8, field(L_.cur_entry_rip), r11);
+          a_.mov_imm(r11, uint64_t(reinterpret_cast<uintptr_t>(segs_[s.synced_seg])));
+          a_.store(8, field(L_.cur_block), r11);
+        }
         reload(s.after);
         if (s.remat) remat(s.fs);
         a_.jmp(s.resume);
         break;
       case StubKind::kGp:
         writeback(s.at);
+        sync();
         set_cur(s.k);
         a_.mov(rdi, rbx);
         a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(&jit_gp0)));
@@ -661,11 +690,12 @@ class Compiler {
       case StubKind::kNotTaken: {
         rc_ = s.at;
         const int64_t after = int64_t(in_[s.k].off) + in_[s.k].len;
-        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
+        a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after) + rip_delta_);
         exit_chain(1, !same_page(after));
         break;
       }
       case StubKind::kSmc:
+        sync();  // (created right after a handler call: nothing left to do)
         a_.store_imm(1, field(L_.jit_smc), 0);
         a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(in_[s.k + 1].off));
         set_cur(s.k + 1);
@@ -676,7 +706,10 @@ class Compiler {
   }
 
   // rax = effective address of insns[k]'s memory operand (+ FS/GS base when `seg`).
-  static bool ea_ok(const Insn& i) { return fits32(i.disp) && (i.asz == 4 || i.asz == 8); }
+  // A RIP-relative displacement is relative to the current segment's first byte, Core's RIP
+  // to the segment sync() last brought it to.
+  int64_t disp_of(const Insn& i) const { return i.disp + (i.base == kRegRip ? rip_delta_ : 0); }
+  bool ea_ok(const Insn& i) const { return fits32(disp_of(i)) && (i.asz == 4 || i.asz == 8); }
   bool ea(const Insn& i, bool seg) {
     if (!ea_ok(i)) return false;
     ea_to(i, rax);
@@ -686,7 +719,7 @@ class Compiler {
   // dst = the effective address (no segment base), read straight from the host registers
   // that hold the address registers. dst may be one of them only when there is a base.
   void ea_to(const Insn& i, int dst) {
-    const int32_t disp = int32_t(i.disp);
+    const int32_t disp = int32_t(disp_of(i));
     const bool has_base = i.base != kRegZero, has_index = i.index != kRegZero;
     int hb = has_base ? in_reg(8, i.base * 8u, rax) : -1;
     const int hx = has_index ? in_reg(8, i.index * 8u, rcx) : -1;
@@ -924,22 +957,33 @@ class Compiler {
     in_ = b_->insns;
   }
   // The fall-through of the previous segment's Jcc: it retired; the next block starts.
-  // Its RIP, Core::cur_block and cur_entry_rip become what a run-loop entry would set;
-  // the register cache and the recorded flags carry over (the host flags do not: the
-  // count below changes them).
+  // Nothing is emitted: Core's RIP, retired count, cur_block and cur_entry_rip stay those
+  // of an earlier segment until something looks at them (sync()); the register cache, the
+  // recorded flags and the host flags carry over.
   void enter_next_segment(int seg) {
     const Block* prev = b_;
     const Insn& jcc = prev->insns[prev->ninsn - 1];
     const int64_t delta = taken_[seg - 1] ? int64_t(jcc.off) + jcc.len + int64_t(jcc.imm) : int64_t(prev->nbytes);
-    a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(prev->ninsn));
-    a_.load(8, r11, greg(kRegRip * 8));
-    a_.lea(r11, mem(r11, int32_t(delta)));
-    a_.store(8, greg(kRegRip * 8), r11);
-    a_.store(8, field(L_.cur_entry_rip), r11);
+    pending_ += prev->ninsn;
+    rip_delta_ += int32_t(delta);
     set_segment(seg);
-    a_.mov_imm(rax, uint64_t(reinterpret_cast<uintptr_t>(b_)));
-    a_.store(8, field(L_.cur_block), rax);
-    fs_.host_live = false;
+  }
+  // Bring Core up to the current segment: RIP at its first byte, the instructions of the
+  // segments before it retired, cur_block and cur_entry_rip naming it. Handler calls (and
+  // the faults they may raise) and exits read these; the inline paths do not.
+  void sync() {
+    if (pending_ != 0) a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(pending_));
+    if (rip_delta_ != 0) a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), rip_delta_);
+    if (synced_seg_ != seg_) {
+      a_.load(8, r11, greg(kRegRip * 8));
+      a_.store(8, field(L_.cur_entry_rip), r11);
+      a_.mov_imm(r11, uint64_t(reinterpret_cast<uintptr_t>(b_)));
+      a_.store(8, field(L_.cur_block), r11);
+    }
+    pending_ = 0;
+    rip_delta_ = 0;
+    synced_seg_ = seg_;
+    fs_.host_live = false;  // the additions changed the host flags
   }
 
   Core* c_;
@@ -947,6 +991,12 @@ class Compiler {
   const bool* taken_;
   int nsegs_;
   int seg_ = 0;
+  // How far Core lags behind the current segment on the path being compiled (sync()):
+  // the segment Core::cur_block names, the current segment's first byte minus Core's RIP,
+  // and the instructions of earlier segments not yet added to Core::retired.
+  int synced_seg_ = 0;
+  int32_t rip_delta_ = 0;
+  uint32_t pending_ = 0;
   bool fall_into_next_ = false;  // the Jcc being compiled continues into the next segment
   const Block* b_;
   Asm::Label body_;  // after the prologue: where a block that branches to itself loops
@@ -1595,8 +1645,8 @@ bool Compiler::branch(unsigned k, bool* ended) {
     if (s == nullptr) return false;
     fs_.host_live = false;
     a_.load(8, r11, greg(kRegRip * 8));
-    a_.lea(r8, mem(r11, int32_t(after)));
-    a_.lea(r11, mem(r11, int32_t(target)));
+    a_.lea(r8, mem(r11, int32_t(after) + rip_delta_));
+    a_.lea(r11, mem(r11, int32_t(target) + rip_delta_));
     if (!same_page(target) && !check_canonical(k, r11)) return false;
     rd(8, rax, RSP * 8);
     a_.lea(rax, mem(rax, -8));
@@ -1630,7 +1680,7 @@ bool Compiler::branch(unsigned k, bool* ended) {
   }
   Asm::Label taken;
   a_.jcc(cc, taken);
-  a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after));
+  a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), int32_t(after) + rip_delta_);
   exit_chain(1, !same_page(after));
   a_.bind(taken);
   *ended = true;
@@ -1648,7 +1698,7 @@ bool Compiler::take(unsigned k) {
     return true;
   }
   a_.load(8, r11, greg(kRegRip * 8));
-  a_.lea(r11, mem(r11, int32_t(target)));
+  a_.lea(r11, mem(r11, int32_t(target) + rip_delta_));
   if (!same_page(target) && !check_canonical(k, r11)) return false;
   a_.store(8, greg(kRegRip * 8), r11);
   exit_chain(0, !same_page(target));
