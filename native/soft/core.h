@@ -20,6 +20,8 @@
 #include <csetjmp>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "soft/cpu.h"
 #include "soft/fpu_state.h"
@@ -151,6 +153,7 @@ constexpr uint32_t kStop = 1u << 0;
 constexpr uint32_t kIrq = 1u << 1;
 constexpr uint32_t kNmi = 1u << 2;
 constexpr uint32_t kInvalidate = 1u << 3;
+constexpr uint32_t kCodePages = 1u << 4;  // Core::queue_code_page: pages became code
 }  // namespace aev
 
 // A pending exception being raised (set by raise_fault before the longjmp).
@@ -401,6 +404,17 @@ struct Core final : public Cpu {
   void watch_access(uint64_t la, unsigned size, bool write);
   void tlb_flush_page(uint64_t la);
   void tlb_drop_if_maps(int set, uint16_t k, uint64_t la);
+  // Physical page `ppage` now holds decoded code (its code flag went from 0 to 1): drop the
+  // write tags of the TLB entries that map it. True when one was usable for writing.
+  bool tlb_unwrite_page(uint64_t ppage);
+  // Another vCPU made `ppage` a code page: drop write tags for it before the next block.
+  void queue_code_page(uint64_t ppage);
+  // Handle the pages queued by other vCPUs (aev::kCodePages). A page this vCPU could still
+  // write through a tag filled before the flag was set may have been written since the
+  // other vCPU decoded it: its generation moves, so that decoded code is looked at again.
+  void take_code_pages();
+  std::mutex code_pages_mu;
+  std::vector<uint64_t> code_pages_queued;
   void load_pdptes();
   bool canonical(uint64_t la) const { return uint64_t(int64_t(la << 16) >> 16) == la; }
 

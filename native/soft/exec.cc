@@ -85,6 +85,7 @@ struct BlockCache {
 Core::Core(PhysMem& m, CpuHost& h, int id)
     : mem(&m), host(&h), code_epoch(m.epoch()), vcpu_id(id) {
   blocks = new BlockCache();
+  m.attach(this);
   set_cpuid(nullptr, 0);
   tsc_offset = -int64_t(m.tsc_base());  // TSC 0 when the VM's memory map was made (all vCPUs)
   // Power-on values of what INIT keeps.
@@ -95,6 +96,7 @@ Core::Core(PhysMem& m, CpuHost& h, int id)
 }
 
 Core::~Core() {
+  mem->detach(this);
   delete blocks;
   delete[] cpuid_table;
 }
@@ -142,6 +144,13 @@ void Core::end_block_after_current(uint64_t pa_page) {
   }
 }
 
+// Physical page `ppage` just became a code page (phys_memory.h): no TLB may keep a write
+// tag for it.
+static void new_code_page(Core* c, uint64_t ppage) {
+  c->tlb_unwrite_page(ppage);
+  c->mem->for_other_cores(c, [ppage](Core* other) { other->queue_code_page(ppage); });
+}
+
 // Build the block at physical `pa` (host bytes `hp`, valid to the end of the page) for
 // linear RIP `la` in the current mode.
 static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* region,
@@ -152,7 +161,7 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
   const uint64_t rpage = (pa - region->gpa) >> 12;
   std::atomic<uint8_t>& code = region->code[rpage];
   blk->checked_epoch = region->epoch->load(std::memory_order_acquire);
-  code.store(1, std::memory_order_seq_cst);
+  if (code.exchange(1, std::memory_order_seq_cst) == 0) new_code_page(c, pa & kPageMask);
   blk->pa = pa;
   blk->mode = c->mode_key;
   blk->genp[0] = &region->gen[rpage];
@@ -189,7 +198,7 @@ static Block* build_block(Core* c, Block* blk, uint64_t pa, const PhysRegion* re
       const PhysRegion* r2 = c->mem->find(pa2);
       if (r2 != nullptr) {
         const uint64_t p2 = (pa2 - r2->gpa) >> 12;
-        r2->code[p2].store(1, std::memory_order_seq_cst);
+        if (r2->code[p2].exchange(1, std::memory_order_seq_cst) == 0) new_code_page(c, pa2 & kPageMask);
         blk->genp[1] = &r2->gen[p2];
         blk->gen[1] = blk->genp[1]->load(std::memory_order_acquire);
       }
@@ -531,6 +540,10 @@ static Service service_events(Core* c, StopReason* why) {
   }
   const uint32_t a = c->async_events.load(std::memory_order_acquire);
   if (a != 0) {
+    if (a & aev::kCodePages) {
+      c->async_events.fetch_and(~aev::kCodePages, std::memory_order_acq_rel);
+      c->take_code_pages();
+    }
     if (a & aev::kIrq) {
       c->async_events.fetch_and(~aev::kIrq, std::memory_order_acq_rel);
       c->irq_wanted = true;
@@ -670,6 +683,27 @@ void Core::request_stop() { async_events.fetch_or(aev::kStop, std::memory_order_
 void Core::notify_interrupt() { async_events.fetch_or(aev::kIrq, std::memory_order_release); }
 
 void Core::inject_nmi() { async_events.fetch_or(aev::kNmi, std::memory_order_release); }
+
+void Core::queue_code_page(uint64_t ppage) {
+  {
+    std::lock_guard<std::mutex> g(code_pages_mu);
+    code_pages_queued.push_back(ppage);
+  }
+  async_events.fetch_or(aev::kCodePages, std::memory_order_release);
+}
+
+void Core::take_code_pages() {
+  std::vector<uint64_t> pages;
+  {
+    std::lock_guard<std::mutex> g(code_pages_mu);
+    pages.swap(code_pages_queued);
+  }
+  for (uint64_t ppage : pages) {
+    if (!tlb_unwrite_page(ppage)) continue;
+    const PhysRegion* r = mem->find(ppage);
+    if (r != nullptr) PhysMem::bump_page(r, ppage);
+  }
+}
 
 void Core::inject_exception(int vector, bool has_error_code, uint32_t error_code) {
   if (vector < 0 || vector > 31) return;

@@ -289,7 +289,9 @@ uint64_t Core::translate(uint64_t la, int access, bool user, bool fill_tlb) {
       x.pa = ppage;
       e.tag_r = vpage;
       const bool can_write = !paging || ((w.rw || (!user && !(cr0 & cr0::WP))) && w.dirty);
-      e.tag_w = (can_write && r->writable) ? vpage : 1;
+      // No write tag for a code page (phys_memory.h): its stores take the slow path.
+      const bool code = e.code->load(std::memory_order_acquire) != 0;
+      e.tag_w = (can_write && r->writable && !code) ? vpage : 1;
       const bool can_exec = !paging || (!w.nx && (user || !w.us || !(cr4 & cr4::SMEP)));
       x.tag_x = can_exec ? vpage : 1;
       // A page with a data breakpoint is never cached for data: its accesses go slow.
@@ -347,6 +349,22 @@ void Core::tlb_drop_if_maps(int set, uint16_t k, uint64_t la) {
     x.tag_x = 1;
     x.global = 0;
   }
+}
+
+bool Core::tlb_unwrite_page(uint64_t ppage) {
+  bool had = false;
+  auto visit = [&](int set, uint16_t k) {
+    TlbEntry& e = tlbs[set][k];
+    if (!(e.tag_w & 1) && tlbx[set][k].pa == ppage) {
+      e.tag_w = 1;
+      had = true;
+    }
+  };
+  for (int set = 0; set < 2; set++) {
+    for (uint32_t n = 0; n < tlb_nfilled[set]; n++) visit(set, tlb_filled[set][n]);
+    for (uint32_t n = 0; n < tlb_nfilled_g[set]; n++) visit(set, tlb_filled_g[set][n]);
+  }
+  return had;
 }
 
 void Core::tlb_flush_page(uint64_t la) {

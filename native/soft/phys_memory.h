@@ -8,6 +8,11 @@
 //    it came from and is re-decoded when it changed (so a store by any vCPU, or a DMA write
 //    reported through invalidate_code, reaches every vCPU's cache without cross-thread
 //    messages).
+// A vCPU's TLB never holds a usable write tag for a page whose code flag is set, so the
+// compiled stores need not look at the flag: when a page's flag goes from 0 to 1 the vCPU
+// that decoded it drops its own write tags for the page and queues the page to every other
+// vCPU (Core::queue_code_page), which drops theirs before its next block.
+// The vCPUs attached to the map are listed here for that.
 // Regions are added and removed while no vCPU runs (the vmm changes the map with its vCPUs
 // stopped); lookups are lock-free reads of a sorted vector that does not change while any
 // vCPU runs. A change bumps the map generation, which makes every vCPU drop its TLB and
@@ -17,11 +22,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "soft/cpu.h"
 
 namespace tsvirt::soft {
+
+struct Core;
 
 struct PhysRegion {
   uint64_t gpa = 0, size = 0;
@@ -55,6 +63,27 @@ class PhysMem final : public PhysMemory {
     r->epoch->fetch_add(1, std::memory_order_release);
   }
   const std::atomic<uint64_t>* epoch() const { return &code_epoch_; }
+  // The vCPUs of the map (Core's constructor and destructor), for code-page announcements.
+  void attach(Core* c) {
+    std::lock_guard<std::mutex> g(cores_mu_);
+    cores_.push_back(c);
+  }
+  void detach(Core* c) {
+    std::lock_guard<std::mutex> g(cores_mu_);
+    for (size_t k = 0; k < cores_.size(); k++) {
+      if (cores_[k] == c) {
+        cores_.erase(cores_.begin() + long(k));
+        break;
+      }
+    }
+  }
+  // Call f(core) for every attached vCPU but `self`, under the list's lock.
+  template <class F> void for_other_cores(const Core* self, F f) {
+    std::lock_guard<std::mutex> g(cores_mu_);
+    for (Core* c : cores_) {
+      if (c != self) f(c);
+    }
+  }
   // Host TSC when the map was created: every vCPU's TSC counts from it, so the vCPUs of one
   // VM read the same TSC (Linux checks they are synchronised) until the guest writes one.
   uint64_t tsc_base() const { return tsc_base_; }
@@ -70,6 +99,8 @@ class PhysMem final : public PhysMemory {
   uint64_t tsc_base_ = 0;
   std::atomic<uint64_t> map_gen_{1};
   std::vector<std::unique_ptr<PhysRegion>> retired_;  // removed regions (see remove_region)
+  std::mutex cores_mu_;
+  std::vector<Core*> cores_;
 };
 
 }  // namespace tsvirt::soft

@@ -27,10 +27,11 @@ describe('soft CPU robustness', () => {
 });
 
 describe('soft CPU SMP', () => {
-  it('atomic LOCK operations, cross-modifying code and request_stop across threads', async () => {
+  it('atomic LOCK operations, cross-modifying code (also through compiled stores) and request_stop across threads', async () => {
     const bin = await buildTool('smp');
     const r = spawnSync(bin, ['--cpus', '4', '--iters', '100000'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/FAIL/);
+    expect(r.stdout).toMatch(/PASS: a compiled store through a write tag older than the page's code/);
   }, 600_000);
 });

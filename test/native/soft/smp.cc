@@ -10,6 +10,10 @@
 //    function's immediate. vCPU 0 must see the new code (its decoded copy is invalidated
 //    through the page generation) and halt.
 // 3. Thread-safe stop: request_stop() from the main thread ends a vCPU spinning forever.
+// 4. A compiled store through a write tag filled before the page held code: vCPU 1's hot
+//    loop stores into the function's page while it is only data; vCPU 0 then runs the
+//    function (the page becomes code); vCPU 1's same compiled store then patches it. vCPU 1
+//    must drop that write tag (phys_memory.h) and vCPU 0 must see the new code.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -63,11 +67,22 @@ smp_spin_code:
 4:
   jmp 4b
 smp_spin_end:
+  .globl smp_storer_code, smp_storer_end
+smp_storer_code:
+5:
+  mov (%rdx), %rsi
+  mov 8(%rdx), %al
+  mov %al, (%rbx,%rsi)
+  cmpb $0, 16(%rdx)
+  je 5b
+  hlt
+smp_storer_end:
   .text
 )");
 
 extern "C" const uint8_t smp_worker_code[], smp_worker_end[], smp_caller_code[], smp_caller_end[],
-    smp_patcher_code[], smp_patcher_end[], smp_spin_code[], smp_spin_end[];
+    smp_patcher_code[], smp_patcher_end[], smp_spin_code[], smp_spin_end[], smp_storer_code[],
+    smp_storer_end[];
 
 namespace {
 
@@ -209,6 +224,42 @@ void test_cross_modifying_code() {
   check(r0 == tsvirt::soft::StopReason::kHlt, "a vCPU sees code another vCPU rewrote");
 }
 
+void test_store_tag_before_code() {
+  Machine m;
+  Host host;
+  constexpr uint64_t kFunc2 = 0x190000, kCtl = kData + 0x1000;
+  const uint8_t func[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3};  // mov eax, 1; ret
+  std::memcpy(&m.ram[kFunc2], func, sizeof(func));
+  const uint64_t caller = m.load(0, smp_caller_code, smp_caller_end);
+  const uint64_t storer = m.load(1, smp_storer_code, smp_storer_end);
+  auto c0 = tsvirt::soft::Cpu::create(*m.mem, host, 0);
+  auto c1 = tsvirt::soft::Cpu::create(*m.mem, host, 1);
+  long_mode_state(*c0, caller, 0x300000);
+  long_mode_state(*c1, storer, 0x301000);
+  for (auto* c : {c0.get(), c1.get()}) {
+    tsvirt::x86::CpuState s;
+    c->get_state(&s);
+    s.gpr[tsvirt::x86::RBX] = kFunc2;
+    s.gpr[tsvirt::x86::RDX] = kCtl;
+    c->set_state(s);
+  }
+  // Phase 1: vCPU 1 stores 0 into a data byte of the function's page, hot enough to be
+  // compiled, while nothing has run the function yet.
+  m.put64(kCtl, 0x800);
+  m.put64(kCtl + 8, 0);
+  m.put64(kCtl + 16, 0);
+  c1->run(20000);
+  // Phase 2: vCPU 0 runs the function: its page becomes code.
+  c0->run(100000);
+  // Phase 3: the same compiled store writes 2 into the function's immediate, then stops.
+  m.put64(kCtl, 1);
+  m.put64(kCtl + 8, 2);
+  m.put64(kCtl + 16, 1);
+  check(run_to_halt(*c1, 1000000) == tsvirt::soft::StopReason::kHlt, "the storing vCPU finished");
+  check(run_to_halt(*c0, 5000000) == tsvirt::soft::StopReason::kHlt,
+        "a compiled store through a write tag older than the page's code is seen by the other vCPU");
+}
+
 void test_request_stop() {
   Machine m;
   Host host;
@@ -235,5 +286,6 @@ int main(int argc, char** argv) {
   test_atomicity(cpus, iters);
   test_cross_modifying_code();
   test_request_stop();
+  test_store_tag_before_code();
   return failures == 0 ? 0 : 1;
 }
