@@ -1,0 +1,87 @@
+/**
+ * The launcher of a bundled program (scripts/bundle.mjs): `dist/cli/<name>.js` calls it,
+ * and it runs `dist/cli/<name>.bundle.cjs` — the whole program in one script — compiled
+ * with the V8 code cache the build made for it (`<name>.bundle.cjs.cache`), so a start
+ * skips most of parsing and compiling the program (issue 10: three node processes start
+ * per `tsvirsh start`, each used to spend tens of milliseconds there).
+ *
+ * The bundle file is one function expression `(exports, require, module, __filename,
+ * __dirname, __tsvirtImportMetaUrl) => {...}` in strict mode (the sources are ES modules);
+ * `import.meta.url` of the sources was replaced by `__tsvirtImportMetaUrl`, which is this
+ * launcher's URL: `new URL('../cli/tsbhyve.js', import.meta.url)`, the package root search
+ * of the native addon and tsvirtd's re-execution of itself see the program's path.
+ *
+ * A cache that V8 rejects (another node binary, other V8 flags) or that is older than the
+ * bundle is ignored: the program is compiled from source, exactly as without a cache.
+ * This launcher is CommonJS (dist/cli/package.json says so) because a CommonJS main module
+ * starts without initialising node's ES module loader.
+ *
+ * The launcher is `dist/cli/launcher.cjs`; each `dist/cli/<name>.js` is the two lines
+ * `#!/usr/bin/env node` and `require('./launcher.cjs').launch(__filename)`.
+ *
+ * Not here: anything of the programs themselves (src/cli/tsvirsh.ts, tsvirtd.ts,
+ * tsbhyve.ts, tsvirt-supervisor.ts).
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script, constants } from 'node:vm';
+
+type BundleMain = (
+  exports: object,
+  require: NodeJS.Require,
+  module: { exports: object },
+  filename: string,
+  dirname: string,
+  importMetaUrl: string,
+) => void;
+
+/** The bundle of the program whose launcher is `launcherPath` (`x.js` → `x.bundle.cjs`). */
+export function bundlePath(launcherPath: string): string {
+  return launcherPath.replace(/\.js$/, '.bundle.cjs');
+}
+
+/** The code cache, when it is at least as new as the bundle; undefined otherwise. */
+function readCache(bundle: string): Buffer | undefined {
+  try {
+    const cache = `${bundle}.cache`;
+    if (statSync(cache).mtimeMs < statSync(bundle).mtimeMs) return undefined;
+    return readFileSync(cache);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How a start used the code cache (for tests and the build's check). */
+export type CacheUse = 'accepted' | 'rejected' | 'none';
+
+function compile(bundle: string, cachedData: Buffer | undefined): Script {
+  return new Script(readFileSync(bundle, 'utf8'), {
+    filename: bundle,
+    cachedData,
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+}
+
+/**
+ * Writes `<bundle>.cache`: the code cache of the bundle compiled as launch() compiles it
+ * (the top-level code and what V8 compiles eagerly; functions compiled later are not in it).
+ * Run by the build with the node that will run the programs.
+ */
+export function writeCodeCache(bundle: string): number {
+  const data = compile(bundle, undefined).createCachedData();
+  writeFileSync(`${bundle}.cache`, data);
+  return data.length;
+}
+
+/** Compiles and runs the bundle next to `launcherPath` (the launcher's own __filename). */
+export function launch(launcherPath: string): CacheUse {
+  const bundle = bundlePath(launcherPath);
+  const cachedData = readCache(bundle);
+  const script = compile(bundle, cachedData);
+  const main = script.runInThisContext() as BundleMain;
+  const module = { exports: {} };
+  main.call(undefined, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(launcherPath).href);
+  return cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+}
