@@ -65,12 +65,23 @@ function compile(bundle: string, cachedData: Buffer | undefined): Script {
 }
 
 /**
- * Writes `<bundle>.cache`: the code cache of the bundle compiled as launch() compiles it
- * (the top-level code and what V8 compiles eagerly; functions compiled later are not in it).
- * Run by the build with the node that will run the programs.
+ * Writes `<bundle>.cache`: the code cache of the bundle compiled as launch() compiles it.
+ * `eager` (the build's choice) compiles every function while the cache is made (V8's
+ * `--no-lazy`, set back before the cache is serialised, so it is made under the flags the
+ * programs run with): a start then neither parses nor compiles the functions it calls,
+ * at the price of a larger cache to read. Without it the cache holds the top-level code
+ * only. Run by the build with the node that will run the programs; returns the size.
  */
-export function writeCodeCache(bundle: string): number {
-  const data = compile(bundle, undefined).createCachedData();
+export function writeCodeCache(bundle: string, eager = true): number {
+  const v8 = require('node:v8') as typeof import('node:v8');
+  if (eager) v8.setFlagsFromString('--no-lazy');
+  let script: Script;
+  try {
+    script = compile(bundle, undefined);
+  } finally {
+    if (eager) v8.setFlagsFromString('--lazy');
+  }
+  const data = script.createCachedData();
   writeFileSync(`${bundle}.cache`, data);
   return data.length;
 }
