@@ -23,8 +23,8 @@
  * tsbhyve.ts, tsvirt-supervisor.ts).
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { createRequire, SourceMap } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script, constants } from 'node:vm';
 
@@ -86,11 +86,44 @@ export function writeCodeCache(bundle: string, eager = true): number {
   return data.length;
 }
 
+/**
+ * `node --enable-source-maps`: node maps stack frames of the files its own loaders load,
+ * not of a vm.Script, so frames in the bundle are mapped here with `<bundle>.map` (to
+ * `src/...:line:column`); other frames print as node prints them. Without the flag (or
+ * without a readable map) stack traces name the bundle's lines.
+ */
+function mapBundleFrames(bundle: string): void {
+  let map: SourceMap;
+  try {
+    map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+  } catch {
+    return;
+  }
+  const sourceRoot = dirname(bundle);
+  Error.prepareStackTrace = (err, frames) => {
+    const lines = frames.map((f) => {
+      const line = f.getLineNumber();
+      const column = f.getColumnNumber();
+      if (f.getFileName() === bundle && line !== null && column !== null) {
+        const e = map.findEntry(line - 1, column - 1) as Partial<{ originalSource: string; originalLine: number; originalColumn: number }>;
+        if (e.originalSource !== undefined && e.originalLine !== undefined && e.originalColumn !== undefined) {
+          const where = `${resolve(sourceRoot, e.originalSource)}:${e.originalLine + 1}:${e.originalColumn + 1}`;
+          const fn = f.getFunctionName();
+          return `    at ${fn ? `${fn} (${where})` : where}`;
+        }
+      }
+      return `    at ${String(f)}`;
+    });
+    return `${String(err)}${lines.length ? `\n${lines.join('\n')}` : ''}`;
+  };
+}
+
 /** Compiles and runs the bundle next to `launcherPath` (the launcher's own __filename). */
 export function launch(launcherPath: string): CacheUse {
   const bundle = bundlePath(launcherPath);
   const cachedData = readCache(bundle);
   const script = compile(bundle, cachedData);
+  if (process.sourceMapsEnabled) mapBundleFrames(bundle);
   const main = script.runInThisContext() as BundleMain;
   const module = { exports: {} };
   main.call(undefined, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(launcherPath).href);

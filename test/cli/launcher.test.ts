@@ -97,6 +97,23 @@ describe('launcher', () => {
     expect(p.out.args).toEqual([]);
   });
 
+  it('with --enable-source-maps, frames in the bundle name the source file and line', async () => {
+    const src = join(dir, 'boom.ts');
+    writeFileSync(src, 'function boom(x: number): never {\n  throw new Error(`boom ${x}`);\n}\nboom(1);\n');
+    await build({
+      entryPoints: [src], outfile: join(dir, 'boom.bundle.cjs'), bundle: true, platform: 'node', format: 'cjs', sourcemap: 'linked', logLevel: 'error',
+      banner: { js: '(function (exports, require, module, __filename, __dirname, __tsvirtImportMetaUrl) { "use strict";' }, footer: { js: '})' },
+    });
+    writeFileSync(join(dir, 'boom.js'), "require('./launcher.cjs').launch(__filename);\n");
+    const mapped = node(['--enable-source-maps', join(dir, 'boom.js')]);
+    expect(mapped.status).not.toBe(0);
+    expect(mapped.stderr).toContain('Error: boom 1');
+    expect(mapped.stderr).toContain(`at boom (${src}:2:9)`);
+    const plain = node([join(dir, 'boom.js')]);
+    expect(plain.stderr).toContain(`${join(dir, 'boom.bundle.cjs')}:`);
+    expect(plain.stderr).not.toContain(`${src}:2`);
+  });
+
   it('a missing bundle is an error naming the file, not a silent exit', () => {
     writeFileSync(join(dir, 'nobundle.js'), "require('./launcher.cjs').launch(__filename);\n");
     const r = node([join(dir, 'nobundle.js')]);
