@@ -103,7 +103,7 @@ export interface BhyveDriverOptions {
   uri?: string;
   /** argv prefix of the VM program; default TSVIRT_TSBHYVE or this package's tsbhyve. */
   emulator?: string[];
-  /** Compiled supervisor entry; default supervisor-main.js next to this module. */
+  /** Compiled supervisor entry; default the tsvirt-supervisor program (src/cli/tsvirt-supervisor.ts). */
   supervisorEntry?: string;
   node?: string;
   /** The translation; without one, starting domains is refused with a clear error. */
@@ -177,6 +177,7 @@ function opInvalid(msg: string): VirError {
 function defaultEmulator(node: string): string[] {
   const env = process.env.TSVIRT_TSBHYVE;
   if (env) return extname(env) === '.js' ? [node, resolve(env)] : [resolve(env)];
+  // Resolves the same from dist/driver/driver.js and from a bundle in dist/cli/.
   return [node, fileURLToPath(new URL('../cli/tsbhyve.js', import.meta.url))];
 }
 
@@ -219,7 +220,9 @@ export class BhyveDriver {
       events: this.events,
       emulator: opts.emulator ?? defaultEmulator(node),
       node,
-      supervisorEntry: opts.supervisorEntry ?? fileURLToPath(new URL('./supervisor-main.js', import.meta.url)),
+      // The same path from this module (dist/driver/driver.js) and from a bundled program
+      // that contains it (dist/cli/, scripts/bundle.mjs).
+      supervisorEntry: opts.supervisorEntry ?? fileURLToPath(new URL('../cli/tsvirt-supervisor.js', import.meta.url)),
       readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
     };
   }

@@ -11,7 +11,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -101,11 +101,54 @@ export type ReadyResult =
   | { kind: 'abandoned' };
 
 /**
+ * Wakes a waiter when something is created, renamed or removed in `dir` (inotify through
+ * fs.watch), so the wait for the control socket does not lag its creation by a poll
+ * interval. Where the folder cannot be watched (inotify limits, a file system without
+ * notifications) it never wakes and the caller's polling alone finds the socket.
+ */
+export class DirWake {
+  private watcher: FSWatcher | undefined;
+  private pending = false;
+  private waiter: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.watcher = watch(dir, { persistent: false }, () => this.fire());
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  private fire(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) w();
+    else this.pending = true;
+  }
+
+  /** Resolves at the next event (at once if one came since the last call). */
+  next(): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((r) => (this.waiter = r));
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+/**
  * Wait until the VM process greets on its control socket (ready), exits, or
  * `readyTimeoutMs` passes (a VM program that never creates the socket does not honour
  * docs/control-socket.md and fails to start, rather than running uncontrollable).
  * `abandoned`, asked before each look at the socket, ends the wait as soon as the run is
  * no longer wanted (a start rolled back meanwhile: its socket may be gone already).
+ * The socket is looked for when its folder changes, and every 5..50 ms besides.
  */
 export async function waitReady(launch: LaunchRecord, vm: SpawnedVm, abandoned?: () => Promise<boolean>): Promise<ReadyResult> {
   let exit: VmExit | undefined;
@@ -114,26 +157,32 @@ export async function waitReady(launch: LaunchRecord, vm: SpawnedVm, abandoned?:
   });
   const t0 = Date.now();
   let delay = 5;
-  for (;;) {
-    if (exit) return { kind: 'exited', exit };
-    if (abandoned && (await abandoned())) return { kind: 'abandoned' };
-    try {
-      await fsp.access(launch.controlSocket);
+  const wake = new DirWake(dirname(launch.controlSocket));
+  try {
+    for (;;) {
+      if (exit) return { kind: 'exited', exit };
+      if (abandoned && (await abandoned())) return { kind: 'abandoned' };
       try {
-        const c = await ControlClient.connect(launch.controlSocket, Math.max(100, launch.readyTimeoutMs - (Date.now() - t0)));
-        const state = c.greeting.state;
-        c.close();
-        return { kind: 'ready', state };
-      } catch (err) {
-        if (!(err instanceof ControlError) || err.kind === 'timeout') return { kind: 'timeout' };
-        // refused: the socket file exists but nobody listens yet (stale or not bound): retry
+        await fsp.access(launch.controlSocket);
+        try {
+          const c = await ControlClient.connect(launch.controlSocket, Math.max(100, launch.readyTimeoutMs - (Date.now() - t0)));
+          const state = c.greeting.state;
+          c.close();
+          return { kind: 'ready', state };
+        } catch (err) {
+          if (!(err instanceof ControlError) || err.kind === 'timeout') return { kind: 'timeout' };
+          // refused: the socket file exists but nobody listens yet (stale or not bound): retry
+          delay = 5;
+        }
+      } catch {
+        /* not created yet */
       }
-    } catch {
-      /* not created yet */
+      if (Date.now() - t0 > launch.readyTimeoutMs) return { kind: 'timeout' };
+      await Promise.race([sleep(delay), vm.exited, wake.next()]);
+      delay = Math.min(delay * 2, 50);
     }
-    if (Date.now() - t0 > launch.readyTimeoutMs) return { kind: 'timeout' };
-    await Promise.race([sleep(delay), vm.exited]);
-    delay = Math.min(delay * 2, 50);
+  } finally {
+    wake.close();
   }
 }
 

@@ -122,9 +122,6 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
   // supervisor, or a driver reconciling) sees an unfinished start and rolls it back.
   await store.writeStatus(starting);
   const confPath = store.confPath(req.name);
-  await writeFileAtomic(confPath, req.configText);
-  await fsp.mkdir(dirname(controlSocket), { recursive: true, mode: 0o700 });
-  await fsp.rm(controlSocket, { force: true });
   const launch: LaunchRecord = {
     runId,
     name: req.name,
@@ -137,7 +134,16 @@ export async function startRun(ctx: RunContext, req: StartRequest): Promise<Doma
     logPath: store.logPath(req.name),
     readyTimeoutMs: ctx.readyTimeoutMs,
   };
-  await writeLaunch(store.runDir, launch);
+  // The files the supervisor and the VM process read, written side by side (each one
+  // crash-safe on its own; the status above already says a start is under way).
+  // All settle before a failure is reported: nothing is still being written once the
+  // caller handles it.
+  const written = await Promise.allSettled([
+    writeFileAtomic(confPath, req.configText),
+    fsp.mkdir(dirname(controlSocket), { recursive: true, mode: 0o700 }).then(() => fsp.rm(controlSocket, { force: true })),
+    writeLaunch(store.runDir, launch),
+  ]);
+  for (const w of written) if (w.status === 'rejected') throw w.reason;
   startMark('start: spawn supervisor');
   const report = await spawnSupervisor({
     node: ctx.node,

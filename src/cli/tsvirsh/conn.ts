@@ -80,6 +80,7 @@ export async function openConnection(opts: ConnectOptions): Promise<Conn> {
   // client): tsvirsh's start-up is on the path of every command.
   if (parsed?.kind === 'embed') {
     const [{ BhyveDriver }, { loadTranslator }] = await Promise.all([import('../../driver/driver.js'), import('../../driver/translator.js')]);
+    startMark('driver modules loaded');
     const drv = await BhyveDriver.open({
       root: parsed.root,
       uri: parsed.uri,

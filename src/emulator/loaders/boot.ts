@@ -26,9 +26,12 @@ export type BootPlan = { kind: 'rom'; state: InitialCpuState; rom: BootromPlan }
 
 // Synchronous: the files are read once while the VM process starts, with nothing else for
 // its event loop to do, and one read(2) of the known size beats the chunked async read.
+// A view of the Buffer, not a copy (`new Uint8Array(buffer)` copies: 13 MiB of kernel and
+// initrd cost ~18 ms); readers address it through byteOffset like any other view.
 async function read(path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(readFileSync(path));
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     throw new LoaderError('io', path, `cannot read: ${(e as Error).message}`);
   }
