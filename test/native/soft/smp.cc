@@ -197,23 +197,34 @@ void test_atomicity(int cpus, uint64_t iters) {
   }
 }
 
+// Two vCPUs for the cross-modifying tests: vCPU 0 runs the caller (which calls the
+// function `mov eax, 1; ret` written at `func` until it returns 2), vCPU 1 the program
+// [code1, end1); both start with RBX = func and RDX = rdx.
+struct CallerAndOther {
+  std::unique_ptr<tsvirt::soft::Cpu> c0, c1;
+  CallerAndOther(Machine& m, Host& host, uint64_t func, const uint8_t* code1, const uint8_t* end1, uint64_t rdx) {
+    const uint8_t body[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3};
+    std::memcpy(&m.ram[func], body, sizeof(body));
+    c0 = tsvirt::soft::Cpu::create(*m.mem, host, 0);
+    c1 = tsvirt::soft::Cpu::create(*m.mem, host, 1);
+    long_mode_state(*c0, m.load(0, smp_caller_code, smp_caller_end), 0x300000);
+    long_mode_state(*c1, m.load(1, code1, end1), 0x301000);
+    for (auto* c : {c0.get(), c1.get()}) {
+      tsvirt::x86::CpuState s;
+      c->get_state(&s);
+      s.gpr[tsvirt::x86::RBX] = func;
+      s.gpr[tsvirt::x86::RDX] = rdx;
+      c->set_state(s);
+    }
+  }
+};
+
 void test_cross_modifying_code() {
   Machine m;
   Host host;
-  const uint8_t func[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3};  // mov eax, 1; ret
-  std::memcpy(&m.ram[kFunc], func, sizeof(func));
-  const uint64_t caller = m.load(0, smp_caller_code, smp_caller_end);
-  const uint64_t patcher = m.load(1, smp_patcher_code, smp_patcher_end);
-  auto c0 = tsvirt::soft::Cpu::create(*m.mem, host, 0);
-  auto c1 = tsvirt::soft::Cpu::create(*m.mem, host, 1);
-  long_mode_state(*c0, caller, 0x300000);
-  long_mode_state(*c1, patcher, 0x301000);
-  for (auto* c : {c0.get(), c1.get()}) {
-    tsvirt::x86::CpuState s;
-    c->get_state(&s);
-    s.gpr[tsvirt::x86::RBX] = kFunc;
-    c->set_state(s);
-  }
+  CallerAndOther v(m, host, kFunc, smp_patcher_code, smp_patcher_end, 0);
+  auto& c0 = v.c0;
+  auto& c1 = v.c1;
   // vCPU 0 runs the old function for a while first, so its code is decoded and cached.
   c0->run(100000);
   std::atomic<tsvirt::soft::StopReason> r0{tsvirt::soft::StopReason::kBudget};
@@ -228,21 +239,9 @@ void test_store_tag_before_code() {
   Machine m;
   Host host;
   constexpr uint64_t kFunc2 = 0x190000, kCtl = kData + 0x1000;
-  const uint8_t func[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3};  // mov eax, 1; ret
-  std::memcpy(&m.ram[kFunc2], func, sizeof(func));
-  const uint64_t caller = m.load(0, smp_caller_code, smp_caller_end);
-  const uint64_t storer = m.load(1, smp_storer_code, smp_storer_end);
-  auto c0 = tsvirt::soft::Cpu::create(*m.mem, host, 0);
-  auto c1 = tsvirt::soft::Cpu::create(*m.mem, host, 1);
-  long_mode_state(*c0, caller, 0x300000);
-  long_mode_state(*c1, storer, 0x301000);
-  for (auto* c : {c0.get(), c1.get()}) {
-    tsvirt::x86::CpuState s;
-    c->get_state(&s);
-    s.gpr[tsvirt::x86::RBX] = kFunc2;
-    s.gpr[tsvirt::x86::RDX] = kCtl;
-    c->set_state(s);
-  }
+  CallerAndOther v(m, host, kFunc2, smp_storer_code, smp_storer_end, kCtl);
+  auto& c0 = v.c0;
+  auto& c1 = v.c1;
   // Phase 1: vCPU 1 stores 0 into a data byte of the function's page, hot enough to be
   // compiled, while nothing has run the function yet.
   m.put64(kCtl, 0x800);
