@@ -665,12 +665,7 @@ class Compiler {
         // The fast path resumes with Core as far behind as it was: undo the call's sync().
         if (s.pending != 0) a_.alu_imm(kAluSub, 8, field(L_.retired), int32_t(s.pending));
         if (s.rip_delta != 0) a_.alu_imm(kAluSub, 8, greg(kRegRip * 8), s.rip_delta);
-        if (s.synced_seg != s.seg) {
-          a_.load(8, r11, greg(kRegRip * 8));
-          a_.store(8, field(L_.cur_entry_rip), r11);
-          a_.mov_imm(r11, uint64_t(reinterpret_cast<uintptr_t>(segs_[s.synced_seg])));
-          a_.store(8, field(L_.cur_block), r11);
-        }
+        if (s.synced_seg != s.seg) name_block(segs_[s.synced_seg]);
         reload(s.after);
         if (s.remat) remat(s.fs);
         a_.jmp(s.resume);
@@ -965,18 +960,20 @@ class Compiler {
     rip_delta_ += int32_t(delta);
     set_segment(seg);
   }
+  // Core::cur_block = blk, cur_entry_rip = Core's RIP (blk's first byte). Uses r11.
+  void name_block(const Block* blk) {
+    a_.load(8, r11, greg(kRegRip * 8));
+    a_.store(8, field(L_.cur_entry_rip), r11);
+    a_.mov_imm(r11, uint64_t(reinterpret_cast<uintptr_t>(blk)));
+    a_.store(8, field(L_.cur_block), r11);
+  }
   // Bring Core up to the current segment: RIP at its first byte, the instructions of the
   // segments before it retired, cur_block and cur_entry_rip naming it. Handler calls (and
   // the faults they may raise) and exits read these; the inline paths do not.
   void sync() {
     if (pending_ != 0) a_.alu_imm(kAluAdd, 8, field(L_.retired), int32_t(pending_));
     if (rip_delta_ != 0) a_.alu_imm(kAluAdd, 8, greg(kRegRip * 8), rip_delta_);
-    if (synced_seg_ != seg_) {
-      a_.load(8, r11, greg(kRegRip * 8));
-      a_.store(8, field(L_.cur_entry_rip), r11);
-      a_.mov_imm(r11, uint64_t(reinterpret_cast<uintptr_t>(b_)));
-      a_.store(8, field(L_.cur_block), r11);
-    }
+    if (synced_seg_ != seg_) name_block(b_);
     pending_ = 0;
     rip_delta_ = 0;
     synced_seg_ = seg_;
